@@ -1,0 +1,197 @@
+//! Putting a keypair on disk safely: private key 0600 from its first byte, atomic, no silent
+//! overwrite.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+use crate::{KeyError, PrivateKey};
+
+/// The file name of the private key inside a key directory.
+pub const PRIVATE_KEY_FILE: &str = "private.pem";
+/// The file name of the public key inside a key directory.
+pub const PUBLIC_KEY_FILE: &str = "public.pem";
+
+/// Where [`write_keypair`] put the two files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPaths {
+    /// The private key, PKCS#8 PEM, mode 0600.
+    pub private: PathBuf,
+    /// The public key, SPKI PEM, mode 0644.
+    pub public: PathBuf,
+}
+
+/// Writes `dir/private.pem` (PKCS#8, mode 0600) and `dir/public.pem` (SPKI, mode 0644).
+///
+/// Each file is written to a temporary file in `dir` (which the `tempfile` crate creates with
+/// mode 0600, so the private key is never readable by others, not even for a moment), synced,
+/// then renamed into place. Unless `overwrite` is set, existing files are left alone and
+/// [`KeyError::Exists`] is returned; the check and the rename are one atomic step, so a
+/// concurrent writer cannot be overwritten either. If the second file cannot be placed, the
+/// first is removed again: either both files are new, or nothing changed (when overwriting, a
+/// failure can leave the new private key beside the old public key, which the error reports).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use extract_keys::{KeySize, PrivateKey, write_keypair};
+///
+/// let dir = tempfile::tempdir()?;
+/// let key = PrivateKey::generate(KeySize::Rsa2048)?;
+/// let paths = write_keypair(dir.path(), &key, false)?;
+/// assert_eq!(PrivateKey::load(&paths.private)?.public_key(), key.public_key());
+/// # Ok(())
+/// # }
+/// ```
+pub fn write_keypair(dir: &Path, key: &PrivateKey, overwrite: bool) -> Result<KeyPaths, KeyError> {
+    let paths = KeyPaths {
+        private: dir.join(PRIVATE_KEY_FILE),
+        public: dir.join(PUBLIC_KEY_FILE),
+    };
+    if !overwrite {
+        for path in [&paths.private, &paths.public] {
+            if path.exists() {
+                return Err(KeyError::Exists { path: path.clone() });
+            }
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| KeyError::io(dir, e))?;
+
+    let private = staged(dir, key.to_pkcs8_pem().as_bytes(), 0o600)?;
+    let public = staged(dir, key.public_key().to_spki_pem().as_bytes(), 0o644)?;
+    place(private, &paths.private, overwrite)?;
+    if let Err(e) = place(public, &paths.public, overwrite) {
+        if !overwrite {
+            let _ = std::fs::remove_file(&paths.private);
+        }
+        return Err(e);
+    }
+    sync_dir(dir);
+    Ok(paths)
+}
+
+/// A temporary file in `dir` holding `contents` with `mode`, flushed to disk.
+fn staged(dir: &Path, contents: &[u8], mode: u32) -> Result<NamedTempFile, KeyError> {
+    let mut file = tempfile::Builder::new()
+        .prefix(".key-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| KeyError::io(dir, e))?;
+    set_mode(&file, mode).map_err(|e| KeyError::io(file.path(), e))?;
+    file.write_all(contents)
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(|e| KeyError::io(file.path(), e))?;
+    Ok(file)
+}
+
+fn place(file: NamedTempFile, target: &Path, overwrite: bool) -> Result<(), KeyError> {
+    let result = if overwrite {
+        file.persist(target)
+    } else {
+        file.persist_noclobber(target)
+    };
+    result.map(drop).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            KeyError::Exists {
+                path: target.to_path_buf(),
+            }
+        } else {
+            KeyError::io(target, e.error)
+        }
+    })
+}
+
+#[cfg(unix)]
+fn set_mode(file: &NamedTempFile, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &NamedTempFile, _: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Makes the renames durable; best effort, as not every file system supports it.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::KeySize;
+
+    fn key() -> PrivateKey {
+        PrivateKey::generate(KeySize::Rsa2048).expect("generates")
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_key_is_0600_and_public_key_0644() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = write_keypair(dir.path(), &key(), false).expect("writes");
+        let mode = |p: &Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+        assert_eq!(mode(&paths.private), 0o600);
+        assert_eq!(mode(&paths.public), 0o644);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("lists")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "no temporary files left: {leftovers:?}"
+        );
+    }
+
+    #[test]
+    fn existing_keys_are_never_overwritten_unless_asked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = key();
+        write_keypair(dir.path(), &first, false).expect("writes");
+        let before = std::fs::read(dir.path().join(PRIVATE_KEY_FILE)).expect("reads");
+
+        let err = write_keypair(dir.path(), &key(), false).expect_err("refuses");
+        assert!(matches!(err, KeyError::Exists { .. }), "{err}");
+        assert!(err.to_string().contains("--force"));
+        assert_eq!(
+            std::fs::read(dir.path().join(PRIVATE_KEY_FILE)).expect("reads"),
+            before
+        );
+
+        let second = key();
+        let paths = write_keypair(dir.path(), &second, true).expect("overwrites");
+        assert_eq!(
+            PrivateKey::load(&paths.private)
+                .expect("loads")
+                .public_key(),
+            second.public_key()
+        );
+        assert_eq!(
+            crate::PublicKey::load(&paths.public).expect("loads"),
+            second.public_key()
+        );
+    }
+
+    #[test]
+    fn a_lone_public_key_also_blocks_writing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(PUBLIC_KEY_FILE), "someone's key").expect("writes");
+        let err = write_keypair(dir.path(), &key(), false).expect_err("refuses");
+        assert!(matches!(err, KeyError::Exists { ref path } if path.ends_with(PUBLIC_KEY_FILE)));
+        assert!(!dir.path().join(PRIVATE_KEY_FILE).exists());
+    }
+
+    #[test]
+    fn creates_a_missing_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let nested = dir.path().join("a/b");
+        let paths = write_keypair(&nested, &key(), false).expect("writes");
+        assert!(paths.private.starts_with(&nested));
+    }
+}

@@ -1,0 +1,55 @@
+//! `cargo xtask`: the project's own automation, in Rust so it runs wherever cargo does.
+
+mod bench;
+mod release;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Bump every crate to VERSION, date the CHANGELOG's Unreleased section, `cargo package` all.
+    Release {
+        /// The new version, such as 0.1.1.
+        version: String,
+        /// Show what would change; write nothing, package nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Run a benchmark against its baseline in the same run and print the ratio.
+    Bench {
+        #[command(subcommand)]
+        which: bench::Bench,
+    },
+}
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Release { version, dry_run } => release::run(&workspace_root(), &version, dry_run),
+        Command::Bench { which } => bench::run(&workspace_root(), which),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let xtask_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir.parent().map_or(xtask_dir.clone(), PathBuf::from)
+}
