@@ -17,7 +17,9 @@ fn main() {
     let mut rsa_crate = Vec::with_capacity(runs);
     for _ in 0..runs {
         ours.push(time(|| {
-            PrivateKey::generate(KeySize::Rsa2048).map(drop).map_err(|e| e.to_string())
+            PrivateKey::generate(KeySize::Rsa2048)
+                .map(drop)
+                .map_err(|e| e.to_string())
         }));
         rsa_crate.push(time(|| {
             rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
