@@ -1,0 +1,48 @@
+//! What an emulator run is told.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::FaultSpec;
+
+/// The emulator's settings. `Default` is what tests want: an ephemeral loopback port, jobs that
+/// finish in 2 s, one-hour tokens, 15-minute pre-signed URLs, the service's 100 MB limit.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Where to listen; loopback and an ephemeral port by default.
+    pub bind: SocketAddr,
+    /// How long a job stays `pending` once processing starts.
+    pub job_duration: Duration,
+    /// How long issued access tokens live.
+    pub token_lifetime: Duration,
+    /// How long pre-signed upload and download URLs stay valid.
+    pub presigned_lifetime: Duration,
+    /// The largest document `POST /v3/extractions` takes (the service's is 100 MB).
+    pub max_document_bytes: u64,
+    /// The largest document a pre-signed upload takes.
+    pub max_upload_bytes: u64,
+    /// Clock skew tolerated on `iat` and `exp` of client assertions.
+    pub clock_skew: Duration,
+    /// Faults to inject.
+    pub faults: FaultSpec,
+    /// A directory for registered clients (`clients/<client id>.pem`) and refresh tokens
+    /// (`refresh-tokens`), kept across runs; documents go there too. Temporary when `None`.
+    pub state_dir: Option<PathBuf>,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            job_duration: Duration::from_secs(2),
+            token_lifetime: Duration::from_secs(3600),
+            presigned_lifetime: Duration::from_secs(15 * 60),
+            max_document_bytes: 100 * 1000 * 1000,
+            max_upload_bytes: 1 << 30,
+            clock_skew: Duration::from_secs(60),
+            faults: FaultSpec::default(),
+            state_dir: None,
+        }
+    }
+}
