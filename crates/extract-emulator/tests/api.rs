@@ -715,3 +715,28 @@ async fn outputs_have_the_shape_of_the_real_services_outputs() {
         assert_eq!(our_locations, real_locations, "{fixture}: location keys");
     }
 }
+
+#[tokio::test]
+async fn a_state_dir_keeps_clients_and_refresh_tokens_across_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = EmulatorConfig {
+        state_dir: Some(dir.path().to_path_buf()),
+        ..instant_jobs()
+    };
+    let first = Env::start(config.clone()).await;
+    first.emulator.add_refresh_token("rt-kept").expect("adds");
+    let client_id = first.client_id.clone();
+    first.emulator.shutdown().await;
+
+    let second = extract_emulator::Emulator::start(config)
+        .await
+        .expect("starts");
+    assert_eq!(second.client_ids(), [client_id]);
+    let response = reqwest::Client::new()
+        .get(format!("{}/oauth2/refresh", second.base_url()))
+        .query(&[("refresh_token", "rt-kept")])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status().as_u16(), 200);
+}
