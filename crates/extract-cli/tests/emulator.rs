@@ -38,6 +38,7 @@ async fn prints_exports_then_serves_the_registered_client() {
     );
     assert!(exports["KENSHO_CLIENT_ID"].starts_with("0oa"));
 
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let refreshed = http
         .get(format!("{api}/oauth2/refresh"))

@@ -732,7 +732,7 @@ async fn a_state_dir_keeps_clients_and_refresh_tokens_across_runs() {
         .await
         .expect("starts");
     assert_eq!(second.client_ids(), [client_id]);
-    let response = reqwest::Client::new()
+    let response = http()
         .get(format!("{}/oauth2/refresh", second.base_url()))
         .query(&[("refresh_token", "rt-kept")])
         .send()

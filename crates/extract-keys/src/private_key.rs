@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::Path;
 
 use rsa::RsaPrivateKey;
+use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use zeroize::Zeroizing;
@@ -72,6 +73,14 @@ impl PrivateKey {
         match self.inner.to_pkcs8_der() {
             Ok(doc) => Zeroizing::new(doc.as_bytes().to_vec()),
             Err(e) => unreachable!("encoding a valid RSA key as PKCS#8: {e}"),
+        }
+    }
+
+    /// The key as PKCS#1 `RSAPrivateKey` DER, what `jsonwebtoken::EncodingKey::from_rsa_der` takes.
+    pub fn to_pkcs1_der(&self) -> Zeroizing<Vec<u8>> {
+        match self.inner.to_pkcs1_der() {
+            Ok(doc) => Zeroizing::new(doc.as_bytes().to_vec()),
+            Err(e) => unreachable!("encoding a valid RSA key as PKCS#1: {e}"),
         }
     }
 

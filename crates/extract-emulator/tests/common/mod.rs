@@ -57,6 +57,12 @@ pub fn rs256() -> Value {
     json!({"alg": "RS256", "typ": "JWT"})
 }
 
+/// A plain reqwest client (reqwest is built without a bundled TLS provider: pick ring's).
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 pub struct Env {
     pub emulator: RunningEmulator,
     pub client_id: String,
@@ -72,7 +78,7 @@ impl Env {
         Env {
             emulator,
             client_id,
-            http: reqwest::Client::new(),
+            http: http(),
         }
     }
 

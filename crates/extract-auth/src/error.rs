@@ -1,0 +1,123 @@
+//! The one error type of this crate.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use extract_keys::KeyError;
+
+/// What went wrong while getting an access token, by phase; never carries a secret.
+///
+/// It is `Clone` so that one failed refresh can be handed to every caller that waited for it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No authentication method is configured.
+    #[error(
+        "no Kensho credentials: set KENSHO_ACCESS_TOKEN, or KENSHO_CLIENT_ID with KENSHO_PRIVATE_KEY (and KENSHO_TOKEN_URL), or KENSHO_REFRESH_TOKEN"
+    )]
+    NotConfigured,
+    /// A setting is missing or wrong.
+    #[error("{0}")]
+    Config(String),
+    /// A URL that would send secrets in the clear.
+    #[error("the {what} must use https:// (plain http:// only for localhost): {url}")]
+    InsecureUrl {
+        /// Which URL.
+        what: &'static str,
+        /// The URL, its query removed.
+        url: String,
+    },
+    /// The private key could not be used.
+    #[error(transparent)]
+    Key(Arc<KeyError>),
+    /// The client assertion could not be made.
+    #[error("could not sign the client assertion: {0}")]
+    Signing(String),
+    /// No answer: the connection failed or broke.
+    #[error("could not reach {url}: {detail}")]
+    Connect {
+        /// The URL, its query redacted.
+        url: String,
+        /// What failed.
+        detail: String,
+    },
+    /// No answer in time.
+    #[error("{url} did not answer within {after:?}")]
+    Timeout {
+        /// The URL, its query redacted.
+        url: String,
+        /// The time allowed.
+        after: Duration,
+    },
+    /// The token endpoint refused with an OAuth error (`invalid_client`, `invalid_scope`…).
+    #[error("the token endpoint refused (HTTP {status}): {error}: {description}")]
+    OAuth {
+        /// The HTTP status.
+        status: u16,
+        /// The OAuth `error` code.
+        error: String,
+        /// The `error_description`, verbatim.
+        description: String,
+        /// `Retry-After`, when the server sent one.
+        retry_after: Option<Duration>,
+    },
+    /// Another refusal, with the body text the server sent.
+    #[error("{url} answered HTTP {status}: {body}")]
+    Rejected {
+        /// The URL, its query redacted.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The body text (cut at 1,000 characters).
+        body: String,
+        /// `Retry-After`, when the server sent one.
+        retry_after: Option<Duration>,
+    },
+    /// A 2xx answer that is not a token response.
+    #[error("{url} answered with something that is not a token response: {detail}")]
+    BadResponse {
+        /// The URL, its query redacted.
+        url: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A given access token was rejected by the API; only a new one helps.
+    #[error(
+        "the access token given in KENSHO_ACCESS_TOKEN was rejected; get a new one from your Kensho account page"
+    )]
+    GivenTokenRejected,
+}
+
+impl AuthError {
+    /// True when trying again later may succeed: no connection, a timeout, 429 or a 5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            AuthError::Connect { .. } | AuthError::Timeout { .. } => true,
+            _ => self.status().is_some_and(|s| s == 429 || s >= 500),
+        }
+    }
+
+    /// The HTTP status of a refusal.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            AuthError::OAuth { status, .. } | AuthError::Rejected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The `Retry-After` the server asked for.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            AuthError::OAuth { retry_after, .. } | AuthError::Rejected { retry_after, .. } => {
+                *retry_after
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<KeyError> for AuthError {
+    fn from(e: KeyError) -> Self {
+        AuthError::Key(Arc::new(e))
+    }
+}

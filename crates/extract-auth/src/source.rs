@@ -1,0 +1,24 @@
+//! The seam every layer above depends on: something that hands out access tokens.
+
+use async_trait::async_trait;
+
+use crate::{AuthError, Token};
+
+/// Something that hands out access tokens.
+///
+/// The raw sources ([`crate::KeypairSource`], [`crate::RefreshTokenSource`],
+/// [`crate::GivenToken`]) do one exchange per call; wrap them in [`crate::CachedTokenSource`]
+/// for caching, refresh ahead of expiry, single flight and retries. With the `mock` feature,
+/// `MockTokenSource` (mockall) stands in for any of them in tests.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait TokenSource: Send + Sync {
+    /// An access token to send now.
+    async fn token(&self) -> Result<Token, AuthError>;
+
+    /// Forgets the current token, after the API answered 401 with it.
+    fn invalidate(&self) {}
+
+    /// How the tokens are obtained, for people: `keypair`, `refresh token`, `access token`.
+    fn method(&self) -> &'static str;
+}
