@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 any error (one line on stderr saying what happened and what to do),
 //! 2 a usage error (from clap).
 
+mod auth;
 mod emulator;
 mod keys;
 
@@ -23,6 +24,13 @@ enum Command {
     /// Make and inspect the RSA keypair that keypair authentication uses.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Get, show and check access tokens.
+    Auth {
+        #[command(subcommand)]
+        command: auth::AuthCommand,
+        #[command(flatten)]
+        auth: auth::AuthArgs,
+    },
     /// Run a local stand-in for Kensho's Okta and Extract, for development and tests.
     Emulator(emulator::EmulatorArgs),
 }
@@ -41,10 +49,19 @@ fn block_on<T>(
 }
 
 fn main() -> ExitCode {
+    // Log lines go to stderr, warnings and up unless RUST_LOG says otherwise.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keys(command) => keys::run(command),
         Command::Emulator(args) => emulator::run(args),
+        Command::Auth { command, auth } => auth::run(command, &auth),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,208 @@
+//! `kensho-extract auth` against the emulator, as a script would call it.
+
+use std::process::{Command, Output};
+
+use extract_emulator::{Emulator, EmulatorConfig, RunningEmulator};
+
+struct Setup {
+    emulator: RunningEmulator,
+    client_id: String,
+    _dir: tempfile::TempDir,
+    key_path: std::path::PathBuf,
+}
+
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = extract_keys::PrivateKey::generate(extract_keys::KeySize::Rsa2048).expect("key");
+    let paths = extract_keys::write_keypair(dir.path(), &key, false).expect("writes");
+    let emulator = Emulator::start(EmulatorConfig::default())
+        .await
+        .expect("starts");
+    let client_id = emulator
+        .register_client(key.public_key())
+        .expect("registers");
+    Setup {
+        emulator,
+        client_id,
+        key_path: paths.private,
+        _dir: dir,
+    }
+}
+
+/// Runs the CLI with only the given `KENSHO_*` variables set.
+async fn run(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kensho-extract"));
+    command.args(args);
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("KENSHO_")) {
+        command.env_remove(name);
+    }
+    command.envs(vars.iter().copied());
+    tokio::task::spawn_blocking(move || command.output().expect("runs"))
+        .await
+        .expect("joins")
+}
+
+fn keypair_vars(s: &Setup) -> Vec<(&'static str, String)> {
+    vec![
+        ("KENSHO_EXTRACT_API_URL", s.emulator.base_url().to_string()),
+        ("KENSHO_TOKEN_URL", s.emulator.token_url()),
+        ("KENSHO_CLIENT_ID", s.client_id.clone()),
+        (
+            "KENSHO_PRIVATE_KEY",
+            s.key_path.to_string_lossy().into_owned(),
+        ),
+    ]
+}
+
+fn as_refs<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    vars.iter().map(|(n, v)| (*n, v.as_str())).collect()
+}
+
+async fn probe(s: &Setup, token: &str) -> u16 {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+        .get(format!(
+            "{}/v3/extractions/{}",
+            s.emulator.base_url(),
+            uuid::Uuid::new_v4()
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("answers")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auth_token_prints_only_a_token_the_emulator_accepts() {
+    let s = setup().await;
+    let vars = keypair_vars(&s);
+    let out = run(&["auth", "token"], &as_refs(&vars)).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(stdout.lines().count(), 1, "only the token: {stdout}");
+    assert_eq!(probe(&s, stdout.trim()).await, 404);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auth_verify_names_the_method_and_expiry_and_checks_the_api() {
+    let s = setup().await;
+    let vars = keypair_vars(&s);
+    let out = run(&["auth", "verify"], &as_refs(&vars)).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(stdout.contains("method:  keypair"), "{stdout}");
+    assert!(
+        stdout.contains("expires: in 59m") || stdout.contains("expires: in 1h 00m"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("accepted the token"), "{stdout}");
+
+    // A given token the API refuses: exit 1, one line, and the token is not echoed.
+    let api = s.emulator.base_url().to_string();
+    let out = run(
+        &["auth", "verify"],
+        &[
+            ("KENSHO_EXTRACT_API_URL", &api),
+            ("KENSHO_ACCESS_TOKEN", "pasted-secret-token"),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refused the token") && !stderr.contains("pasted-secret-token"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("pasted-secret-token"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_refresh_token_method_and_precedence() {
+    let s = setup().await;
+    s.emulator.add_refresh_token("rt-cli").expect("adds");
+    let api = s.emulator.base_url().to_string();
+    let out = run(
+        &["auth", "verify"],
+        &[
+            ("KENSHO_EXTRACT_API_URL", &api),
+            ("KENSHO_REFRESH_TOKEN", "rt-cli"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("method:  refresh token"));
+
+    // Keypair wins over a refresh token.
+    let mut vars = keypair_vars(&s);
+    vars.push(("KENSHO_REFRESH_TOKEN", "rt-cli".into()));
+    let out = run(&["auth", "verify"], &as_refs(&vars)).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("method:  keypair"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auth_assertion_prints_a_signed_jwt() {
+    let s = setup().await;
+    let vars = keypair_vars(&s);
+    let out = run(&["auth", "assertion"], &as_refs(&vars)).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let jwt = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(jwt.trim().split('.').count(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_credentials_says_which_variables_to_set() {
+    let out = run(&["auth", "token"], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    for name in [
+        "KENSHO_ACCESS_TOKEN",
+        "KENSHO_CLIENT_ID",
+        "KENSHO_PRIVATE_KEY",
+        "KENSHO_REFRESH_TOKEN",
+    ] {
+        assert!(stderr.contains(name), "{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_client_is_one_clear_line() {
+    let s = setup().await;
+    let mut vars = keypair_vars(&s);
+    vars[2].1 = "0oaWRONGCLIENT".into();
+    let out = run(&["auth", "token"], &as_refs(&vars)).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("invalid_client") && stderr.contains("not registered"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
