@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's own automation, in Rust so it runs wherever cargo does.
 
 mod bench;
+mod codegen;
 mod release;
 
 use std::path::PathBuf;
@@ -25,6 +26,12 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Generate `extract-api`'s types from `docs/openapi/extract-v3.yaml`.
+    Codegen {
+        /// Fail if the checked-in code differs from what the contract gives (for CI).
+        #[arg(long)]
+        check: bool,
+    },
     /// Run a benchmark against its baseline in the same run and print the ratio.
     Bench {
         #[command(subcommand)]
@@ -38,6 +45,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Release { version, dry_run } => release::run(&workspace_root(), &version, dry_run),
+        Command::Codegen { check } => codegen::run(&workspace_root(), check),
         Command::Bench { which } => bench::run(&workspace_root(), which),
     };
     match result {

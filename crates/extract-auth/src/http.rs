@@ -44,7 +44,9 @@ pub(crate) fn send_error(url: &Url, error: &reqwest::Error, timeout: Duration) -
     }
 }
 
-fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
+/// The causes of an error, joined, without the error's own message (reqwest puts the URL there,
+/// which may carry a refresh token or a signature).
+pub fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut causes = Vec::new();
     let mut source = error.source();
     while let Some(e) = source {
@@ -59,7 +61,7 @@ fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The `Retry-After` of a response, in seconds form (the HTTP-date form is rare in APIs).
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()

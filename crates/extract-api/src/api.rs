@@ -1,0 +1,55 @@
+//! The seam the poller consumes, so it can be tested with a mock instead of sockets.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+
+use crate::generated::{DownloadStatus, ExtractionStatus, OutputDocument, OutputFormat};
+use crate::{ApiError, Client, ExtractionOptions, Submission};
+
+/// The calls a job runner needs. [`Client`] implements it; with the `mock` feature,
+/// `MockExtractApi` (mockall) does too.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait ExtractApi: Send + Sync {
+    /// Submits a file by the right path (see [`Client::submit_file`]).
+    async fn submit_file(
+        &self,
+        path: &Path,
+        options: &ExtractionOptions,
+    ) -> Result<Submission, ApiError>;
+    /// Status of an inline-mode request (see [`Client::status`]).
+    async fn status(
+        &self,
+        request_id: &str,
+        output_format: Option<OutputFormat>,
+    ) -> Result<ExtractionStatus, ApiError>;
+    /// Status of a pre-signed-mode request (see [`Client::download_url`]).
+    async fn download_url(&self, request_id: &str) -> Result<DownloadStatus, ApiError>;
+    /// The output behind a pre-signed URL (see [`Client::download`]).
+    async fn download(&self, output_url: &str) -> Result<OutputDocument, ApiError>;
+}
+
+#[async_trait]
+impl ExtractApi for Client {
+    async fn submit_file(
+        &self,
+        path: &Path,
+        options: &ExtractionOptions,
+    ) -> Result<Submission, ApiError> {
+        Client::submit_file(self, path, options).await
+    }
+    async fn status(
+        &self,
+        request_id: &str,
+        output_format: Option<OutputFormat>,
+    ) -> Result<ExtractionStatus, ApiError> {
+        Client::status(self, request_id, output_format).await
+    }
+    async fn download_url(&self, request_id: &str) -> Result<DownloadStatus, ApiError> {
+        Client::download_url(self, request_id).await
+    }
+    async fn download(&self, output_url: &str) -> Result<OutputDocument, ApiError> {
+        Client::download(self, output_url).await
+    }
+}

@@ -1,0 +1,671 @@
+//! The client: every v3 endpoint, auth injection, and retries that never duplicate a job.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use extract_auth::http::cause_chain;
+use extract_auth::{AuthConfig, CachedTokenSource, TokenSource, checked_url, redacted};
+use futures_util::future::BoxFuture;
+use reqwest::multipart::Form;
+use reqwest::{RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::document::{self, DIRECT_LIMIT};
+use crate::error::{describe_body, excerpt};
+use crate::generated::{
+    self, DownloadStatus, ExtractionStatus, OutputDocument, OutputFormat, RequestCreated,
+    UploadCompleteForm, UploadSpec, UploadUrlCreated,
+};
+use crate::{ApiError, ExtractionOptions, RetryPolicy};
+
+/// How a request's output is retrieved, fixed when it is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetrievalMode {
+    /// Created without `output_format`: poll `GET /v3/extractions/{id}`, output inline.
+    Inline,
+    /// Created with `output_format`: poll `download-url`, then download the output.
+    Presigned,
+}
+
+/// A created request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Submission {
+    /// The service's id of the request.
+    pub request_id: String,
+    /// Where to poll for it.
+    pub mode: RetrievalMode,
+}
+
+/// Whether a failed attempt may be repeated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Safety {
+    /// Reading, or an update that is the same when done twice: retried on any transient failure.
+    Repeatable,
+    /// Creates a job: retried only when the failure proves the service did not take it
+    /// (no connection was made, or 429).
+    CreatesJob,
+}
+
+/// Builds a [`Client`].
+#[derive(Clone)]
+pub struct ClientBuilder {
+    base_url: String,
+    tokens: Option<Arc<dyn TokenSource>>,
+    http: Option<reqwest::Client>,
+    timeout: Duration,
+    upload_timeout: Duration,
+    retry: RetryPolicy,
+    direct_limit: u64,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            base_url: extract_auth::KENSHO_EXTRACT_API_URL.to_string(),
+            tokens: None,
+            http: None,
+            timeout: Duration::from_secs(60),
+            upload_timeout: Duration::from_secs(30 * 60),
+            retry: RetryPolicy::default(),
+            direct_limit: DIRECT_LIMIT,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The API base URL (default `https://extract.kensho.com`).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Where access tokens come from. Give a [`CachedTokenSource`] (as
+    /// [`ClientBuilder::auth_config`] does): the client asks for a token on every request.
+    pub fn token_source(mut self, tokens: Arc<dyn TokenSource>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// Base URL and a cached token source from an [`AuthConfig`] (flags or `KENSHO_*` variables).
+    pub fn auth_config(self, config: &AuthConfig) -> Result<Self, ApiError> {
+        let http = extract_auth::http::client_builder()
+            .build()
+            .map_err(|e| ApiError::Build(format!("cannot build the HTTP client: {e}")))?;
+        let tokens = CachedTokenSource::new(config.token_source(http)?);
+        Ok(self
+            .base_url(config.api_url())
+            .token_source(Arc::new(tokens)))
+    }
+
+    /// The time one API request may take (default 60 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The time one document upload may take (default 30 min).
+    pub fn upload_timeout(mut self, timeout: Duration) -> Self {
+        self.upload_timeout = timeout;
+        self
+    }
+
+    /// How failed calls are retried.
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The size above which [`Client::submit_file`] uploads pre-signed (default and maximum:
+    /// the service's 100 MB).
+    pub fn direct_limit(mut self, bytes: u64) -> Self {
+        self.direct_limit = bytes.min(DIRECT_LIMIT);
+        self
+    }
+
+    /// A reqwest client of your own (proxies, certificates…); by default one over rustls on ring
+    /// with the `kensho-extract/<version>` user agent.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<Client, ApiError> {
+        let mut base = checked_url(&self.base_url, "API URL")?;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let tokens = self.tokens.ok_or_else(|| {
+            ApiError::Build(
+                "the client needs a token source (see ClientBuilder::auth_config)".into(),
+            )
+        })?;
+        let http = match self.http {
+            Some(http) => http,
+            None => extract_auth::http::client_builder()
+                .build()
+                .map_err(|e| ApiError::Build(format!("cannot build the HTTP client: {e}")))?,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                tokens,
+                timeout: self.timeout,
+                upload_timeout: self.upload_timeout,
+                retry: self.retry,
+                direct_limit: self.direct_limit,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    tokens: Arc<dyn TokenSource>,
+    timeout: Duration,
+    upload_timeout: Duration,
+    retry: RetryPolicy,
+    direct_limit: u64,
+}
+
+/// A Kensho Extract v3 client. Cheap to clone; clones share connections and tokens.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use extract_api::{Client, ExtractionOptions};
+/// use extract_auth::AuthConfig;
+///
+/// let client = Client::builder().auth_config(&AuthConfig::from_env())?.build()?;
+/// let submission = client.submit_file("report.pdf".as_ref(), &ExtractionOptions::new()).await?;
+/// let status = client.status(&submission.request_id, None).await?;
+/// println!("{}", status.status);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.inner.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Makes one attempt's request, given the bearer token (rebuilt per attempt: a streamed body
+/// cannot be sent twice).
+type Build<'a> = &'a (
+        dyn Fn(Option<String>) -> BoxFuture<'a, Result<RequestBuilder, ApiError>> + Send + Sync + 'a
+    );
+
+/// What one attempt gave: an answer, or a failure, and whether the request was surely not taken.
+enum Attempt {
+    Answer(StatusCode, reqwest::header::HeaderMap, Bytes),
+    /// No connection was made: nothing reached the service.
+    NotSent(ApiError),
+    /// Sent, but no complete answer came back.
+    Lost(ApiError, String),
+}
+
+impl Client {
+    /// Starts a builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    fn url(&self, path: &str) -> Result<Url, ApiError> {
+        self.inner
+            .base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| ApiError::Build(format!("bad request path {path}: {e}")))
+    }
+
+    fn endpoint_path(
+        endpoint: &generated::Endpoint,
+        request_id: Option<&str>,
+    ) -> Result<String, ApiError> {
+        match request_id {
+            None => Ok(endpoint.path.to_string()),
+            Some(id) => {
+                // Ids are UUIDs; anything else must not be able to change the path.
+                uuid::Uuid::parse_str(id)
+                    .map_err(|_| ApiError::Build(format!("`{id}` is not a request id (a UUID)")))?;
+                Ok(endpoint.path.replace("{request_id}", id))
+            }
+        }
+    }
+
+    async fn attempt(&self, request: RequestBuilder, label: &str, timeout: Duration) -> Attempt {
+        let response = match request.timeout(timeout).send().await {
+            Ok(response) => response,
+            Err(e) if e.is_connect() => {
+                return Attempt::NotSent(ApiError::Connect {
+                    endpoint: label.into(),
+                    detail: cause_chain(&e),
+                });
+            }
+            Err(e) if e.is_timeout() => {
+                return Attempt::Lost(
+                    ApiError::Timeout {
+                        endpoint: label.into(),
+                        after: timeout,
+                    },
+                    format!("no answer came within {timeout:?}"),
+                );
+            }
+            Err(e) => {
+                let detail = cause_chain(&e);
+                return Attempt::Lost(
+                    ApiError::Connect {
+                        endpoint: label.into(),
+                        detail: detail.clone(),
+                    },
+                    format!("the connection broke ({detail})"),
+                );
+            }
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        match response.bytes().await {
+            Ok(body) => Attempt::Answer(status, headers, body),
+            Err(e) => {
+                let detail = cause_chain(&e);
+                Attempt::Lost(
+                    ApiError::Connect {
+                        endpoint: label.into(),
+                        detail: detail.clone(),
+                    },
+                    format!("the answer broke off ({detail})"),
+                )
+            }
+        }
+    }
+
+    /// Sends a request built by `build` (called again for every attempt, with the bearer token
+    /// when `bearer`), retrying as `safety` allows, and decodes a success with `decode`.
+    async fn call<T>(
+        &self,
+        label: &str,
+        safety: Safety,
+        bearer: bool,
+        request_id: Option<&str>,
+        timeout: Duration,
+        build: Build<'_>,
+        decode: impl Fn(&Bytes) -> Result<T, String> + Send + Sync,
+    ) -> Result<T, ApiError> {
+        let start = Instant::now();
+        let mut attempt = 0;
+        let mut reauthorized = false;
+        loop {
+            attempt += 1;
+            let token = if bearer {
+                Some(self.inner.tokens.token().await?)
+            } else {
+                None
+            };
+            let request = build(token.as_ref().map(|t| t.secret().expose().to_string())).await?;
+            let failure = match self.attempt(request, label, timeout).await {
+                Attempt::Answer(status, _, _)
+                    if status == StatusCode::UNAUTHORIZED && bearer && !reauthorized =>
+                {
+                    // The token may have been revoked or expired early: get a new one, once.
+                    self.inner.tokens.invalidate();
+                    reauthorized = true;
+                    attempt -= 1;
+                    continue;
+                }
+                Attempt::Answer(status, _, body) if status.is_success() => match decode(&body) {
+                    Ok(value) => return Ok(value),
+                    Err(detail) if safety == Safety::CreatesJob => {
+                        return Err(ApiError::OutcomeUnknown {
+                            endpoint: label.into(),
+                            what: format!("its answer was unreadable ({detail})"),
+                            status: Some(status.as_u16()),
+                        });
+                    }
+                    Err(detail) => ApiError::Decode {
+                        endpoint: label.into(),
+                        status: status.as_u16(),
+                        detail,
+                        excerpt: excerpt(&String::from_utf8_lossy(&body), 200),
+                    },
+                },
+                Attempt::Answer(status, headers, body) => {
+                    if safety == Safety::CreatesJob && status.is_server_error() {
+                        return Err(ApiError::OutcomeUnknown {
+                            endpoint: label.into(),
+                            what: format!("the service answered HTTP {status}"),
+                            status: Some(status.as_u16()),
+                        });
+                    }
+                    let text = String::from_utf8_lossy(&body).into_owned();
+                    let (message, field) = describe_body(&text);
+                    ApiError::Service {
+                        endpoint: label.into(),
+                        status: status.as_u16(),
+                        field,
+                        message,
+                        body: excerpt(&text, 2000),
+                        request_id: request_id.map(String::from),
+                        retry_after: extract_auth::http::retry_after(&headers),
+                    }
+                }
+                Attempt::NotSent(error) => error,
+                Attempt::Lost(error, what) => {
+                    if safety == Safety::CreatesJob {
+                        return Err(ApiError::OutcomeUnknown {
+                            endpoint: label.into(),
+                            what,
+                            status: None,
+                        });
+                    }
+                    error
+                }
+            };
+            if !failure.is_transient() {
+                return Err(failure);
+            }
+            match self
+                .inner
+                .retry
+                .wait(attempt, start.elapsed(), failure.retry_after())
+            {
+                Some(wait) => {
+                    tracing::info!(endpoint = label, attempt, ?wait, "retrying: {failure}");
+                    tokio::time::sleep(wait).await;
+                }
+                None => return Err(failure),
+            }
+        }
+    }
+
+    /// `POST /v3/extractions`: submits a document directly (at most 100 MB), streamed from disk.
+    ///
+    /// Retried only when the service surely did not take it (no connection, or 429); after a
+    /// 5xx, a broken connection or a timeout the error is [`ApiError::OutcomeUnknown`].
+    pub async fn submit(
+        &self,
+        path: &Path,
+        options: &ExtractionOptions,
+    ) -> Result<Submission, ApiError> {
+        let size = document::check(path).await?;
+        if size > DIRECT_LIMIT {
+            return Err(ApiError::Build(format!(
+                "{} is {size} bytes, over the 100 MB limit of direct submission: use submit_file, which uploads it pre-signed",
+                path.display()
+            )));
+        }
+        let endpoint = generated::SUBMIT;
+        let url = self.url(endpoint.path)?;
+        let label = format!("{} {}", endpoint.method, endpoint.path);
+        let fields = options.submit_form().to_fields();
+        let created: RequestCreated = self
+            .call(
+                &label,
+                Safety::CreatesJob,
+                true,
+                None,
+                self.inner.upload_timeout,
+                &|token| {
+                    Box::pin(async {
+                        let form =
+                            text_form(&fields).part("file", document::file_part(path).await?);
+                        Ok(self
+                            .inner
+                            .http
+                            .post(url.clone())
+                            .bearer_auth(token.unwrap_or_default())
+                            .multipart(form))
+                    })
+                },
+                json,
+            )
+            .await?;
+        let mode = if options.output_format.is_some() {
+            RetrievalMode::Presigned
+        } else {
+            RetrievalMode::Inline
+        };
+        Ok(Submission {
+            request_id: created.request_id,
+            mode,
+        })
+    }
+
+    /// `POST /v3/extractions/upload-url`: creates a request awaiting its document, and where to
+    /// upload it. Retried like a submission.
+    pub async fn create_upload_url(
+        &self,
+        options: &ExtractionOptions,
+    ) -> Result<UploadUrlCreated, ApiError> {
+        let endpoint = generated::UPLOAD_URL;
+        let url = self.url(endpoint.path)?;
+        let label = format!("{} {}", endpoint.method, endpoint.path);
+        let fields = options.upload_url_form().to_fields();
+        self.call(
+            &label,
+            Safety::CreatesJob,
+            true,
+            None,
+            self.inner.timeout,
+            &|token| {
+                let request = self
+                    .inner
+                    .http
+                    .post(url.clone())
+                    .bearer_auth(token.unwrap_or_default());
+                Box::pin(async { Ok(request.multipart(text_form(&fields))) })
+            },
+            json,
+        )
+        .await
+    }
+
+    /// Uploads a document to a pre-signed URL: an S3-style multipart POST with every given field
+    /// first, then the file, streamed from disk; no bearer token. Uploading the same key twice
+    /// stores the same document, so this is retried on any transient failure.
+    pub async fn upload(&self, spec: &UploadSpec, path: &Path) -> Result<(), ApiError> {
+        document::check(path).await?;
+        let url = Url::parse(&spec.url)
+            .map_err(|e| ApiError::Build(format!("the upload URL is not a URL: {e}")))?;
+        let label = format!("POST {}", redacted(&url));
+        self.call(
+            &label,
+            Safety::Repeatable,
+            false,
+            None,
+            self.inner.upload_timeout,
+            &|_| {
+                Box::pin(async {
+                    let mut form = Form::new();
+                    for (name, value) in &spec.fields {
+                        form = form.text(name.clone(), value.clone());
+                    }
+                    let form = form.part("file", document::file_part(path).await?);
+                    Ok(self.inner.http.post(url.clone()).multipart(form))
+                })
+            },
+            |_| Ok(()),
+        )
+        .await
+    }
+
+    /// `PUT /v3/extractions/upload-complete`: the upload is done, processing starts.
+    pub async fn complete_upload(&self, request_id: &str) -> Result<(), ApiError> {
+        let endpoint = generated::UPLOAD_COMPLETE;
+        let url = self.url(endpoint.path)?;
+        let label = format!("{} {}", endpoint.method, endpoint.path);
+        let form = UploadCompleteForm {
+            request_id: request_id.to_string(),
+        }
+        .to_fields();
+        self.call(
+            &label,
+            Safety::Repeatable,
+            true,
+            Some(request_id),
+            self.inner.timeout,
+            &|token| {
+                let request = self
+                    .inner
+                    .http
+                    .put(url.clone())
+                    .bearer_auth(token.unwrap_or_default());
+                Box::pin(async { Ok(request.multipart(text_form(&form))) })
+            },
+            |_| Ok(()),
+        )
+        .await
+    }
+
+    /// `GET /v3/extractions/{request_id}`: status, with the output inline once done (for
+    /// requests created without `output_format`). `output_format` defaults to with-locations.
+    pub async fn status(
+        &self,
+        request_id: &str,
+        output_format: Option<OutputFormat>,
+    ) -> Result<ExtractionStatus, ApiError> {
+        let endpoint = generated::STATUS;
+        let mut url = self.url(&Self::endpoint_path(&endpoint, Some(request_id))?)?;
+        if let Some(format) = output_format {
+            url.query_pairs_mut()
+                .append_pair("output_format", format.as_str());
+        }
+        self.get_json(
+            &format!("{} {}", endpoint.method, endpoint.path),
+            url,
+            request_id,
+        )
+        .await
+    }
+
+    /// `GET /v3/extractions/download-url/{request_id}`: status, with a pre-signed output URL
+    /// once done (for requests created with `output_format`).
+    pub async fn download_url(&self, request_id: &str) -> Result<DownloadStatus, ApiError> {
+        let endpoint = generated::DOWNLOAD_URL;
+        let url = self.url(&Self::endpoint_path(&endpoint, Some(request_id))?)?;
+        self.get_json(
+            &format!("{} {}", endpoint.method, endpoint.path),
+            url,
+            request_id,
+        )
+        .await
+    }
+
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        label: &str,
+        url: Url,
+        request_id: &str,
+    ) -> Result<T, ApiError> {
+        self.call(
+            label,
+            Safety::Repeatable,
+            true,
+            Some(request_id),
+            self.inner.timeout,
+            &|token| {
+                let request = self
+                    .inner
+                    .http
+                    .get(url.clone())
+                    .bearer_auth(token.unwrap_or_default());
+                Box::pin(async { Ok(request) })
+            },
+            json,
+        )
+        .await
+    }
+
+    /// Downloads the output document from a pre-signed `output_url`, as bytes exactly as sent
+    /// (no bearer token: the URL carries its own signature).
+    pub async fn download_bytes(&self, output_url: &str) -> Result<Bytes, ApiError> {
+        let url = Url::parse(output_url)
+            .map_err(|e| ApiError::Build(format!("the output URL is not a URL: {e}")))?;
+        let label = format!("GET {}", redacted(&url));
+        self.call(
+            &label,
+            Safety::Repeatable,
+            false,
+            None,
+            self.inner.upload_timeout,
+            &|_| {
+                let request = self.inner.http.get(url.clone());
+                Box::pin(async { Ok(request) })
+            },
+            |body| {
+                serde_json::from_slice::<serde::de::IgnoredAny>(body)
+                    .map(|_| body.clone())
+                    .map_err(|e| e.to_string())
+            },
+        )
+        .await
+    }
+
+    /// Downloads and parses the output document from a pre-signed `output_url`.
+    pub async fn download(&self, output_url: &str) -> Result<OutputDocument, ApiError> {
+        let bytes = self.download_bytes(output_url).await?;
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
+            endpoint: "GET output URL".into(),
+            status: 200,
+            detail: e.to_string(),
+            excerpt: excerpt(&String::from_utf8_lossy(&bytes), 200),
+        })
+    }
+
+    /// Submits a file by the right path: directly up to 100 MB (or the builder's
+    /// `direct_limit`), through a pre-signed upload above
+    /// (which always uses the pre-signed retrieval mode).
+    pub async fn submit_file(
+        &self,
+        path: &Path,
+        options: &ExtractionOptions,
+    ) -> Result<Submission, ApiError> {
+        let size = document::check(path).await?;
+        if size <= self.inner.direct_limit {
+            return self.submit(path, options).await;
+        }
+        let created = self.create_upload_url(options).await?;
+        self.upload(&created.upload_spec, path).await?;
+        self.complete_upload(&created.request_id).await?;
+        Ok(Submission {
+            request_id: created.request_id,
+            mode: RetrievalMode::Presigned,
+        })
+    }
+
+    /// The token source's method name (`keypair`, …), for people.
+    pub fn auth_method(&self) -> &'static str {
+        self.inner.tokens.method()
+    }
+}
+
+/// A multipart form of text fields.
+fn text_form(fields: &[(&'static str, String)]) -> Form {
+    fields.iter().fold(Form::new(), |form, (name, value)| {
+        form.text(*name, value.clone())
+    })
+}
+
+fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| e.to_string())
+}

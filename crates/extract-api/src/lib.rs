@@ -1,0 +1,52 @@
+//! The Kensho Extract v3 API, typed.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use extract_api::{Client, ExtractionOptions, RetrievalMode};
+//! use extract_auth::AuthConfig;
+//!
+//! let client = Client::builder().auth_config(&AuthConfig::from_env())?.build()?;
+//! let submission = client.submit_file("report.pdf".as_ref(), &ExtractionOptions::new()).await?;
+//! assert_eq!(submission.mode, RetrievalMode::Inline);
+//! let status = client.status(&submission.request_id, None).await?;
+//! if let Some(document) = status.output {
+//!     for node in document.nodes() {
+//!         println!("{}: {}", node.r#type, node.content.as_deref().unwrap_or(""));
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The request and response types, and the output document model, are generated from the
+//! OpenAPI contract in `docs/openapi/extract-v3.yaml` (`cargo xtask codegen`) into
+//! [`generated`]; everything a user needs is re-exported at the top. The [`Client`] injects the
+//! bearer token (renewing it once on a 401), streams uploads from disk, and retries what is safe
+//! to retry: reads on connection errors, timeouts, 429 and 5xx; a submission only when the
+//! service surely did not take it, so a job is never created twice silently.
+#![warn(missing_docs)]
+
+mod api;
+mod client;
+mod document;
+mod error;
+pub mod generated;
+mod model;
+mod options;
+mod retry;
+mod tristate;
+
+pub use api::ExtractApi;
+#[cfg(any(test, feature = "mock"))]
+pub use api::MockExtractApi;
+pub use client::{Client, ClientBuilder, RetrievalMode, Submission};
+pub use document::{DIRECT_LIMIT, check as check_document};
+pub use error::ApiError;
+pub use generated::{
+    Annotation, AnnotationType, ContentNode, DocumentType, DownloadStatus, ExtractionStatus,
+    FigureTableCellData, Location, NodeType, OutputDocument, OutputFormat, PdfPage, RelationData,
+    Status, TableCellData, TextNodeData, UploadSpec, UploadUrlCreated,
+};
+pub use model::AnnotationKind;
+pub use options::ExtractionOptions;
+pub use retry::RetryPolicy;
