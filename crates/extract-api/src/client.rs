@@ -217,6 +217,16 @@ type Build<'a> = &'a (
         dyn Fn(Option<String>) -> BoxFuture<'a, Result<RequestBuilder, ApiError>> + Send + Sync + 'a
     );
 
+/// How one call is made: its label for errors and logs, how safe it is to repeat, whether it
+/// carries the bearer token, the request id it is about, and the time one attempt may take.
+struct CallSpec<'a> {
+    label: &'a str,
+    safety: Safety,
+    bearer: bool,
+    request_id: Option<&'a str>,
+    timeout: Duration,
+}
+
 /// What one attempt gave: an answer, or a failure, and whether the request was surely not taken.
 enum Attempt {
     Answer(StatusCode, reqwest::header::HeaderMap, Bytes),
@@ -304,14 +314,17 @@ impl Client {
     /// when `bearer`), retrying as `safety` allows, and decodes a success with `decode`.
     async fn call<T>(
         &self,
-        label: &str,
-        safety: Safety,
-        bearer: bool,
-        request_id: Option<&str>,
-        timeout: Duration,
+        spec: CallSpec<'_>,
         build: Build<'_>,
         decode: impl Fn(&Bytes) -> Result<T, String> + Send + Sync,
     ) -> Result<T, ApiError> {
+        let CallSpec {
+            label,
+            safety,
+            bearer,
+            request_id,
+            timeout,
+        } = spec;
         let start = Instant::now();
         let mut attempt = 0;
         let mut reauthorized = false;
@@ -358,12 +371,10 @@ impl Client {
                         });
                     }
                     let text = String::from_utf8_lossy(&body).into_owned();
-                    let (message, field) = describe_body(&text);
                     ApiError::Service {
                         endpoint: label.into(),
                         status: status.as_u16(),
-                        field,
-                        message,
+                        field: describe_body(&text).1,
                         body: excerpt(&text, 2000),
                         request_id: request_id.map(String::from),
                         retry_after: extract_auth::http::retry_after(&headers),
@@ -420,11 +431,13 @@ impl Client {
         let fields = options.submit_form().to_fields();
         let created: RequestCreated = self
             .call(
-                &label,
-                Safety::CreatesJob,
-                true,
-                None,
-                self.inner.upload_timeout,
+                CallSpec {
+                    label: &label,
+                    safety: Safety::CreatesJob,
+                    bearer: true,
+                    request_id: None,
+                    timeout: self.inner.upload_timeout,
+                },
                 &|token| {
                     Box::pin(async {
                         let form =
@@ -462,11 +475,13 @@ impl Client {
         let label = format!("{} {}", endpoint.method, endpoint.path);
         let fields = options.upload_url_form().to_fields();
         self.call(
-            &label,
-            Safety::CreatesJob,
-            true,
-            None,
-            self.inner.timeout,
+            CallSpec {
+                label: &label,
+                safety: Safety::CreatesJob,
+                bearer: true,
+                request_id: None,
+                timeout: self.inner.timeout,
+            },
             &|token| {
                 let request = self
                     .inner
@@ -489,11 +504,13 @@ impl Client {
             .map_err(|e| ApiError::Build(format!("the upload URL is not a URL: {e}")))?;
         let label = format!("POST {}", redacted(&url));
         self.call(
-            &label,
-            Safety::Repeatable,
-            false,
-            None,
-            self.inner.upload_timeout,
+            CallSpec {
+                label: &label,
+                safety: Safety::Repeatable,
+                bearer: false,
+                request_id: None,
+                timeout: self.inner.upload_timeout,
+            },
             &|_| {
                 Box::pin(async {
                     let mut form = Form::new();
@@ -519,11 +536,13 @@ impl Client {
         }
         .to_fields();
         self.call(
-            &label,
-            Safety::Repeatable,
-            true,
-            Some(request_id),
-            self.inner.timeout,
+            CallSpec {
+                label: &label,
+                safety: Safety::Repeatable,
+                bearer: true,
+                request_id: Some(request_id),
+                timeout: self.inner.timeout,
+            },
             &|token| {
                 let request = self
                     .inner
@@ -578,11 +597,13 @@ impl Client {
         request_id: &str,
     ) -> Result<T, ApiError> {
         self.call(
-            label,
-            Safety::Repeatable,
-            true,
-            Some(request_id),
-            self.inner.timeout,
+            CallSpec {
+                label,
+                safety: Safety::Repeatable,
+                bearer: true,
+                request_id: Some(request_id),
+                timeout: self.inner.timeout,
+            },
             &|token| {
                 let request = self
                     .inner
@@ -603,11 +624,13 @@ impl Client {
             .map_err(|e| ApiError::Build(format!("the output URL is not a URL: {e}")))?;
         let label = format!("GET {}", redacted(&url));
         self.call(
-            &label,
-            Safety::Repeatable,
-            false,
-            None,
-            self.inner.upload_timeout,
+            CallSpec {
+                label: &label,
+                safety: Safety::Repeatable,
+                bearer: false,
+                request_id: None,
+                timeout: self.inner.upload_timeout,
+            },
             &|_| {
                 let request = self.inner.http.get(url.clone());
                 Box::pin(async { Ok(request) })

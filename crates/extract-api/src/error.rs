@@ -45,7 +45,7 @@ pub enum ApiError {
         status: Option<u16>,
     },
     /// The service answered with an error status.
-    #[error("{endpoint} answered HTTP {status}{}: {message}", field.as_ref().map(|f| format!(" about field `{f}`")).unwrap_or_default())]
+    #[error("{endpoint} answered HTTP {status}{}: {}", field.as_ref().map(|f| format!(" about field `{f}`")).unwrap_or_default(), describe_body(body).0)]
     Service {
         /// The endpoint.
         endpoint: String,
@@ -53,9 +53,7 @@ pub enum ApiError {
         status: u16,
         /// The field at fault, when the body names one (400s).
         field: Option<String>,
-        /// The service's message, read from the body, or the body text itself.
-        message: String,
-        /// The body text as sent (cut at 2,000 characters).
+        /// The body text as sent (cut at 2,000 characters); [`ApiError::message`] reads it.
         body: String,
         /// The request id the call was about, when there was one.
         request_id: Option<String>,
@@ -95,6 +93,14 @@ impl ApiError {
             ApiError::Service { status, .. } => *status == 429 || *status >= 500,
             ApiError::Auth(e) => e.is_transient(),
             _ => false,
+        }
+    }
+
+    /// The service's own words: the message read from an error body, or its text.
+    pub fn message(&self) -> Option<String> {
+        match self {
+            ApiError::Service { body, .. } => Some(describe_body(body).0),
+            _ => None,
         }
     }
 
@@ -197,8 +203,7 @@ mod tests {
             endpoint: "x".into(),
             status: 429,
             field: None,
-            message: "slow".into(),
-            body: String::new(),
+            body: "slow".into(),
             request_id: None,
             retry_after: Some(Duration::from_secs(2)),
         };

@@ -656,8 +656,8 @@ fn shape(
 
 #[tokio::test]
 async fn outputs_have_the_shape_of_the_real_services_outputs() {
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/extract-output");
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/extract-output");
     let env = Env::start(instant_jobs()).await;
     let token = env.access_token().await;
     for (fixture, format) in [
