@@ -49,6 +49,13 @@ impl AuthArgs {
         }
     }
 
+    /// An API client for these settings.
+    pub fn client(&self) -> Result<extract_api::Client, Failure> {
+        Ok(extract_api::Client::builder()
+            .auth_config(&self.config())?
+            .build()?)
+    }
+
     /// The cached token source of the configured method.
     pub fn token_source(&self) -> Result<CachedTokenSource<Box<dyn TokenSource>>, Failure> {
         let client = http::client_builder().build()?;

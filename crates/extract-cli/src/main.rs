@@ -5,7 +5,9 @@
 
 mod auth;
 mod emulator;
+mod jobs;
 mod keys;
+mod output;
 
 use std::process::ExitCode;
 
@@ -24,6 +26,12 @@ enum Command {
     /// Make and inspect the RSA keypair that keypair authentication uses.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Submit a PDF for extraction; prints the request id.
+    Submit(jobs::SubmitArgs),
+    /// Print a request's status JSON.
+    Status(jobs::StatusArgs),
+    /// Write the output document of a finished request.
+    Fetch(jobs::FetchArgs),
     /// Get, show and check access tokens.
     Auth {
         #[command(subcommand)]
@@ -61,6 +69,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keys(command) => keys::run(command),
         Command::Emulator(args) => emulator::run(args),
+        Command::Submit(args) => jobs::submit(args),
+        Command::Status(args) => jobs::status(args),
+        Command::Fetch(args) => jobs::fetch(args),
         Command::Auth { command, auth } => auth::run(command, &auth),
     };
     match result {

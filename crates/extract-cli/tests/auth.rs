@@ -1,78 +1,8 @@
 //! `kensho-extract auth` against the emulator, as a script would call it.
 
-use std::process::{Command, Output};
+mod common;
 
-use extract_emulator::{Emulator, EmulatorConfig, RunningEmulator};
-
-struct Setup {
-    emulator: RunningEmulator,
-    client_id: String,
-    _dir: tempfile::TempDir,
-    key_path: std::path::PathBuf,
-}
-
-async fn setup() -> Setup {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let key = extract_keys::PrivateKey::generate(extract_keys::KeySize::Rsa2048).expect("key");
-    let paths = extract_keys::write_keypair(dir.path(), &key, false).expect("writes");
-    let emulator = Emulator::start(EmulatorConfig::default())
-        .await
-        .expect("starts");
-    let client_id = emulator
-        .register_client(key.public_key())
-        .expect("registers");
-    Setup {
-        emulator,
-        client_id,
-        key_path: paths.private,
-        _dir: dir,
-    }
-}
-
-/// Runs the CLI with only the given `KENSHO_*` variables set.
-async fn run(args: &[&str], vars: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kensho-extract"));
-    command.args(args);
-    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("KENSHO_")) {
-        command.env_remove(name);
-    }
-    command.envs(vars.iter().copied());
-    tokio::task::spawn_blocking(move || command.output().expect("runs"))
-        .await
-        .expect("joins")
-}
-
-fn keypair_vars(s: &Setup) -> Vec<(&'static str, String)> {
-    vec![
-        ("KENSHO_EXTRACT_API_URL", s.emulator.base_url().to_string()),
-        ("KENSHO_TOKEN_URL", s.emulator.token_url()),
-        ("KENSHO_CLIENT_ID", s.client_id.clone()),
-        (
-            "KENSHO_PRIVATE_KEY",
-            s.key_path.to_string_lossy().into_owned(),
-        ),
-    ]
-}
-
-fn as_refs<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    vars.iter().map(|(n, v)| (*n, v.as_str())).collect()
-}
-
-async fn probe(s: &Setup, token: &str) -> u16 {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-        .get(format!(
-            "{}/v3/extractions/{}",
-            s.emulator.base_url(),
-            uuid::Uuid::new_v4()
-        ))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("answers")
-        .status()
-        .as_u16()
-}
+use common::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn auth_token_prints_only_a_token_the_emulator_accepts() {

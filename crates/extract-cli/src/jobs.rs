@@ -1,0 +1,214 @@
+//! `kensho-extract submit`, `status` and `fetch`: one request at a time.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use extract_api::{ApiError, Client, DocumentType, ExtractionOptions, OutputFormat, Status};
+
+use crate::Failure;
+use crate::auth::AuthArgs;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum DocumentTypeArg {
+    HierarchicalV2,
+    Hierarchical,
+    General,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum OutputFormatArg {
+    StructuredDocument,
+    StructuredDocumentWithLocations,
+    StructuredDocumentWithCharOffsets,
+}
+
+impl From<OutputFormatArg> for OutputFormat {
+    fn from(value: OutputFormatArg) -> Self {
+        match value {
+            OutputFormatArg::StructuredDocument => OutputFormat::StructuredDocument,
+            OutputFormatArg::StructuredDocumentWithLocations => {
+                OutputFormat::StructuredDocumentWithLocations
+            }
+            OutputFormatArg::StructuredDocumentWithCharOffsets => {
+                OutputFormat::StructuredDocumentWithCharOffsets
+            }
+        }
+    }
+}
+
+/// What to ask of an extraction (shared by `submit` and `run`).
+#[derive(Debug, Clone, Args)]
+pub struct ExtractionArgs {
+    /// How the document is analysed.
+    #[arg(long, value_enum, default_value = "hierarchical_v2")]
+    document_type: DocumentTypeArg,
+    /// The document is scanned: run OCR.
+    #[arg(long)]
+    ocr: bool,
+    /// Enhanced table extraction.
+    #[arg(long)]
+    enhanced_tables: bool,
+    /// Extract figures.
+    #[arg(long)]
+    figures: bool,
+    /// Include images.
+    #[arg(long)]
+    images: bool,
+    /// Include relations between items.
+    #[arg(long)]
+    relations: bool,
+    /// Pages to extract, 1-based, such as `1-5,7`.
+    #[arg(long, value_name = "SPEC")]
+    pages: Option<String>,
+    /// Your own id for the document.
+    #[arg(long, value_name = "ID")]
+    document_id: Option<String>,
+    /// `low` for low priority.
+    #[arg(long)]
+    priority: Option<String>,
+    /// Output format; setting it selects the pre-signed retrieval mode.
+    #[arg(long, value_enum)]
+    output_format: Option<OutputFormatArg>,
+}
+
+impl ExtractionArgs {
+    pub fn options(&self) -> ExtractionOptions {
+        let flag = |on: bool| on.then_some(true);
+        ExtractionOptions {
+            document_type: match self.document_type {
+                DocumentTypeArg::HierarchicalV2 => DocumentType::HierarchicalV2,
+                DocumentTypeArg::Hierarchical => DocumentType::Hierarchical,
+                DocumentTypeArg::General => DocumentType::General,
+            },
+            ocr: self.ocr,
+            enhanced_table_extraction: self.enhanced_tables,
+            figure_extraction: flag(self.figures),
+            include_images: flag(self.images),
+            include_relations: flag(self.relations),
+            document_id: self.document_id.clone(),
+            priority: self.priority.clone(),
+            pages: self.pages.clone(),
+            return_absolute_pdf_page_numbers: None,
+            output_format: self.output_format.map(Into::into),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The PDF to extract.
+    file: PathBuf,
+    #[command(flatten)]
+    extraction: ExtractionArgs,
+    /// Upload through a pre-signed URL even when the file is small enough to send directly.
+    #[arg(long)]
+    presigned: bool,
+    #[command(flatten)]
+    auth: AuthArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The request id `submit` printed.
+    id: String,
+    #[command(flatten)]
+    auth: AuthArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The request id `submit` printed.
+    id: String,
+    /// Write the output document here (atomically) instead of to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    auth: AuthArgs,
+}
+
+pub fn submit(args: SubmitArgs) -> Result<(), Failure> {
+    crate::block_on(async move {
+        let options = args.extraction.options();
+        // The file is checked before a token is fetched or anything is sent.
+        extract_api::check_document(&args.file).await?;
+        let client = args.auth.client()?;
+        let request_id = if args.presigned {
+            let created = client.create_upload_url(&options).await?;
+            client.upload(&created.upload_spec, &args.file).await?;
+            client.complete_upload(&created.request_id).await?;
+            created.request_id
+        } else {
+            client.submit_file(&args.file, &options).await?.request_id
+        };
+        println!("{request_id}");
+        Ok(())
+    })
+}
+
+/// Whether an error is the service saying the request belongs to the other retrieval mode.
+fn wrong_mode(error: &ApiError) -> bool {
+    error.status() == Some(400)
+}
+
+pub fn status(args: StatusArgs) -> Result<(), Failure> {
+    crate::block_on(async move {
+        let client = args.auth.client()?;
+        let json = match client.status(&args.id, None).await {
+            Ok(status) => serde_json::to_string_pretty(&status)?,
+            Err(e) if wrong_mode(&e) => {
+                serde_json::to_string_pretty(&client.download_url(&args.id).await?)?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        println!("{json}");
+        Ok(())
+    })
+}
+
+pub fn fetch(args: FetchArgs) -> Result<(), Failure> {
+    crate::block_on(async move {
+        let client = args.auth.client()?;
+        let bytes = fetch_output(&client, &args.id).await?;
+        crate::output::write(args.output.as_deref(), &bytes)
+    })
+}
+
+/// The output document of a finished request, whichever retrieval mode it was created with.
+async fn fetch_output(client: &Client, id: &str) -> Result<Vec<u8>, Failure> {
+    let (status, error, output) = match client.status(id, None).await {
+        Ok(status) => (
+            status.status,
+            status.error,
+            status
+                .output
+                .map(|o| serde_json::to_vec_pretty(&o))
+                .transpose()?,
+        ),
+        Err(e) if wrong_mode(&e) => {
+            let status = client.download_url(id).await?;
+            let output = match (&status.status, &status.output_url) {
+                (Status::Success, Some(url)) => Some(client.download_bytes(url).await?.to_vec()),
+                _ => None,
+            };
+            (status.status, status.error, output)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match (status, output) {
+        (Status::Success, Some(output)) => Ok(output),
+        (Status::Failed, _) => Err(format!(
+            "request {id} failed on the service side: {}",
+            error.unwrap_or_else(|| "no reason given".into())
+        )
+        .into()),
+        (Status::Success, None) => {
+            Err(format!("request {id} succeeded but the service sent no output").into())
+        }
+        (other, _) => Err(format!(
+            "request {id} is not finished (status {other}); fetch it again later"
+        )
+        .into()),
+    }
+}

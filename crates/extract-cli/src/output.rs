@@ -1,0 +1,59 @@
+//! Writing results: to stdout, or to a file that appears only when complete.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::Failure;
+
+/// Writes `bytes` to `path` atomically (a temporary file beside it, then a rename), so a
+/// reader never sees half a file and a failure leaves nothing behind; or to stdout when `path`
+/// is `None`.
+pub fn write(path: Option<&Path>, bytes: &[u8]) -> Result<(), Failure> {
+    let Some(path) = path else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes)?;
+        if !bytes.ends_with(b"\n") {
+            out.write_all(b"\n")?;
+        }
+        return Ok(());
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".kensho-extract-")
+        .tempfile_in(dir)
+        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    file.persist(path)
+        .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_whole_files_and_leaves_nothing_on_failure() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out.json");
+        write(Some(&path), b"{}").expect("writes");
+        assert_eq!(std::fs::read(&path).expect("reads"), b"{}");
+        let missing = dir.path().join("no/such/dir/out.json");
+        assert!(write(Some(&missing), b"{}").is_err());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("lists")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            names,
+            [std::ffi::OsString::from("out.json")],
+            "no temporary files left"
+        );
+    }
+}

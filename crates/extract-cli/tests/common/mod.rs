@@ -1,0 +1,78 @@
+//! Shared by the CLI's tests: an emulator with a registered key, and running the binary.
+#![allow(dead_code)] // each test file uses its own part
+
+use std::process::{Command, Output};
+
+use extract_emulator::{Emulator, EmulatorConfig, RunningEmulator};
+
+pub struct Setup {
+    pub emulator: RunningEmulator,
+    pub client_id: String,
+    pub dir: tempfile::TempDir,
+    pub key_path: std::path::PathBuf,
+}
+
+pub async fn setup() -> Setup {
+    setup_with(EmulatorConfig::default()).await
+}
+
+pub async fn setup_with(config: EmulatorConfig) -> Setup {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = extract_keys::PrivateKey::generate(extract_keys::KeySize::Rsa2048).expect("key");
+    let paths = extract_keys::write_keypair(dir.path(), &key, false).expect("writes");
+    let emulator = Emulator::start(config).await.expect("starts");
+    let client_id = emulator
+        .register_client(key.public_key())
+        .expect("registers");
+    Setup {
+        emulator,
+        client_id,
+        key_path: paths.private,
+        dir,
+    }
+}
+
+/// Runs the CLI with only the given `KENSHO_*` variables set.
+pub async fn run(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kensho-extract"));
+    command.args(args);
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("KENSHO_")) {
+        command.env_remove(name);
+    }
+    command.envs(vars.iter().copied());
+    tokio::task::spawn_blocking(move || command.output().expect("runs"))
+        .await
+        .expect("joins")
+}
+
+pub fn keypair_vars(s: &Setup) -> Vec<(&'static str, String)> {
+    vec![
+        ("KENSHO_EXTRACT_API_URL", s.emulator.base_url().to_string()),
+        ("KENSHO_TOKEN_URL", s.emulator.token_url()),
+        ("KENSHO_CLIENT_ID", s.client_id.clone()),
+        (
+            "KENSHO_PRIVATE_KEY",
+            s.key_path.to_string_lossy().into_owned(),
+        ),
+    ]
+}
+
+pub fn as_refs<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    vars.iter().map(|(n, v)| (*n, v.as_str())).collect()
+}
+
+pub async fn probe(s: &Setup, token: &str) -> u16 {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+        .get(format!(
+            "{}/v3/extractions/{}",
+            s.emulator.base_url(),
+            uuid::Uuid::new_v4()
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("answers")
+        .status()
+        .as_u16()
+}
