@@ -2,8 +2,9 @@
 //! the same run (interleaved, so machine noise hits both alike), printing medians and the ratio.
 //! The figures go to `docs/benchmarks.md`.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Subcommand;
@@ -18,11 +19,22 @@ pub enum Bench {
         #[arg(long, default_value_t = 41)]
         runs: usize,
     },
+    /// `kensho-extract submit` of a large file to the emulator against `curl -F`: time, throughput
+    /// and peak memory of each process.
+    Upload {
+        /// The document size in MB (the service takes at most 100 directly).
+        #[arg(long, default_value_t = 90)]
+        size_mb: u64,
+        /// Runs of each command.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
 }
 
 pub fn run(root: &Path, bench: Bench) -> Result {
     match bench {
         Bench::Keygen { runs } => keygen(root, runs),
+        Bench::Upload { size_mb, runs } => upload(root, size_mb, runs),
     }
 }
 
@@ -50,6 +62,168 @@ fn keygen(root: &Path, runs: usize) -> Result {
         &theirs,
     );
     Ok(())
+}
+
+fn upload(root: &Path, size_mb: u64, runs: usize) -> Result {
+    let binary = release_binary(root)?;
+    let dir = tempfile::tempdir()?;
+    let keys = dir
+        .path()
+        .to_str()
+        .ok_or("temp dir is not UTF-8")?
+        .to_string();
+    let status = Command::new(&binary)
+        .args(["keys", "generate", "--out-dir", &keys])
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err("keys generate failed".into());
+    }
+    let mut emulator = Command::new(&binary)
+        .args([
+            "emulator",
+            "--job-seconds",
+            "0",
+            "--register-key",
+            &format!("{keys}/public.pem"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let result = (|| -> Result {
+        let mut env = Vec::new();
+        let mut lines = BufReader::new(emulator.stdout.take().ok_or("no emulator stdout")?).lines();
+        for _ in 0..3 {
+            let line = lines.next().ok_or("the emulator stopped")??;
+            let (name, value) = line
+                .trim_start_matches("export ")
+                .split_once('=')
+                .ok_or("unexpected emulator output")?;
+            env.push((name.to_string(), value.to_string()));
+        }
+        env.push(("KENSHO_PRIVATE_KEY".into(), format!("{keys}/private.pem")));
+        let api = env
+            .iter()
+            .find(|(n, _)| n == "KENSHO_EXTRACT_API_URL")
+            .map(|(_, v)| v.clone())
+            .ok_or("no API URL")?;
+
+        let document = dir.path().join("large.pdf");
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&document)?);
+        file.write_all(b"%PDF-1.4\n%")?;
+        let chunk = vec![b'x'; 1_000_000];
+        for _ in 0..size_mb {
+            file.write_all(&chunk)?;
+        }
+        file.flush()?;
+        drop(file);
+        let bytes = std::fs::metadata(&document)?.len();
+        let document = document
+            .to_str()
+            .ok_or("temp dir is not UTF-8")?
+            .to_string();
+
+        let token = Command::new(&binary)
+            .args(["auth", "token"])
+            .envs(env.iter().cloned())
+            .output()?;
+        let token = String::from_utf8(token.stdout)?.trim().to_string();
+        let ours = || {
+            let mut command = Command::new(&binary);
+            command
+                .args(["submit", &document])
+                .envs(env.iter().cloned());
+            command
+        };
+        let curl = || {
+            let mut command = Command::new("curl");
+            command.args([
+                "-sS",
+                "--fail",
+                "-o",
+                "/dev/null",
+                "-H",
+                &format!("Authorization: Bearer {token}"),
+                "-F",
+                "document_type=hierarchical_v2",
+                "-F",
+                "ocr=false",
+                "-F",
+                "enhanced_table_extraction=false",
+                "-F",
+                &format!("file=@{document};type=application/pdf"),
+                &format!("{api}/v3/extractions"),
+            ]);
+            command
+        };
+        let (mut ours_runs, mut curl_runs) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            ours_runs.push(measured(&mut ours())?);
+            curl_runs.push(measured(&mut curl())?);
+        }
+        let summary = |name: &str, runs: &mut Vec<(Duration, u64)>| {
+            runs.sort();
+            let (time, _) = runs[runs.len() / 2];
+            let peak = runs.iter().map(|(_, kib)| *kib).max().unwrap_or(0);
+            println!(
+                "{name:<40} median {:>7.0} ms  {:>7.1} MB/s  peak RSS {:>6.1} MB",
+                time.as_secs_f64() * 1e3,
+                bytes as f64 / 1e6 / time.as_secs_f64(),
+                peak as f64 / 1024.0
+            );
+            time
+        };
+        println!(
+            "uploading {:.1} MB to the emulator, {runs} runs each, interleaved",
+            bytes as f64 / 1e6
+        );
+        let a = summary("kensho-extract submit (token + upload)", &mut ours_runs);
+        let b = summary("curl -F (token given)", &mut curl_runs);
+        println!(
+            "ratio of median times (ours / curl): {:.2}",
+            a.as_secs_f64() / b.as_secs_f64()
+        );
+        Ok(())
+    })();
+    let _ = emulator.kill();
+    let _ = emulator.wait();
+    result
+}
+
+/// Runs a command to its end; returns its wall time and peak resident memory in KiB, read from
+/// `VmHWM` in `/proc/PID/status` as it runs (Linux; sampled every 5 ms, the last sample before
+/// exit is kept).
+fn measured(command: &mut Command) -> Result<(Duration, u64)> {
+    let start = Instant::now();
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let elapsed = start.elapsed();
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(mut stderr) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
+        }
+        return Err(format!("{command:?} failed: {err}").into());
+    }
+    Ok((elapsed, peak))
 }
 
 /// Builds `kensho-extract` in release mode and returns its path.
