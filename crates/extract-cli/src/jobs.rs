@@ -2,48 +2,28 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use extract_api::{ApiError, Client, DocumentType, ExtractionOptions, OutputFormat, Status};
 
 use crate::Failure;
 use crate::auth::AuthArgs;
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum DocumentTypeArg {
-    HierarchicalV2,
-    Hierarchical,
-    General,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum OutputFormatArg {
-    StructuredDocument,
-    StructuredDocumentWithLocations,
-    StructuredDocumentWithCharOffsets,
-}
-
-impl From<OutputFormatArg> for OutputFormat {
-    fn from(value: OutputFormatArg) -> Self {
-        match value {
-            OutputFormatArg::StructuredDocument => OutputFormat::StructuredDocument,
-            OutputFormatArg::StructuredDocumentWithLocations => {
-                OutputFormat::StructuredDocumentWithLocations
-            }
-            OutputFormatArg::StructuredDocumentWithCharOffsets => {
-                OutputFormat::StructuredDocumentWithCharOffsets
-            }
-        }
-    }
+/// A clap parser for one of the contract's closed enums: its values listed in `--help`.
+macro_rules! known_values {
+    ($enum:ty) => {
+        clap::builder::TypedValueParser::try_map(
+            clap::builder::PossibleValuesParser::new(<$enum>::KNOWN),
+            |value| value.parse::<$enum>(),
+        )
+    };
 }
 
 /// What to ask of an extraction (shared by `submit` and `run`).
 #[derive(Debug, Clone, Args)]
 pub struct ExtractionArgs {
     /// How the document is analysed.
-    #[arg(long, value_enum, default_value = "hierarchical_v2")]
-    document_type: DocumentTypeArg,
+    #[arg(long, default_value = "hierarchical_v2", value_parser = known_values!(DocumentType))]
+    document_type: DocumentType,
     /// The document is scanned: run OCR.
     #[arg(long)]
     ocr: bool,
@@ -69,19 +49,15 @@ pub struct ExtractionArgs {
     #[arg(long)]
     priority: Option<String>,
     /// Output format; setting it selects the pre-signed retrieval mode.
-    #[arg(long, value_enum)]
-    output_format: Option<OutputFormatArg>,
+    #[arg(long, value_parser = known_values!(OutputFormat))]
+    output_format: Option<OutputFormat>,
 }
 
 impl ExtractionArgs {
     pub fn options(&self) -> ExtractionOptions {
         let flag = |on: bool| on.then_some(true);
         ExtractionOptions {
-            document_type: match self.document_type {
-                DocumentTypeArg::HierarchicalV2 => DocumentType::HierarchicalV2,
-                DocumentTypeArg::Hierarchical => DocumentType::Hierarchical,
-                DocumentTypeArg::General => DocumentType::General,
-            },
+            document_type: self.document_type,
             ocr: self.ocr,
             enhanced_table_extraction: self.enhanced_tables,
             figure_extraction: flag(self.figures),
@@ -91,7 +67,7 @@ impl ExtractionArgs {
             priority: self.priority.clone(),
             pages: self.pages.clone(),
             return_absolute_pdf_page_numbers: None,
-            output_format: self.output_format.map(Into::into),
+            output_format: self.output_format,
         }
     }
 }
