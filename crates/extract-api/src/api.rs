@@ -53,3 +53,28 @@ impl ExtractApi for Client {
         Client::download(self, output_url).await
     }
 }
+
+/// Shared APIs (`Arc<Client>`, `Arc<dyn ExtractApi>`, a shared mock) are APIs too.
+#[async_trait]
+impl<T: ExtractApi + ?Sized> ExtractApi for std::sync::Arc<T> {
+    async fn submit_file(
+        &self,
+        path: &Path,
+        options: &ExtractionOptions,
+    ) -> Result<Submission, ApiError> {
+        (**self).submit_file(path, options).await
+    }
+    async fn status(
+        &self,
+        request_id: &str,
+        output_format: Option<OutputFormat>,
+    ) -> Result<ExtractionStatus, ApiError> {
+        (**self).status(request_id, output_format).await
+    }
+    async fn download_url(&self, request_id: &str) -> Result<DownloadStatus, ApiError> {
+        (**self).download_url(request_id).await
+    }
+    async fn download(&self, output_url: &str) -> Result<OutputDocument, ApiError> {
+        (**self).download(output_url).await
+    }
+}

@@ -1,0 +1,35 @@
+//! Waiting for Kensho Extract jobs, one or a whole folder of them.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use extract_api::{Client, ExtractionOptions};
+//! use extract_poll::{JobHandle, PollPolicy, Poller};
+//!
+//! let client = Client::builder().auth_config(&extract_auth::AuthConfig::from_env())?.build()?;
+//! let job: JobHandle = client.submit_file("report.pdf".as_ref(), &ExtractionOptions::new()).await?.into();
+//! // `job` serializes: save it, and resume in another process with the same call.
+//! let document = Poller::new(client, PollPolicy::default()).wait(&job).await?;
+//! println!("{} nodes", document.nodes().count());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Poller`] drives one job through its states under a [`PollPolicy`] (growing delays with
+//! jitter, a floor, `Retry-After`, a deadline that ends in a distinct error); transient poll
+//! failures are retried, never fatal. [`BatchRunner`] runs many documents with bounded
+//! concurrency and a manifest that makes a re-run resume instead of resubmitting.
+#![warn(missing_docs)]
+
+mod batch;
+mod error;
+mod manifest;
+mod policy;
+mod poller;
+mod state;
+
+pub use batch::{BatchEvent, BatchOutcome, BatchRunner, BatchSummary};
+pub use error::PollError;
+pub use manifest::{Manifest, ManifestEntry};
+pub use policy::PollPolicy;
+pub use poller::{JobEvent, Poller};
+pub use state::{JobHandle, JobState};

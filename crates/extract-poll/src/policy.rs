@@ -1,0 +1,107 @@
+//! How often to ask, and for how long.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+/// When to poll a job again, and when to give up.
+///
+/// Delays start at `first_delay` and grow by `factor` up to `max_delay`; each is shortened by a
+/// random share of up to `jitter` (so many jobs started together spread out, and a delay never
+/// grows past `max_delay`); a server's `Retry-After` replaces the computed delay, clamped to
+/// `[floor, max_retry_after]`; no delay is ever below `floor`. The defaults notice a job that
+/// finishes after 10 s within 1.5 s, with at most 10 polls (see `docs/benchmarks.md`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollPolicy {
+    /// The wait before the first poll. Default 1 s.
+    pub first_delay: Duration,
+    /// How much each delay grows. Default 1.5.
+    pub factor: f64,
+    /// The longest computed delay. Default 1.5 s.
+    pub max_delay: Duration,
+    /// The share of a delay that jitter may take off, from 0 to 1. Default 0.1.
+    pub jitter: f64,
+    /// No delay is shorter, whatever the server says. Default 250 ms.
+    pub floor: Duration,
+    /// The longest `Retry-After` honoured. Default 60 s.
+    pub max_retry_after: Duration,
+    /// Give up waiting after this long. Default 30 minutes.
+    pub deadline: Duration,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        PollPolicy {
+            first_delay: Duration::from_secs(1),
+            factor: 1.5,
+            max_delay: Duration::from_millis(1500),
+            jitter: 0.1,
+            floor: Duration::from_millis(250),
+            max_retry_after: Duration::from_secs(60),
+            deadline: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl PollPolicy {
+    /// The same policy with another deadline.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The computed delay before poll number `poll` (1 for the first), before jitter.
+    pub(crate) fn base_delay(&self, poll: u32) -> Duration {
+        let grown = self.first_delay.as_secs_f64()
+            * self.factor.powi(poll.saturating_sub(1).min(64) as i32);
+        Duration::from_secs_f64(grown.min(self.max_delay.as_secs_f64())).max(self.floor)
+    }
+
+    /// The delay before poll number `poll`, jittered, or the server's `Retry-After` if it sent one.
+    pub(crate) fn delay(&self, poll: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(asked) = retry_after {
+            return asked.clamp(self.floor, self.max_retry_after.max(self.floor));
+        }
+        let base = self.base_delay(poll);
+        let cut = rand::thread_rng().gen_range(0.0..=self.jitter.clamp(0.0, 1.0));
+        base.mul_f64(1.0 - cut).max(self.floor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_to_the_cap_and_jitter_only_shortens() {
+        let p = PollPolicy::default();
+        let bases: Vec<u128> = (1..=5).map(|n| p.base_delay(n).as_millis()).collect();
+        assert_eq!(bases, [1000, 1500, 1500, 1500, 1500]);
+        for poll in 1..20 {
+            let d = p.delay(poll, None);
+            assert!(
+                d <= p.base_delay(poll) && d >= p.base_delay(poll).mul_f64(0.9),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_is_honoured_but_clamped() {
+        let p = PollPolicy::default();
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            p.delay(1, Some(Duration::ZERO)),
+            Duration::from_millis(250),
+            "the floor"
+        );
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(3600))),
+            Duration::from_secs(60),
+            "the cap"
+        );
+    }
+}

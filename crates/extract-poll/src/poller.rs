@@ -1,0 +1,393 @@
+//! Polling one job: once, until done, or as a stream of events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use extract_api::{ExtractApi, OutputDocument, RetrievalMode, Status};
+use futures_util::Stream;
+use tokio::time::Instant;
+
+use crate::{JobHandle, JobState, PollError, PollPolicy};
+
+/// What happens while a job is waited for, for progress displays.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum JobEvent {
+    /// A poll answered.
+    Polled {
+        /// The request id.
+        request_id: String,
+        /// The state it reported (`pending`, …).
+        state: &'static str,
+        /// Polls so far.
+        polls: u32,
+        /// Time since the wait began.
+        elapsed: Duration,
+    },
+    /// A poll failed in a way worth retrying (5xx, 429, no connection, a garbled body).
+    Retrying {
+        /// The request id.
+        request_id: String,
+        /// What went wrong.
+        error: String,
+        /// How long until the next try.
+        wait: Duration,
+    },
+    /// The wait ended: the output, or why not.
+    Done(Result<Box<OutputDocument>, PollError>),
+}
+
+/// Polls jobs through an [`ExtractApi`] under a [`PollPolicy`]. Time comes from tokio's clock.
+///
+/// ```no_run
+/// # async fn run(client: extract_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use extract_poll::{JobHandle, PollPolicy, Poller};
+/// let poller = Poller::new(client.clone(), PollPolicy::default());
+/// let job: JobHandle = client.submit_file("report.pdf".as_ref(), &Default::default()).await?.into();
+/// let document = poller.wait(&job).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Poller<A> {
+    api: A,
+    policy: PollPolicy,
+}
+
+impl<A: ExtractApi> Poller<A> {
+    /// A poller for `api`.
+    pub fn new(api: A, policy: PollPolicy) -> Self {
+        Poller { api, policy }
+    }
+
+    /// The policy in use.
+    pub fn policy(&self) -> &PollPolicy {
+        &self.policy
+    }
+
+    /// Asks once where the job is; downloads the output if it is done (pre-signed mode).
+    pub async fn poll_once(&self, job: &JobHandle) -> Result<JobState, extract_api::ApiError> {
+        match job.mode {
+            RetrievalMode::Inline => {
+                let status = self.api.status(&job.request_id, None).await?;
+                Ok(match (status.status, status.output) {
+                    (Status::Success, Some(output)) => JobState::Succeeded(Box::new(output)),
+                    (Status::Success, None) => {
+                        JobState::Failed("the service reported success but sent no output".into())
+                    }
+                    (other, _) => JobState::from_status(&other, status.error),
+                })
+            }
+            RetrievalMode::Presigned => {
+                let status = self.api.download_url(&job.request_id).await?;
+                match (status.status, status.output_url) {
+                    (Status::Success, Some(url)) => Ok(JobState::Succeeded(Box::new(
+                        self.api.download(&url).await?,
+                    ))),
+                    (Status::Success, None) => Ok(JobState::Failed(
+                        "the service reported success but sent no output URL".into(),
+                    )),
+                    (other, _) => Ok(JobState::from_status(&other, status.error)),
+                }
+            }
+        }
+    }
+
+    /// Waits until the job is done; its output, or why not.
+    pub async fn wait(&self, job: &JobHandle) -> Result<OutputDocument, PollError> {
+        self.wait_with(job, |_| {}).await
+    }
+
+    /// Waits until the job is done, telling `on_event` about every poll and retry.
+    pub async fn wait_with(
+        &self,
+        job: &JobHandle,
+        mut on_event: impl FnMut(JobEvent) + Send,
+    ) -> Result<OutputDocument, PollError> {
+        let start = Instant::now();
+        let mut polls = 0;
+        let mut last = "submitted";
+        let mut retry_after = None;
+        loop {
+            let left = self.policy.deadline.saturating_sub(start.elapsed());
+            tokio::time::sleep(self.policy.delay(polls + 1, retry_after).min(left)).await;
+            polls += 1;
+            retry_after = None;
+            match self.poll_once(job).await {
+                Ok(JobState::Succeeded(output)) => return Ok(*output),
+                Ok(JobState::Failed(error)) => {
+                    return Err(PollError::Failed {
+                        request_id: job.request_id.clone(),
+                        error,
+                    });
+                }
+                Ok(state) => {
+                    last = state.label();
+                    on_event(JobEvent::Polled {
+                        request_id: job.request_id.clone(),
+                        state: last,
+                        polls,
+                        elapsed: start.elapsed(),
+                    });
+                }
+                Err(error) if error.is_transient() => {
+                    retry_after = error.retry_after();
+                    on_event(JobEvent::Retrying {
+                        request_id: job.request_id.clone(),
+                        error: error.to_string(),
+                        wait: self.policy.delay(polls + 1, retry_after),
+                    });
+                }
+                Err(source) => {
+                    return Err(PollError::Api {
+                        request_id: job.request_id.clone(),
+                        source,
+                    });
+                }
+            }
+            if start.elapsed() >= self.policy.deadline {
+                return Err(PollError::Deadline {
+                    request_id: job.request_id.clone(),
+                    elapsed: start.elapsed(),
+                    polls,
+                    last_status: last.to_string(),
+                });
+            }
+        }
+    }
+}
+
+impl<A: ExtractApi + Clone + 'static> Poller<A> {
+    /// The wait as a stream of events, ending with [`JobEvent::Done`]. It runs on a spawned task,
+    /// so it makes progress even while the stream is not being read.
+    pub fn events(&self, job: JobHandle) -> impl Stream<Item = JobEvent> + Send + 'static {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let poller = Arc::new(self.clone());
+        tokio::spawn(async move {
+            let progress = sender.clone();
+            let result = poller
+                .wait_with(&job, move |event| {
+                    let _ = progress.send(event);
+                })
+                .await;
+            let _ = sender.send(JobEvent::Done(result.map(Box::new)));
+        });
+        futures_util::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|event| (event, receiver))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use extract_api::{ApiError, ExtractionStatus, MockExtractApi};
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    fn status(status: Status) -> ExtractionStatus {
+        serde_json::from_value(serde_json::json!({"status": status.as_str(), "error": if status == Status::Failed { Some("bad scan") } else { None }, "output": if status == Status::Success { Some(serde_json::json!({"content_tree": {"uid": "0", "type": "DOCUMENT", "content": null, "children": []}, "annotations": []})) } else { None }})).expect("status")
+    }
+
+    /// A mock answering `pending` until `done_after` has passed on tokio's clock, then `last`.
+    fn timed(done_after: Duration, last: Status, polls: Arc<AtomicU32>) -> Arc<MockExtractApi> {
+        let start = Instant::now();
+        let mut api = MockExtractApi::new();
+        api.expect_status().returning(move |_, _| {
+            polls.fetch_add(1, Ordering::SeqCst);
+            Ok(status(if start.elapsed() >= done_after {
+                last.clone()
+            } else {
+                Status::Pending
+            }))
+        });
+        Arc::new(api)
+    }
+
+    fn inline() -> JobHandle {
+        JobHandle {
+            request_id: "7d7c1c64-2a2b-4c4b-9e4e-6c0a3a1a2b3c".into(),
+            mode: RetrievalMode::Inline,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_ten_second_job_is_noticed_within_1_5_s_in_at_most_10_polls() {
+        let polls = Arc::new(AtomicU32::new(0));
+        let poller = Poller::new(
+            timed(Duration::from_secs(10), Status::Success, polls.clone()),
+            PollPolicy::default(),
+        );
+        let start = Instant::now();
+        poller.wait(&inline()).await.expect("succeeds");
+        let late = start.elapsed() - Duration::from_secs(10);
+        assert!(late <= Duration::from_millis(1500), "noticed {late:?} late");
+        assert!(
+            polls.load(Ordering::SeqCst) <= 10,
+            "{} polls",
+            polls.load(Ordering::SeqCst)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_job_ends_with_the_services_reason() {
+        let poller = Poller::new(
+            timed(Duration::from_secs(3), Status::Failed, Arc::default()),
+            PollPolicy::default(),
+        );
+        match poller.wait(&inline()).await {
+            Err(PollError::Failed { error, .. }) => assert_eq!(error, "bad scan"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_is_a_distinct_error_with_the_facts() {
+        let policy = PollPolicy::default().with_deadline(Duration::from_secs(20));
+        let poller = Poller::new(
+            timed(Duration::from_secs(3600), Status::Success, Arc::default()),
+            policy,
+        );
+        let start = Instant::now();
+        match poller.wait(&inline()).await {
+            Err(PollError::Deadline {
+                elapsed,
+                polls,
+                last_status,
+                request_id,
+            }) => {
+                assert_eq!(elapsed, Duration::from_secs(20));
+                assert_eq!(
+                    start.elapsed(),
+                    Duration::from_secs(20),
+                    "no wait past the deadline"
+                );
+                assert!(polls >= 13, "{polls}");
+                assert_eq!(last_status, "pending");
+                assert_eq!(request_id, inline().request_id);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_are_retried_honouring_retry_after_and_permanent_ones_end_the_wait()
+    {
+        let calls = Arc::new(AtomicU32::new(0));
+        let counter = calls.clone();
+        let mut api = MockExtractApi::new();
+        api.expect_status()
+            .returning(move |_, _| match counter.fetch_add(1, Ordering::SeqCst) {
+                0 => Err(ApiError::Connect {
+                    endpoint: "GET".into(),
+                    detail: "refused".into(),
+                }),
+                1 => Err(ApiError::Service {
+                    endpoint: "GET".into(),
+                    status: 429,
+                    field: None,
+                    body: String::new(),
+                    request_id: None,
+                    retry_after: Some(Duration::from_secs(9)),
+                }),
+                2 => Err(ApiError::Decode {
+                    endpoint: "GET".into(),
+                    status: 200,
+                    detail: "EOF".into(),
+                    excerpt: "{\"sta".into(),
+                }),
+                _ => Ok(status(Status::Success)),
+            });
+        let poller = Poller::new(Arc::new(api), PollPolicy::default());
+        let start = Instant::now();
+        let mut retries = Vec::new();
+        poller
+            .wait_with(&inline(), |e| {
+                if let JobEvent::Retrying { wait, .. } = e {
+                    retries.push(wait)
+                }
+            })
+            .await
+            .expect("succeeds");
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        assert_eq!(retries[1], Duration::from_secs(9), "Retry-After honoured");
+        assert!(start.elapsed() >= Duration::from_secs(9));
+
+        let mut gone = MockExtractApi::new();
+        gone.expect_status().returning(|_, _| {
+            Err(ApiError::Service {
+                endpoint: "GET".into(),
+                status: 404,
+                field: None,
+                body: String::new(),
+                request_id: None,
+                retry_after: None,
+            })
+        });
+        let poller = Poller::new(Arc::new(gone), PollPolicy::default());
+        assert!(matches!(
+            poller.wait(&inline()).await,
+            Err(PollError::Api { .. })
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unknown_statuses_count_as_running() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let counter = calls.clone();
+        let mut api = MockExtractApi::new();
+        api.expect_status().returning(move |_, _| {
+            if counter.fetch_add(1, Ordering::SeqCst) < 2 {
+                Ok(
+                    serde_json::from_value(serde_json::json!({"status": "queued_for_gpu"}))
+                        .expect("status"),
+                )
+            } else {
+                Ok(status(Status::Success))
+            }
+        });
+        let poller = Poller::new(Arc::new(api), PollPolicy::default());
+        poller.wait(&inline()).await.expect("succeeds");
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn events_stream_ends_with_done() {
+        let poller = Poller::new(
+            timed(Duration::from_secs(4), Status::Success, Arc::default()),
+            PollPolicy::default(),
+        );
+        let events: Vec<JobEvent> = poller.events(inline()).collect().await;
+        assert!(matches!(
+            events.first(),
+            Some(JobEvent::Polled {
+                state: "pending",
+                polls: 1,
+                ..
+            })
+        ));
+        assert!(matches!(events.last(), Some(JobEvent::Done(Ok(_)))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn presigned_jobs_are_downloaded_when_done() {
+        let mut api = MockExtractApi::new();
+        api.expect_download_url().returning(|_| {
+            Ok(serde_json::from_value(
+                serde_json::json!({"status": "success", "output_url": "https://storage/x"}),
+            )
+            .expect("status"))
+        });
+        api.expect_download().withf(|url| url == "https://storage/x").returning(|_| {
+            Ok(serde_json::from_value(serde_json::json!({"content_tree": {"uid": "0", "type": "DOCUMENT", "content": null, "children": []}, "annotations": []})).expect("doc"))
+        });
+        let poller = Poller::new(Arc::new(api), PollPolicy::default());
+        let job = JobHandle {
+            mode: RetrievalMode::Presigned,
+            ..inline()
+        };
+        assert!(poller.wait(&job).await.is_ok());
+    }
+}
