@@ -29,7 +29,7 @@ mod state;
 
 pub use batch::{BatchEvent, BatchOutcome, BatchRunner, BatchSummary};
 pub use error::PollError;
-pub use manifest::{Manifest, ManifestEntry};
+pub use manifest::{EntryState, MANIFEST_FILE, Manifest, ManifestEntry};
 pub use policy::PollPolicy;
 pub use poller::{JobEvent, Poller};
 pub use state::{JobHandle, JobState};

@@ -1,0 +1,327 @@
+//! The poller and the batch runner against the emulator over real sockets.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use extract_api::{Client, ExtractionOptions, RetryPolicy};
+use extract_auth::{CachedTokenSource, ClientAssertion, KeypairSource};
+use extract_emulator::{Emulator, EmulatorConfig, RunningEmulator, SamplePage, sample_pdf};
+use extract_keys::{KeySize, PrivateKey};
+use extract_poll::{
+    BatchEvent, BatchOutcome, BatchRunner, JobHandle, Manifest, PollPolicy, Poller,
+};
+
+fn key() -> &'static PrivateKey {
+    static KEY: std::sync::OnceLock<PrivateKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| PrivateKey::generate(KeySize::Rsa2048).expect("key"))
+}
+
+async fn start(config: EmulatorConfig) -> (RunningEmulator, Client) {
+    let emulator = Emulator::start(config).await.expect("starts");
+    let client_id = emulator
+        .register_client(key().public_key())
+        .expect("registers");
+    let http = extract_auth::http::client_builder().build().expect("http");
+    let assertion = ClientAssertion::new(key(), client_id, emulator.token_url());
+    let tokens = CachedTokenSource::new(
+        KeypairSource::new(http, &emulator.token_url(), assertion).expect("source"),
+    );
+    let client = Client::builder()
+        .base_url(emulator.base_url())
+        .token_source(Arc::new(tokens))
+        .retry_policy(RetryPolicy {
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(50),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .expect("client");
+    (emulator, client)
+}
+
+fn fast() -> PollPolicy {
+    PollPolicy {
+        first_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(50),
+        floor: Duration::from_millis(10),
+        max_retry_after: Duration::from_millis(50),
+        ..PollPolicy::default()
+    }
+}
+
+fn pdfs(dir: &std::path::Path, count: usize) -> Vec<PathBuf> {
+    (0..count)
+        .map(|i| {
+            let path = dir.join(format!("doc-{i:03}.pdf"));
+            let pdf = sample_pdf(&[SamplePage {
+                heading: format!("Document {i}"),
+                paragraphs: vec![format!("Body of document {i}.")],
+            }]);
+            std::fs::write(&path, pdf).expect("writes");
+            path
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_is_resumed_from_its_request_id_alone() {
+    let (emulator, client) = start(EmulatorConfig {
+        job_duration: Duration::from_secs(10),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pdf = &pdfs(dir.path(), 1)[0];
+    let job: JobHandle = client
+        .submit_file(pdf, &ExtractionOptions::new())
+        .await
+        .expect("submits")
+        .into();
+    // Another process: it knows only the saved handle.
+    let saved = serde_json::to_string(&job).expect("serializes");
+    let resumed: JobHandle = serde_json::from_str(&saved).expect("deserializes");
+    let document = Poller::new(client, PollPolicy::default())
+        .wait(&resumed)
+        .await
+        .expect("waits");
+    assert_eq!(
+        document.content_tree.children[0].content.as_deref(),
+        Some("Document 0")
+    );
+    let polls = emulator.stats().polls[&job.request_id];
+    assert!(
+        (7..=10).contains(&polls),
+        "{polls} polls for a 10-second job"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_writes_every_output_with_one_token_and_one_submission_each() {
+    let (emulator, client) = start(EmulatorConfig {
+        job_duration: Duration::from_millis(50),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let inputs = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    pdfs(inputs.path(), 12);
+    let runner = BatchRunner::new(client.clone(), out.path())
+        .policy(fast())
+        .concurrency(4);
+    let (results, summary) = runner
+        .run(&[inputs.path().to_path_buf()])
+        .await
+        .expect("runs");
+    assert_eq!(results.len(), 12);
+    assert_eq!(summary.succeeded, 12, "{summary:?}");
+    for i in 0..12 {
+        let json = std::fs::read(out.path().join(format!("doc-{i:03}.json"))).expect("written");
+        let document = extract_api::OutputDocument::from_json(&json).expect("an output document");
+        assert_eq!(
+            document.content_tree.children[0].content.as_deref(),
+            Some(format!("Document {i}").as_str())
+        );
+    }
+    let stats = emulator.stats();
+    assert_eq!((stats.token_exchanges, stats.submissions), (1, 12));
+
+    // A re-run finds everything done and sends nothing.
+    let requests = emulator.request_log().len();
+    let (_, again) = runner
+        .run(&[inputs.path().to_path_buf()])
+        .await
+        .expect("runs");
+    assert_eq!((again.already_done, again.submissions), (12, 0));
+    assert_eq!(emulator.request_log().len(), requests);
+}
+
+#[tokio::test]
+async fn under_faults_every_output_is_written_and_unknown_outcomes_are_reported() {
+    let (emulator, client) = start(EmulatorConfig {
+        job_duration: Duration::from_millis(20),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let inputs = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let files = pdfs(inputs.path(), 30);
+    client.status(&uuid_like(), None).await.ok(); // a token before the faults start
+    emulator.set_faults("500=0.1,429=0.05,drop=0.02,seed=17".parse().expect("spec"));
+    let resubmitting = Arc::new(Mutex::new(Vec::new()));
+    let seen = resubmitting.clone();
+    let runner = BatchRunner::new(client, out.path())
+        .policy(fast())
+        .concurrency(8)
+        .on_event(move |e| {
+            if let BatchEvent::Resubmitting { input, .. } = e {
+                seen.lock().expect("lock").push(input);
+            }
+        });
+    let (results, summary) = runner.run(&files).await.expect("runs");
+    assert_eq!(summary.succeeded, 30, "{summary:?} {results:?}");
+    for file in &files {
+        assert!(
+            out.path()
+                .join(file.file_name().expect("name"))
+                .with_extension("json")
+                .exists()
+        );
+    }
+    let stats = emulator.stats();
+    let unknown = summary.resubmitted_after_unknown_outcome;
+    assert_eq!(resubmitting.lock().expect("lock").len(), unknown);
+    assert_eq!(
+        stats.submissions as usize,
+        30 + unknown,
+        "only unknown outcomes were submitted twice"
+    );
+    let manifest = Manifest::load(out.path()).expect("manifest");
+    let recorded: usize = manifest
+        .documents
+        .values()
+        .map(|e| e.unknown_outcomes.len())
+        .sum();
+    assert_eq!(
+        recorded, unknown,
+        "the manifest says which were resubmitted"
+    );
+    assert!(
+        unknown >= 1,
+        "the seed makes at least one 500 or drop hit a submission: {stats:?}"
+    );
+}
+
+fn uuid_like() -> String {
+    "00000000-0000-4000-8000-000000000000".into()
+}
+
+#[tokio::test]
+async fn a_service_failure_is_reported_and_other_documents_still_finish() {
+    let (_emulator, client) = start(EmulatorConfig {
+        job_duration: Duration::ZERO,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let inputs = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut files = pdfs(inputs.path(), 2);
+    let broken = inputs.path().join("broken.pdf");
+    std::fs::write(&broken, "%PDF-1.4 nothing more").expect("writes");
+    files.push(broken.clone());
+    let (results, summary) = BatchRunner::new(client, out.path())
+        .policy(fast())
+        .run(&files)
+        .await
+        .expect("runs");
+    assert_eq!((summary.succeeded, summary.failed), (2, 1));
+    let failed = results
+        .iter()
+        .find(|(f, _)| *f == broken)
+        .map(|(_, o)| o.clone());
+    assert!(
+        matches!(failed, Some(BatchOutcome::Failed(ref e)) if e.contains("could not be parsed")),
+        "{failed:?}"
+    );
+    assert!(!out.path().join("broken.json").exists());
+}
+
+#[tokio::test]
+async fn an_interrupted_batch_resumes_its_jobs_instead_of_resubmitting() {
+    let (emulator, client) = start(EmulatorConfig {
+        job_duration: Duration::from_secs(3600),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let inputs = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let files = pdfs(inputs.path(), 3);
+    let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = started.clone();
+    let runner = BatchRunner::new(client.clone(), out.path())
+        .policy(fast())
+        .on_event(move |e| {
+            if let BatchEvent::Started { .. } = e {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+    // Jobs that never finish: stop the run (as Ctrl-C would) once all are submitted and recorded.
+    let run = runner.run(&files);
+    let submitted = async {
+        while started.load(std::sync::atomic::Ordering::SeqCst) < 3 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::select! {
+        _ = run => panic!("the jobs cannot finish"),
+        _ = submitted => {}
+    }
+    let manifest = Manifest::load(out.path()).expect("manifest");
+    assert!(
+        manifest.documents.values().all(|e| e.request_id.is_some()),
+        "{manifest:?}"
+    );
+
+    // The next run resumes the same request ids with a short deadline and submits nothing new.
+    let (results, summary) = BatchRunner::new(client, out.path())
+        .policy(PollPolicy {
+            deadline: Duration::from_millis(200),
+            ..fast()
+        })
+        .run(&files)
+        .await
+        .expect("runs");
+    assert_eq!(summary.resumed, 3);
+    assert_eq!(summary.submissions, 0);
+    assert_eq!(emulator.stats().submissions, 3);
+    let recorded: Vec<String> = manifest
+        .documents
+        .values()
+        .filter_map(|e| e.request_id.clone())
+        .collect();
+    for (_, outcome) in results {
+        assert!(
+            matches!(outcome, BatchOutcome::TimedOut(ref id) if recorded.contains(id)),
+            "{outcome:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_crash_while_submitting_is_resubmitted_and_recorded_as_an_unknown_outcome() {
+    let (emulator, client) = start(EmulatorConfig {
+        job_duration: Duration::ZERO,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let inputs = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let files = pdfs(inputs.path(), 1);
+    // What a run killed between sending and hearing back leaves behind.
+    let runner = BatchRunner::new(client, out.path()).policy(fast());
+    runner.run(&files).await.expect("first run");
+    let mut manifest = Manifest::load(out.path()).expect("manifest");
+    for entry in manifest.documents.values_mut() {
+        entry.state = extract_poll::EntryState::Submitting;
+        entry.request_id = None;
+        entry.outputs.clear();
+    }
+    manifest.save(out.path()).expect("saves");
+
+    let (_, summary) = runner.run(&files).await.expect("second run");
+    assert_eq!(
+        (
+            summary.succeeded,
+            summary.resubmitted_after_unknown_outcome,
+            summary.submissions
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(emulator.stats().submissions, 2);
+    let manifest = Manifest::load(out.path()).expect("manifest");
+    let entry = manifest.documents.values().next().expect("entry");
+    assert_eq!(
+        entry.unknown_outcomes,
+        ["an earlier run stopped while submitting"]
+    );
+}
