@@ -1,7 +1,7 @@
 //! `cargo xtask codegen [--check]`: Rust types and endpoint constants from the OpenAPI contract.
 //!
 //! The contract in `docs/openapi/extract-v3.yaml` is parsed with `openapiv3` (not scraped), and
-//! `crates/extract-api/src/generated.rs` is written from it: a struct per object schema, an enum
+//! `crates/extract-model/src/generated.rs` is written from it: a struct per object schema, an enum
 //! per string enum (open enums keep unknown values), form structs that turn into multipart
 //! fields, and one constant per endpoint. The output is rustfmt'ed and deterministic (schemas
 //! and paths in file order), so `--check` can compare it byte for byte with the file on disk.
@@ -18,7 +18,7 @@ use openapiv3::{
 use crate::Result;
 
 const SPEC: &str = "docs/openapi/extract-v3.yaml";
-const OUTPUT: &str = "crates/extract-api/src/generated.rs";
+const OUTPUT: &str = "crates/extract-model/src/generated.rs";
 
 pub fn run(root: &Path, check: bool) -> Result {
     let spec_text = std::fs::read_to_string(root.join(SPEC)).map_err(|e| format!("{SPEC}: {e}"))?;

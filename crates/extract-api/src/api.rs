@@ -4,8 +4,8 @@ use std::path::Path;
 
 use async_trait::async_trait;
 
-use crate::generated::{DownloadStatus, ExtractionStatus, OutputDocument, OutputFormat};
 use crate::{ApiError, Client, ExtractionOptions, Submission};
+use extract_model::generated::{DownloadStatus, ExtractionStatus, OutputDocument, OutputFormat};
 
 /// The calls a job runner needs. [`Client`] implements it; with the `mock` feature,
 /// `MockExtractApi` (mockall) does too.

@@ -16,11 +16,11 @@ use url::Url;
 
 use crate::document::{self, DIRECT_LIMIT};
 use crate::error::{describe_body, excerpt};
-use crate::generated::{
+use crate::{ApiError, ExtractionOptions, RetryPolicy};
+use extract_model::generated::{
     self, DownloadStatus, ExtractionStatus, OutputDocument, OutputFormat, RequestCreated,
     UploadCompleteForm, UploadSpec, UploadUrlCreated,
 };
-use crate::{ApiError, ExtractionOptions, RetryPolicy};
 
 /// How a request's output is retrieved, fixed when it is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

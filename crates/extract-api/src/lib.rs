@@ -19,8 +19,8 @@
 //! ```
 //!
 //! The request and response types, and the output document model, are generated from the
-//! OpenAPI contract in `docs/openapi/extract-v3.yaml` (`cargo xtask codegen`) into
-//! [`generated`]; everything a user needs is re-exported at the top. The [`Client`] injects the
+//! OpenAPI contract in `docs/openapi/extract-v3.yaml` (`cargo xtask codegen`) into the
+//! network-free `extract-model` crate; everything a user needs is re-exported here. The [`Client`] injects the
 //! bearer token (renewing it once on a 401), streams uploads from disk, and retries what is safe
 //! to retry: reads on connection errors, timeouts, 429 and 5xx; a submission only when the
 //! service surely did not take it, so a job is never created twice silently.
@@ -30,11 +30,8 @@ mod api;
 mod client;
 mod document;
 mod error;
-pub mod generated;
-mod model;
 mod options;
 mod retry;
-mod tristate;
 
 pub use api::ExtractApi;
 #[cfg(any(test, feature = "mock"))]
@@ -42,11 +39,11 @@ pub use api::MockExtractApi;
 pub use client::{Client, ClientBuilder, RetrievalMode, Submission};
 pub use document::{DIRECT_LIMIT, check as check_document};
 pub use error::ApiError;
-pub use generated::{
-    Annotation, AnnotationType, ContentNode, DocumentType, DownloadStatus, ExtractionStatus,
-    FigureTableCellData, Location, NodeType, OutputDocument, OutputFormat, PdfPage, RelationData,
-    Status, TableCellData, TextNodeData, UploadSpec, UploadUrlCreated,
+pub use extract_model::{
+    Annotation, AnnotationKind, AnnotationType, ContentNode, DocumentType, DownloadStatus,
+    ExtractionStatus, FigureTableCellData, Location, NodeType, OutputDocument, OutputFormat,
+    PdfPage, RelationData, Status, TableCellData, TextNodeData, UploadSpec, UploadUrlCreated,
+    generated,
 };
-pub use model::AnnotationKind;
 pub use options::ExtractionOptions;
 pub use retry::RetryPolicy;

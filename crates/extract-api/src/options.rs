@@ -1,6 +1,6 @@
 //! What to ask of an extraction, with the service's defaults.
 
-use crate::generated::{DocumentType, OutputFormat, SubmitForm, UploadUrlForm};
+use extract_model::generated::{DocumentType, OutputFormat, SubmitForm, UploadUrlForm};
 
 /// The options of an extraction request.
 ///

@@ -1,6 +1,6 @@
 //! The output model reads every real output without loss: a round trip gives the same JSON.
 
-use extract_api::{AnnotationKind, NodeType, OutputDocument};
+use extract_model::{AnnotationKind, NodeType, OutputDocument};
 
 fn fixtures() -> Vec<(String, Vec<u8>)> {
     let dir =
