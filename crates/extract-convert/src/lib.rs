@@ -1,0 +1,25 @@
+//! Converters for Kensho Extract output documents: the conversions of Kensho's
+//! `kensho-kenverters` (3.2.0), with the same results, in Rust, without any network stack.
+//!
+//! ```
+//! use extract_model::OutputDocument;
+//! let json = br#"{"content_tree": {"uid": "0", "type": "DOCUMENT", "content": null, "children": [
+//!     {"uid": "1", "type": "TITLE", "content": "Results", "children": []},
+//!     {"uid": "2", "type": "TEXT", "content": "Revenue grew.", "children": []}]}, "annotations": []}"#;
+//! let document = OutputDocument::from_json(json)?;
+//! assert_eq!(extract_convert::to_markdown(&document), "# Results\nRevenue grew.");
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+//!
+//! Differences from kenverters, each chosen on purpose, are listed in `docs/converters.md`.
+#![warn(missing_docs)]
+
+mod items;
+mod sections;
+mod tables;
+mod text;
+
+pub use items::{Item, Relation, items, relations};
+pub use sections::sections;
+pub use tables::{TableGrid, grid_to_csv, grid_to_markdown, table_grids};
+pub use text::{to_markdown, to_markdown_by_page, to_text, to_text_by_page};

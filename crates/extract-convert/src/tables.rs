@@ -1,0 +1,260 @@
+//! Table grids: each TABLE's cells placed by their `table_structure` annotations, and each
+//! FIGURE_EXTRACTED_TABLE's values by theirs.
+
+use std::collections::{BTreeMap, HashMap};
+
+use extract_model::{AnnotationKind, ContentNode, NodeType, OutputDocument};
+use serde::Serialize;
+
+/// A table as a grid of strings, with what kind of table it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableGrid {
+    /// `TABLE`, `TABLE_OF_CONTENTS` or `FIGURE_EXTRACTED_TABLE`.
+    pub category: String,
+    /// Rows of cells; cells no annotation covers are empty.
+    pub grid: Vec<Vec<String>>,
+}
+
+/// Where a cell sits: `(row, col)` and `(rows, cols)` spanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Place {
+    pub index: (usize, usize),
+    pub span: (usize, usize),
+}
+
+/// Node types whose children are table cells.
+pub(crate) fn is_table(node_type: &NodeType) -> bool {
+    matches!(
+        node_type,
+        NodeType::Table | NodeType::TableOfContents | NodeType::FigureExtractedTable
+    )
+}
+
+/// Cell places by content uid (`table_structure`), and figure-table cells by uid (`figure_extracted_table_structure`).
+pub(crate) struct Structure {
+    pub places: HashMap<String, Place>,
+    pub figure_cells: HashMap<String, (Place, String)>,
+}
+
+fn place(index: &[i64], span: &[i64]) -> Option<Place> {
+    let n = |v: &[i64], i: usize| v.get(i).and_then(|x| usize::try_from(*x).ok());
+    Some(Place {
+        index: (n(index, 0)?, n(index, 1)?),
+        span: (n(span, 0)?.max(1), n(span, 1)?.max(1)),
+    })
+}
+
+impl Structure {
+    pub(crate) fn of(document: &OutputDocument) -> Structure {
+        let mut places = HashMap::new();
+        let mut figure_cells = HashMap::new();
+        for annotation in &document.annotations {
+            let uids = annotation.content_uids.as_deref().unwrap_or_default();
+            match annotation.kind() {
+                AnnotationKind::TableCell(cell) => {
+                    if let Some(p) = place(&cell.index, &cell.span) {
+                        for uid in uids {
+                            places.insert(uid.clone(), p);
+                        }
+                    }
+                }
+                AnnotationKind::FigureTableCell(cell) => {
+                    if let (Some(p), Some(uid)) = (place(&cell.index, &cell.span), uids.first()) {
+                        figure_cells.insert(uid.clone(), (p, cell.value.clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Structure {
+            places,
+            figure_cells,
+        }
+    }
+
+    /// The grid of a TABLE node as the items list builds it: every spanned cell gets the
+    /// content, trimmed. `None` when the table has no placed cells.
+    pub(crate) fn item_grid(&self, table: &ContentNode) -> Option<Vec<Vec<String>>> {
+        let cells: Vec<(Place, &str)> = table
+            .children
+            .iter()
+            .filter_map(|c| {
+                Some((
+                    *self.places.get(&c.uid)?,
+                    c.content.as_deref().unwrap_or(""),
+                ))
+            })
+            .collect();
+        if cells.is_empty() {
+            return None;
+        }
+        Some(fill(&cells, true, str::trim))
+    }
+
+    /// The grid of a figure-extracted table: the values of its cells' annotations.
+    pub(crate) fn figure_grid(&self, table: &ContentNode) -> Vec<Vec<String>> {
+        let cells: Vec<(Place, &str)> = table
+            .children
+            .iter()
+            .filter_map(|c| self.figure_cells.get(&c.uid).map(|(p, v)| (*p, v.as_str())))
+            .collect();
+        // Figure-table values sit in their own cell only; spans are not spread.
+        let single: Vec<(Place, &str)> = cells
+            .iter()
+            .map(|(p, v)| {
+                (
+                    Place {
+                        index: p.index,
+                        span: (1, 1),
+                    },
+                    *v,
+                )
+            })
+            .collect();
+        let mut grid = fill(&single, false, |s| s);
+        let (rows, cols) = shape(cells.iter().map(|(p, _)| *p));
+        grid.resize_with(rows, Vec::new);
+        for row in &mut grid {
+            row.resize(cols, String::new());
+        }
+        grid
+    }
+}
+
+/// Rows = max(row + rows), cols = max(col + cols).
+fn shape(places: impl Iterator<Item = Place>) -> (usize, usize) {
+    places.fold((0, 0), |(r, c), p| {
+        (r.max(p.index.0 + p.span.0), c.max(p.index.1 + p.span.1))
+    })
+}
+
+/// A grid of `cells`, each text in its top-left cell and, with `spread`, in every cell it spans.
+fn fill(cells: &[(Place, &str)], spread: bool, clean: impl Fn(&str) -> &str) -> Vec<Vec<String>> {
+    let (rows, cols) = shape(cells.iter().map(|(p, _)| *p));
+    let mut grid = vec![vec![String::new(); cols]; rows];
+    for (p, text) in cells {
+        let (row_span, col_span) = if spread { p.span } else { (1, 1) };
+        for r in p.index.0..p.index.0 + row_span {
+            for c in p.index.1..p.index.1 + col_span {
+                grid[r][c] = clean(text).to_string();
+            }
+        }
+    }
+    grid
+}
+
+/// Every table of the document as a grid, keyed by the table node's uid.
+///
+/// With `duplicate_spans`, a merged cell's text is copied into every cell it covers; without,
+/// only its top-left cell holds it. Figure-extracted tables take the values of their
+/// annotations. (kenverters' `build_table_grids`.)
+pub fn table_grids(
+    document: &OutputDocument,
+    duplicate_spans: bool,
+) -> BTreeMap<String, TableGrid> {
+    let structure = Structure::of(document);
+    let mut tables = BTreeMap::new();
+    for node in document.nodes().filter(|n| is_table(&n.r#type)) {
+        let grid = if node.r#type == NodeType::FigureExtractedTable {
+            structure.figure_grid(node)
+        } else {
+            let cells: Vec<(Place, &str)> = node
+                .children
+                .iter()
+                .filter_map(|c| {
+                    Some((
+                        *structure.places.get(&c.uid)?,
+                        c.content.as_deref().unwrap_or(""),
+                    ))
+                })
+                .collect();
+            fill(&cells, duplicate_spans, |s| s)
+        };
+        tables.insert(
+            node.uid.clone(),
+            TableGrid {
+                category: node.r#type.to_string(),
+                grid,
+            },
+        );
+    }
+    tables
+}
+
+/// A grid as RFC 4180 CSV: fields quoted when they hold a comma, a quote or a line break,
+/// quotes doubled, CRLF line ends.
+pub fn grid_to_csv(grid: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    for row in grid {
+        let fields: Vec<String> = row
+            .iter()
+            .map(|field| {
+                if field.contains([',', '"', '\n', '\r']) {
+                    format!("\"{}\"", field.replace('"', "\"\""))
+                } else {
+                    field.clone()
+                }
+            })
+            .collect();
+        out.push_str(&fields.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// A grid as a Markdown table: the first row is the header.
+pub fn grid_to_markdown(grid: &[Vec<String>]) -> String {
+    let mut lines = Vec::new();
+    for (i, row) in grid.iter().enumerate() {
+        lines.push(format!("| {} |", row.join(" | ")));
+        if i == 0 {
+            lines.push(format!("| {} |", vec!["---"; row.len()].join(" | ")));
+        }
+    }
+    format!("\n{}\n", lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        let grid = vec![
+            vec!["a".into(), "b,c".into()],
+            vec!["say \"hi\"".into(), "two\nlines".into()],
+        ];
+        assert_eq!(
+            grid_to_csv(&grid),
+            "a,\"b,c\"\r\n\"say \"\"hi\"\"\",\"two\nlines\"\r\n"
+        );
+    }
+
+    #[test]
+    fn spans_fill_or_not() {
+        let cells = [
+            (
+                Place {
+                    index: (0, 0),
+                    span: (1, 2),
+                },
+                "wide",
+            ),
+            (
+                Place {
+                    index: (1, 1),
+                    span: (1, 1),
+                },
+                "x",
+            ),
+        ];
+        assert_eq!(
+            fill(&cells, true, |s| s),
+            [vec!["wide", "wide"], vec!["", "x"]]
+        );
+        assert_eq!(
+            fill(&cells, false, |s| s),
+            [vec!["wide", ""], vec!["", "x"]]
+        );
+    }
+}

@@ -1,0 +1,70 @@
+//! Plain text and Markdown, whole or per page.
+
+use std::collections::BTreeMap;
+
+use extract_model::OutputDocument;
+
+use crate::items::{Item, items};
+
+/// The whole text: every non-empty item on its own line, tables as Markdown.
+pub fn to_text(document: &OutputDocument) -> String {
+    items(document, false)
+        .iter()
+        .filter(|i| !i.text.is_empty())
+        .map(|i| i.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Markdown: titles and H1 as `#`, H2 as `##`, H3 and element titles as `###`, H4 and H5 as
+/// `####` and `#####`, tables as `|` rows.
+pub fn to_markdown(document: &OutputDocument) -> String {
+    items(document, false)
+        .iter()
+        .filter(|i| !i.text.is_empty())
+        .map(markdown_line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The text of each page (by the 0-based page number of each item's locations), in page order.
+/// Items without locations count as page 0.
+pub fn to_text_by_page(document: &OutputDocument) -> Vec<String> {
+    by_page(document, |item| item.text.clone())
+}
+
+/// The Markdown of each page, as [`to_text_by_page`] splits them.
+pub fn to_markdown_by_page(document: &OutputDocument) -> Vec<String> {
+    by_page(document, markdown_line)
+}
+
+fn by_page(document: &OutputDocument, line: impl Fn(&Item) -> String) -> Vec<String> {
+    let mut pages: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for item in items(document, true) {
+        let text = line(&item);
+        match item.locations.flatten() {
+            Some(locations) => {
+                for location in locations {
+                    pages
+                        .entry(location.page_number)
+                        .or_default()
+                        .push(text.clone());
+                }
+            }
+            None => pages.entry(0).or_default().push(text),
+        }
+    }
+    pages.into_values().map(|lines| lines.join("\n")).collect()
+}
+
+fn markdown_line(item: &Item) -> String {
+    let prefix = match item.category.as_str() {
+        "title" | "h1" => "# ",
+        "h2" => "## ",
+        "h3" | "table_title" | "figure_title" | "image_title" | "table_of_contents_title" => "### ",
+        "h4" => "#### ",
+        "h5" => "##### ",
+        _ => "",
+    };
+    format!("{prefix}{}", item.text)
+}
