@@ -134,9 +134,9 @@ fn fill(cells: &[(Place, &str)], spread: bool, clean: impl Fn(&str) -> &str) -> 
     let mut grid = vec![vec![String::new(); cols]; rows];
     for (p, text) in cells {
         let (row_span, col_span) = if spread { p.span } else { (1, 1) };
-        for r in p.index.0..p.index.0 + row_span {
-            for c in p.index.1..p.index.1 + col_span {
-                grid[r][c] = clean(text).to_string();
+        for row in grid.iter_mut().skip(p.index.0).take(row_span) {
+            for cell in row.iter_mut().skip(p.index.1).take(col_span) {
+                *cell = clean(text).to_string();
             }
         }
     }
