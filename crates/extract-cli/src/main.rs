@@ -1,13 +1,18 @@
 //! `kensho-extract`: the command line over the kensho-extract crates.
 //!
-//! Exit codes: 0 success, 1 any error (one line on stderr saying what happened and what to do),
-//! 2 a usage error (from clap).
+//! Exit codes (see `exit.rs`): 0 success, 1 an error (one line on stderr saying what happened and
+//! what to do), 2 a usage error (from clap), 3 a job failed on the service side, 4 a deadline
+//! passed, 130 interrupted.
 
 mod auth;
+mod convert;
+mod demo;
 mod emulator;
+mod exit;
 mod jobs;
 mod keys;
 mod output;
+mod wait;
 
 use std::process::ExitCode;
 
@@ -26,6 +31,14 @@ enum Command {
     /// Make and inspect the RSA keypair that keypair authentication uses.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Run the whole flow offline on the built-in emulator: key, token, upload, wait, output.
+    Demo(demo::DemoArgs),
+    /// Extract PDFs (files and folders) into a directory, resuming where a previous run stopped.
+    Run(wait::RunArgs),
+    /// Wait for a submitted request and write its output.
+    Wait(wait::WaitArgs),
+    /// Convert an output document to Markdown, text, pages, CSV tables, items or sections.
+    Convert(convert::ConvertArgs),
     /// Submit a PDF for extraction; prints the request id.
     Submit(jobs::SubmitArgs),
     /// Print a request's status JSON.
@@ -69,6 +82,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keys(command) => keys::run(command),
         Command::Emulator(args) => emulator::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Run(args) => wait::run(args),
+        Command::Wait(args) => wait::wait(args),
+        Command::Convert(args) => convert::run(args),
         Command::Submit(args) => jobs::submit(args),
         Command::Status(args) => jobs::status(args),
         Command::Fetch(args) => jobs::fetch(args),
@@ -78,7 +95,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::FAILURE
+            ExitCode::from(exit::code_of(&error))
         }
     }
 }

@@ -27,7 +27,7 @@ mod policy;
 mod poller;
 mod state;
 
-pub use batch::{BatchEvent, BatchOutcome, BatchRunner, BatchSummary};
+pub use batch::{BatchEvent, BatchOutcome, BatchRunner, BatchSummary, Render};
 pub use error::PollError;
 pub use manifest::{EntryState, MANIFEST_FILE, Manifest, ManifestEntry};
 pub use policy::PollPolicy;

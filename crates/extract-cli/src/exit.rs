@@ -1,0 +1,46 @@
+//! Exit codes, documented in the README: 0 success, 1 an error, 2 a usage error (clap),
+//! 3 a job failed on the service side, 4 a deadline passed, 130 interrupted (Ctrl-C).
+
+use std::fmt;
+
+use extract_poll::PollError;
+
+use crate::Failure;
+
+/// A failure with a specific exit code.
+#[derive(Debug)]
+pub struct Coded {
+    pub code: u8,
+    pub message: String,
+}
+
+impl fmt::Display for Coded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Coded {}
+
+pub const SERVICE_FAILED: u8 = 3;
+pub const DEADLINE: u8 = 4;
+pub const INTERRUPTED: u8 = 130;
+
+pub fn coded(code: u8, message: impl Into<String>) -> Failure {
+    Box::new(Coded {
+        code,
+        message: message.into(),
+    })
+}
+
+/// The exit code of a failure.
+pub fn code_of(failure: &Failure) -> u8 {
+    if let Some(coded) = failure.downcast_ref::<Coded>() {
+        return coded.code;
+    }
+    match failure.downcast_ref::<PollError>() {
+        Some(PollError::Failed { .. }) => SERVICE_FAILED,
+        Some(PollError::Deadline { .. }) => DEADLINE,
+        _ => 1,
+    }
+}

@@ -1,0 +1,367 @@
+//! `kensho-extract wait` and `kensho-extract run`: waiting for one job, or running a folder.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Args;
+use extract_api::{Client, RetrievalMode};
+use extract_poll::{
+    BatchEvent, BatchOutcome, BatchRunner, JobEvent, JobHandle, MANIFEST_FILE, PollPolicy, Poller,
+};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::Failure;
+use crate::auth::AuthArgs;
+use crate::convert::{RunFormat, renderer};
+use crate::exit::{DEADLINE, INTERRUPTED, SERVICE_FAILED, coded};
+use crate::jobs::ExtractionArgs;
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The request id `submit` printed.
+    id: String,
+    /// Give up after this many seconds (exit code 4; the job may still finish).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    timeout: u64,
+    /// Write the output document here (atomically) instead of to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    auth: AuthArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// PDF files, and directories searched for `*.pdf`.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Where `<name>.json` (and `.md` or `.txt`) go; also holds the manifest that lets a re-run resume.
+    #[arg(long, value_name = "DIR")]
+    out_dir: PathBuf,
+    /// What to write beside each output document.
+    #[arg(long, value_enum, default_value = "json")]
+    format: RunFormat,
+    /// Documents in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Give up waiting for a document after this many seconds (exit code 4; re-run to resume).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    timeout: u64,
+    #[command(flatten)]
+    extraction: ExtractionArgs,
+    #[command(flatten)]
+    auth: AuthArgs,
+}
+
+fn spinner(message: String) -> ProgressBar {
+    let bar = ProgressBar::new_spinner().with_message(message);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Which endpoint a request id answers on: the status endpoint refuses (400) the other mode's ids.
+pub async fn mode_of(client: &Client, id: &str) -> Result<RetrievalMode, Failure> {
+    match client.status(id, None).await {
+        Ok(_) => Ok(RetrievalMode::Inline),
+        Err(e) if e.status() == Some(400) => Ok(RetrievalMode::Presigned),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Waits for `job`, showing progress on stderr (a spinner on a terminal, a line per state change
+/// otherwise); the output document.
+pub async fn wait_for(
+    client: &Client,
+    job: &JobHandle,
+    policy: PollPolicy,
+) -> Result<extract_api::OutputDocument, Failure> {
+    let poller = Poller::new(client.clone(), policy);
+    let terminal = std::io::stderr().is_terminal();
+    let bar = terminal.then(|| spinner(format!("request {}: submitted", job.request_id)));
+    let mut last = String::new();
+    let result = poller
+        .wait_with(job, |event| {
+            let line = match event {
+                JobEvent::Polled { state, polls, .. } => {
+                    format!("request {}: {state} (poll {polls})", job.request_id)
+                }
+                JobEvent::Retrying { error, .. } => {
+                    format!("request {}: retrying after: {error}", job.request_id)
+                }
+                _ => return,
+            };
+            match &bar {
+                Some(bar) => bar.set_message(line),
+                // Without a terminal, a line per change of state, not per poll.
+                None => {
+                    let state = line
+                        .split(": ")
+                        .nth(1)
+                        .unwrap_or_default()
+                        .split(" (poll")
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    if state != last {
+                        eprintln!("{line}");
+                        last = state;
+                    }
+                }
+            }
+        })
+        .await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(result?)
+}
+
+pub fn wait(args: WaitArgs) -> Result<(), Failure> {
+    crate::block_on(async move {
+        let client = args.auth.client()?;
+        let mode = mode_of(&client, &args.id).await?;
+        let job = JobHandle {
+            request_id: args.id.clone(),
+            mode,
+        };
+        let policy = PollPolicy::default().with_deadline(Duration::from_secs(args.timeout));
+        let document = wait_for(&client, &job, policy).await?;
+        crate::output::write(
+            args.output.as_deref(),
+            &serde_json::to_vec_pretty(&document)?,
+        )
+    })
+}
+
+/// What `run` shows while it works.
+struct Display {
+    multi: Option<MultiProgress>,
+    overall: Option<ProgressBar>,
+    jobs: Mutex<HashMap<PathBuf, ProgressBar>>,
+}
+
+impl Display {
+    fn new(total: u64) -> Display {
+        if !std::io::stderr().is_terminal() {
+            return Display {
+                multi: None,
+                overall: None,
+                jobs: Mutex::default(),
+            };
+        }
+        let multi = MultiProgress::new();
+        let overall = multi.add(ProgressBar::new(total));
+        overall.set_style(
+            ProgressStyle::with_template("{elapsed:>4} [{bar:30}] {pos}/{len} documents {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        Display {
+            multi: Some(multi),
+            overall: Some(overall),
+            jobs: Mutex::default(),
+        }
+    }
+
+    fn name(path: &std::path::Path) -> String {
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    }
+
+    fn event(&self, event: BatchEvent) {
+        let mut jobs = self
+            .jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match (&self.multi, event) {
+            (
+                Some(multi),
+                BatchEvent::Started {
+                    input,
+                    request_id,
+                    resumed,
+                },
+            ) => {
+                let verb = if resumed { "resumed" } else { "submitted" };
+                let bar = multi.add(spinner(format!(
+                    "{}: {verb} ({request_id})",
+                    Self::name(&input)
+                )));
+                jobs.insert(input, bar);
+            }
+            (
+                Some(_),
+                BatchEvent::Progress {
+                    input,
+                    state,
+                    polls,
+                },
+            ) => {
+                if let Some(bar) = jobs.get(&input) {
+                    bar.set_message(format!("{}: {state} (poll {polls})", Self::name(&input)));
+                }
+            }
+            (Some(multi), BatchEvent::Resubmitting { input, reason }) => {
+                let _ = multi.println(format!("{}: resubmitting: {reason}", Self::name(&input)));
+            }
+            (Some(multi), BatchEvent::Finished { input, outcome }) => {
+                if let Some(bar) = jobs.remove(&input) {
+                    bar.finish_and_clear();
+                    multi.remove(&bar);
+                }
+                if let Some(overall) = &self.overall {
+                    overall.inc(1);
+                }
+                let _ = multi.println(outcome_line(&input, &outcome));
+            }
+            (
+                None,
+                BatchEvent::Started {
+                    input,
+                    request_id,
+                    resumed,
+                },
+            ) => {
+                eprintln!(
+                    "{}: {} ({request_id})",
+                    input.display(),
+                    if resumed { "resumed" } else { "submitted" }
+                );
+            }
+            (None, BatchEvent::Resubmitting { input, reason }) => {
+                eprintln!("{}: resubmitting: {reason}", input.display())
+            }
+            (None, BatchEvent::Finished { input, outcome }) => {
+                eprintln!("{}", outcome_line(&input, &outcome))
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(overall) = &self.overall {
+            overall.finish_and_clear();
+        }
+    }
+}
+
+fn outcome_line(input: &std::path::Path, outcome: &BatchOutcome) -> String {
+    match outcome {
+        BatchOutcome::Succeeded(files) => format!(
+            "{}: done → {}",
+            input.display(),
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        BatchOutcome::AlreadyDone => format!("{}: already done", input.display()),
+        BatchOutcome::Failed(error) => {
+            format!("{}: failed on the service side: {error}", input.display())
+        }
+        BatchOutcome::TimedOut(id) => format!(
+            "{}: not done in time; resume with `kensho-extract wait {id}` or run again",
+            input.display()
+        ),
+        BatchOutcome::Error(error) => format!("{}: error: {error}", input.display()),
+        _ => format!("{}: {outcome:?}", input.display()),
+    }
+}
+
+pub fn run(args: RunArgs) -> Result<(), Failure> {
+    crate::block_on(async move {
+        let client = args.auth.client()?;
+        let total = count_inputs(&args.paths);
+        let display = Arc::new(Display::new(total));
+        let events = display.clone();
+        let mut runner = BatchRunner::new(client, &args.out_dir)
+            .options(args.extraction.options())
+            .policy(PollPolicy::default().with_deadline(Duration::from_secs(args.timeout)))
+            .concurrency(args.concurrency)
+            .on_event(move |event| events.event(event));
+        if let Some(render) = renderer(args.format) {
+            runner = runner.render(render);
+        }
+        let result = tokio::select! {
+            result = runner.run(&args.paths) => result,
+            _ = tokio::signal::ctrl_c() => {
+                display.finish();
+                return Err(coded(INTERRUPTED, format!(
+                    "interrupted; submitted jobs are recorded in {}: run the same command again to resume them",
+                    args.out_dir.join(MANIFEST_FILE).display()
+                )));
+            }
+        };
+        display.finish();
+        let (_, summary) = result.map_err(|e| format!("{e}"))?;
+        let mut line = format!(
+            "{} succeeded, {} already done, {} resumed, {} failed, {} timed out, {} errors",
+            summary.succeeded,
+            summary.already_done,
+            summary.resumed,
+            summary.failed,
+            summary.timed_out.len(),
+            summary.errors
+        );
+        if summary.resubmitted_after_unknown_outcome > 0 {
+            line.push_str(&format!(
+                "; {} submission(s) had an unknown outcome and were sent again (see the manifest: the service may hold extra jobs for them)",
+                summary.resubmitted_after_unknown_outcome
+            ));
+        }
+        eprintln!("{line}");
+        if summary.errors > 0 {
+            return Err(
+                format!("{} document(s) met an error (listed above)", summary.errors).into(),
+            );
+        }
+        if summary.failed > 0 {
+            return Err(coded(
+                SERVICE_FAILED,
+                format!("{} document(s) failed on the service side", summary.failed),
+            ));
+        }
+        if !summary.timed_out.is_empty() {
+            return Err(coded(
+                DEADLINE,
+                format!(
+                    "{} document(s) not done in time; resume with `kensho-extract wait ID` for: {}",
+                    summary.timed_out.len(),
+                    summary.timed_out.join(" ")
+                ),
+            ));
+        }
+        Ok(())
+    })
+}
+
+/// How many PDFs the paths name, for the progress bar (the runner finds the same ones).
+fn count_inputs(paths: &[PathBuf]) -> u64 {
+    fn count(path: &std::path::Path) -> u64 {
+        match std::fs::read_dir(path) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .map(|p| {
+                    if p.is_dir() {
+                        count(&p)
+                    } else {
+                        u64::from(p.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf")))
+                    }
+                })
+                .sum(),
+            Err(_) => 1,
+        }
+    }
+    paths.iter().map(|p| count(p)).sum()
+}
