@@ -1,0 +1,241 @@
+//! `kensho-extract demo`, `run`, `wait` and `convert` as a user runs them.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use extract_emulator::{EmulatorConfig, SamplePage, sample_pdf};
+
+fn pdfs(dir: &std::path::Path, count: usize) {
+    for i in 0..count {
+        let pdf = sample_pdf(&[SamplePage {
+            heading: format!("Report {i}"),
+            paragraphs: vec![format!("Paragraph of report {i}.")],
+        }]);
+        std::fs::write(dir.join(format!("report-{i}.pdf")), pdf).expect("writes");
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_runs_the_whole_flow_offline() {
+    let out = run(&["demo", "--job-seconds", "0.2"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("# Kensho Extract Demo\n"), "{stdout}");
+    assert!(stdout.contains("# What Happened Next"));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Summary: 1 token exchange(s), 1 submission(s)"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_extracts_a_folder_writes_markdown_and_resumes() {
+    let s = setup_with(EmulatorConfig {
+        job_duration: Duration::from_millis(100),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let inputs = s.dir.path().join("in");
+    std::fs::create_dir(&inputs).expect("mkdir");
+    pdfs(&inputs, 3);
+    let out_dir = s.dir.path().join("out");
+    let vars = keypair_vars(&s);
+    let args = [
+        "run",
+        &inputs.to_string_lossy(),
+        "--out-dir",
+        &out_dir.to_string_lossy(),
+        "--format",
+        "markdown",
+        "--concurrency",
+        "2",
+    ];
+    let out = run(&args, &as_refs(&vars)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for i in 0..3 {
+        let markdown =
+            std::fs::read_to_string(out_dir.join(format!("report-{i}.md"))).expect("markdown");
+        assert_eq!(markdown, format!("# Report {i}\nParagraph of report {i}."));
+        assert!(out_dir.join(format!("report-{i}.json")).exists());
+    }
+    assert!(
+        text(&out.stderr).contains("3 succeeded"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(s.emulator.stats().submissions, 3);
+
+    let again = run(&args, &as_refs(&vars)).await;
+    assert_eq!(again.status.code(), Some(0));
+    assert!(
+        text(&again.stderr).contains("3 already done"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(s.emulator.stats().submissions, 3, "nothing submitted twice");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_exit_codes_say_failed_3_and_deadline_4() {
+    let s = setup_with(EmulatorConfig {
+        job_duration: Duration::from_secs(3600),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let inputs = s.dir.path().join("in");
+    std::fs::create_dir(&inputs).expect("mkdir");
+    pdfs(&inputs, 1);
+    let vars = keypair_vars(&s);
+    let out_dir = s.dir.path().join("out");
+    let out = run(
+        &[
+            "run",
+            &inputs.to_string_lossy(),
+            "--out-dir",
+            &out_dir.to_string_lossy(),
+            "--timeout",
+            "2",
+        ],
+        &as_refs(&vars),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let id = s
+        .emulator
+        .stats()
+        .polls
+        .keys()
+        .next()
+        .cloned()
+        .expect("a polled job");
+    assert!(
+        stderr.contains(&format!("kensho-extract wait ID` for: {id}")),
+        "the request id is printed: {stderr}"
+    );
+
+    let broken = s.dir.path().join("broken");
+    std::fs::create_dir(&broken).expect("mkdir");
+    std::fs::write(broken.join("broken.pdf"), "%PDF-1.4 and nothing").expect("writes");
+    let fast = setup_with(EmulatorConfig {
+        job_duration: Duration::ZERO,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let vars = keypair_vars(&fast);
+    let out = run(
+        &[
+            "run",
+            &broken.to_string_lossy(),
+            "--out-dir",
+            &out_dir.to_string_lossy(),
+        ],
+        &as_refs(&vars),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wait_finds_the_mode_and_writes_the_output() {
+    let s = setup_with(EmulatorConfig {
+        job_duration: Duration::from_millis(300),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    pdfs(s.dir.path(), 1);
+    let pdf = s
+        .dir
+        .path()
+        .join("report-0.pdf")
+        .to_string_lossy()
+        .into_owned();
+    let vars = keypair_vars(&s);
+    for extra in [&[][..], &["--output-format", "structured_document"][..]] {
+        let mut args = vec!["submit", pdf.as_str()];
+        args.extend_from_slice(extra);
+        let id = text(&run(&args, &as_refs(&vars)).await.stdout)
+            .trim()
+            .to_string();
+        let target = s.dir.path().join(format!("{id}.json"));
+        let out = run(
+            &["wait", &id, "-o", &target.to_string_lossy()],
+            &as_refs(&vars),
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let document: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&target).expect("written")).expect("json");
+        assert_eq!(
+            document["content_tree"]["children"][0]["content"],
+            "Report 0"
+        );
+    }
+}
+
+#[test]
+fn convert_turns_each_fixture_into_every_target() {
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/extract-output");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let binary = env!("CARGO_BIN_EXE_kensho-extract");
+    for entry in std::fs::read_dir(&fixtures).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        for target in ["markdown", "text", "pages", "items", "sections"] {
+            let out = std::process::Command::new(binary)
+                .args(["convert"])
+                .arg(&path)
+                .args(["--to", target])
+                .output()
+                .expect("runs");
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{} {target}: {}",
+                path.display(),
+                text(&out.stderr)
+            );
+            if matches!(target, "pages" | "items" | "sections") {
+                serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON");
+            }
+        }
+        let csv_dir = dir.path().join(path.file_stem().expect("stem"));
+        let out = std::process::Command::new(binary)
+            .args(["convert"])
+            .arg(&path)
+            .args(["--to", "tables-csv", "-o"])
+            .arg(&csv_dir)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let csv = std::fs::read_to_string(dir.path().join("extract_output/6.csv"))
+        .expect("table 6 of extract_output.json");
+    assert!(csv.starts_with("Kensho Revenue in millions $,"), "{csv}");
+    assert!(csv.ends_with("\r\n"));
+
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "{\"not\": \"an output\"}").expect("writes");
+    let out = std::process::Command::new(binary)
+        .args(["convert"])
+        .arg(&garbage)
+        .args(["--to", "text"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not an Extract output document"),
+        "{}",
+        text(&out.stderr)
+    );
+}
