@@ -66,10 +66,25 @@ fn rustfmt(code: &str) -> Result<String> {
     Ok(String::from_utf8(output.stdout)?)
 }
 
+/// How a property is present on the wire.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    /// Always there, never null: `T`.
+    Required,
+    /// Always there, may be null: `Option<T>`.
+    RequiredNullable,
+    /// May be missing (or null): `Option<T>`.
+    Optional,
+    /// Missing, null and a value kept apart: `Option<Option<T>>`.
+    Tristate,
+}
+
 /// What a property's Rust type is made of.
 struct Field {
     name: String,
+    wire: String,
     rust: String,
+    presence: Presence,
     doc: Option<String>,
     attrs: Vec<String>,
 }
@@ -375,18 +390,16 @@ fn object(out: &mut String, name: &str, schema: &Schema, form: bool) -> Result {
         };
         let required = object.required.contains(prop);
         let mut attrs = Vec::new();
-        let rust = match (required, nullable, tristate) {
-            (true, false, _) => rust,
-            (true, true, _) => format!("Option<{rust}>"),
+        let (rust, presence) = match (required, nullable, tristate) {
+            (true, false, _) => (rust, Presence::Required),
+            (true, true, _) => (format!("Option<{rust}>"), Presence::RequiredNullable),
             (false, _, true) => {
-                attrs.push("#[serde(default, skip_serializing_if = \"Option::is_none\", with = \"crate::tristate\")]".to_string());
-                format!("Option<Option<{rust}>>")
+                attrs.push("#[serde(skip_serializing_if = \"Option::is_none\", serialize_with = \"crate::tristate::serialize\")]".to_string());
+                (format!("Option<Option<{rust}>>"), Presence::Tristate)
             }
             (false, _, false) => {
-                attrs.push(
-                    "#[serde(default, skip_serializing_if = \"Option::is_none\")]".to_string(),
-                );
-                format!("Option<{rust}>")
+                attrs.push("#[serde(skip_serializing_if = \"Option::is_none\")]".to_string());
+                (format!("Option<{rust}>"), Presence::Optional)
             }
         };
         let field_name = if prop == "type" {
@@ -399,7 +412,9 @@ fn object(out: &mut String, name: &str, schema: &Schema, form: bool) -> Result {
         }
         fields.push(Field {
             name: field_name,
+            wire: prop.clone(),
             rust,
+            presence,
             doc: description,
             attrs,
         });
@@ -410,10 +425,12 @@ fn object(out: &mut String, name: &str, schema: &Schema, form: bool) -> Result {
     );
 
     doc(out, &schema.schema_data.description)?;
-    let derives = if form {
-        "Debug, Clone, PartialEq, Default"
-    } else {
-        "Debug, Clone, PartialEq, Serialize, Deserialize"
+    // Objects that keep unknown fields get a hand-made `Deserialize`: serde's `flatten` would
+    // buffer every value first, which made parsing a large output several times slower.
+    let derives = match (form, extra) {
+        (true, _) => "Debug, Clone, PartialEq, Default",
+        (false, true) => "Debug, Clone, PartialEq, Serialize",
+        (false, false) => "Debug, Clone, PartialEq, Serialize, Deserialize",
     };
     writeln!(out, "#[derive({derives})]\npub struct {name} {{")?;
     for field in &fields {
@@ -434,7 +451,70 @@ fn object(out: &mut String, name: &str, schema: &Schema, form: bool) -> Result {
     writeln!(out, "}}")?;
     if form {
         form_fields(out, name, &fields)?;
+    } else if extra {
+        deserialize_keeping_unknown_fields(out, name, &fields)?;
     }
+    Ok(())
+}
+
+/// A `Deserialize` that reads known fields by name and keeps every other one in `extra`.
+fn deserialize_keeping_unknown_fields(out: &mut String, name: &str, fields: &[Field]) -> Result {
+    writeln!(out, "impl<'de> Deserialize<'de> for {name} {{")?;
+    writeln!(
+        out,
+        "fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{"
+    )?;
+    writeln!(out, "struct Fields;")?;
+    writeln!(
+        out,
+        "impl<'de> serde::de::Visitor<'de> for Fields {{ type Value = {name};"
+    )?;
+    writeln!(
+        out,
+        "fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{ f.write_str(\"a {name} object\") }}"
+    )?;
+    writeln!(
+        out,
+        "fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<{name}, A::Error> {{"
+    )?;
+    for (i, field) in fields.iter().enumerate() {
+        let slot = match field.presence {
+            Presence::Required | Presence::RequiredNullable => format!("Option<{}>", field.rust),
+            Presence::Optional | Presence::Tristate => field.rust.clone(),
+        };
+        writeln!(out, "let mut f{i}: {slot} = None;")?;
+    }
+    writeln!(out, "let mut extra = serde_json::Map::new();")?;
+    writeln!(
+        out,
+        "while let Some(key) = map.next_key::<String>()? {{ match key.as_str() {{"
+    )?;
+    for (i, field) in fields.iter().enumerate() {
+        let read = match field.presence {
+            Presence::Required | Presence::RequiredNullable => "Some(map.next_value()?)",
+            Presence::Optional => "map.next_value()?",
+            Presence::Tristate => "Some(map.next_value()?)",
+        };
+        writeln!(out, "{:?} => f{i} = {read},", field.wire)?;
+    }
+    writeln!(
+        out,
+        "_ => {{ let value = map.next_value()?; extra.insert(key, value); }} }} }}"
+    )?;
+    writeln!(out, "Ok({name} {{")?;
+    for (i, field) in fields.iter().enumerate() {
+        let value = match field.presence {
+            Presence::Required => format!(
+                "f{i}.ok_or_else(|| <A::Error as serde::de::Error>::missing_field({:?}))?",
+                field.wire
+            ),
+            Presence::RequiredNullable => format!("f{i}.flatten()"),
+            Presence::Optional | Presence::Tristate => format!("f{i}"),
+        };
+        writeln!(out, "{}: {value},", field.name)?;
+    }
+    writeln!(out, "extra }}) }} }}")?;
+    writeln!(out, "deserializer.deserialize_map(Fields) }} }}")?;
     Ok(())
 }
 

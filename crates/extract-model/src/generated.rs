@@ -329,15 +329,49 @@ impl UploadCompleteForm {
         fields
     }
 }
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RequestCreated {
     pub request_id: String,
     /// Fields this version does not know, kept as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
+impl<'de> Deserialize<'de> for RequestCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RequestCreated;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a RequestCreated object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RequestCreated, A::Error> {
+                let mut f0: Option<String> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "request_id" => f0 = Some(map.next_value()?),
+                        _ => {
+                            let value = map.next_value()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(RequestCreated {
+                    request_id: f0.ok_or_else(|| {
+                        <A::Error as serde::de::Error>::missing_field("request_id")
+                    })?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
 /// An S3-style pre-signed POST; send every field, then the file, without a bearer token.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UploadSpec {
     pub url: String,
     pub fields: std::collections::BTreeMap<String, String>,
@@ -345,7 +379,43 @@ pub struct UploadSpec {
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl<'de> Deserialize<'de> for UploadSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UploadSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a UploadSpec object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UploadSpec, A::Error> {
+                let mut f0: Option<String> = None;
+                let mut f1: Option<std::collections::BTreeMap<String, String>> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "url" => f0 = Some(map.next_value()?),
+                        "fields" => f1 = Some(map.next_value()?),
+                        _ => {
+                            let value = map.next_value()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(UploadSpec {
+                    url: f0.ok_or_else(|| <A::Error as serde::de::Error>::missing_field("url"))?,
+                    fields: f1
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("fields"))?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UploadUrlCreated {
     pub request_id: String,
     pub upload_spec: UploadSpec,
@@ -353,45 +423,210 @@ pub struct UploadUrlCreated {
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl<'de> Deserialize<'de> for UploadUrlCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UploadUrlCreated;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a UploadUrlCreated object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UploadUrlCreated, A::Error> {
+                let mut f0: Option<String> = None;
+                let mut f1: Option<UploadSpec> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "request_id" => f0 = Some(map.next_value()?),
+                        "upload_spec" => f1 = Some(map.next_value()?),
+                        _ => {
+                            let value = map.next_value()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(UploadUrlCreated {
+                    request_id: f0.ok_or_else(|| {
+                        <A::Error as serde::de::Error>::missing_field("request_id")
+                    })?,
+                    upload_spec: f1.ok_or_else(|| {
+                        <A::Error as serde::de::Error>::missing_field("upload_spec")
+                    })?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExtractionStatus {
     pub status: Status,
     /// Why a failed request failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputDocument>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// Fields this version does not know, kept as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl<'de> Deserialize<'de> for ExtractionStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ExtractionStatus;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ExtractionStatus object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ExtractionStatus, A::Error> {
+                let mut f0: Option<Status> = None;
+                let mut f1: Option<String> = None;
+                let mut f2: Option<OutputDocument> = None;
+                let mut f3: Option<serde_json::Map<String, serde_json::Value>> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "status" => f0 = Some(map.next_value()?),
+                        "error" => f1 = map.next_value()?,
+                        "output" => f2 = map.next_value()?,
+                        "metadata" => f3 = map.next_value()?,
+                        _ => {
+                            let value = map.next_value()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(ExtractionStatus {
+                    status: f0
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("status"))?,
+                    error: f1,
+                    output: f2,
+                    metadata: f3,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DownloadStatus {
     pub status: Status,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// A pre-signed URL of the output document, valid 15 minutes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// Fields this version does not know, kept as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
+impl<'de> Deserialize<'de> for DownloadStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DownloadStatus;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a DownloadStatus object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DownloadStatus, A::Error> {
+                let mut f0: Option<Status> = None;
+                let mut f1: Option<String> = None;
+                let mut f2: Option<String> = None;
+                let mut f3: Option<serde_json::Map<String, serde_json::Value>> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "status" => f0 = Some(map.next_value()?),
+                        "error" => f1 = map.next_value()?,
+                        "output_url" => f2 = map.next_value()?,
+                        "metadata" => f3 = map.next_value()?,
+                        _ => {
+                            let value = map.next_value()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(DownloadStatus {
+                    status: f0
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("status"))?,
+                    error: f1,
+                    output_url: f2,
+                    metadata: f3,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
 /// The structured document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutputDocument {
     pub content_tree: ContentNode,
     pub annotations: Vec<Annotation>,
     /// Page sizes in PDF points (char-offsets format).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pdf_pages: Option<Vec<PdfPage>>,
     /// Fields this version does not know, kept as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+impl<'de> Deserialize<'de> for OutputDocument {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OutputDocument;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a OutputDocument object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OutputDocument, A::Error> {
+                let mut f0: Option<ContentNode> = None;
+                let mut f1: Option<Vec<Annotation>> = None;
+                let mut f2: Option<Vec<PdfPage>> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "content_tree" => f0 = Some(map.next_value()?),
+                        "annotations" => f1 = Some(map.next_value()?),
+                        "pdf_pages" => f2 = map.next_value()?,
+                        _ => {
+                            let value = map.next_value()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(OutputDocument {
+                    content_tree: f0.ok_or_else(|| {
+                        <A::Error as serde::de::Error>::missing_field("content_tree")
+                    })?,
+                    annotations: f1.ok_or_else(|| {
+                        <A::Error as serde::de::Error>::missing_field("annotations")
+                    })?,
+                    pdf_pages: f2,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 /// The kind of a content node; new kinds appear over time.
 ///
@@ -612,7 +847,7 @@ impl<'de> Deserialize<'de> for NodeType {
     }
 }
 /// A node of the content tree; the root is the DOCUMENT with uid "0".
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContentNode {
     pub uid: String,
     #[serde(rename = "type")]
@@ -621,23 +856,70 @@ pub struct ContentNode {
     pub children: Vec<ContentNode>,
     /// Absent in structured_document; null on nodes without a place.
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::tristate"
+        serialize_with = "crate::tristate::serialize"
     )]
     pub locations: Option<Option<Vec<Location>>>,
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::tristate"
+        serialize_with = "crate::tristate::serialize"
     )]
     pub text_node_data: Option<Option<TextNodeData>>,
     /// Fields this version does not know, kept as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
+impl<'de> Deserialize<'de> for ContentNode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ContentNode;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ContentNode object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ContentNode, A::Error> {
+                let mut f0: Option<String> = None;
+                let mut f1: Option<NodeType> = None;
+                let mut f2: Option<Option<String>> = None;
+                let mut f3: Option<Vec<ContentNode>> = None;
+                let mut f4: Option<Option<Vec<Location>>> = None;
+                let mut f5: Option<Option<TextNodeData>> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "uid" => f0 = Some(map.next_value()?),
+                        "type" => f1 = Some(map.next_value()?),
+                        "content" => f2 = Some(map.next_value()?),
+                        "children" => f3 = Some(map.next_value()?),
+                        "locations" => f4 = Some(map.next_value()?),
+                        "text_node_data" => f5 = Some(map.next_value()?),
+                        _ => {
+                            let value = map.next_value()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(ContentNode {
+                    uid: f0.ok_or_else(|| <A::Error as serde::de::Error>::missing_field("uid"))?,
+                    r#type: f1
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("type"))?,
+                    content: f2.flatten(),
+                    children: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("children"))?,
+                    locations: f4,
+                    text_node_data: f5,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
 /// A box as fractions of the page, origin top-left.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Location {
     pub x: f64,
     pub y: f64,
@@ -649,9 +931,57 @@ pub struct Location {
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
+impl<'de> Deserialize<'de> for Location {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Location;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Location object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Location, A::Error> {
+                let mut f0: Option<f64> = None;
+                let mut f1: Option<f64> = None;
+                let mut f2: Option<f64> = None;
+                let mut f3: Option<f64> = None;
+                let mut f4: Option<i64> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "x" => f0 = Some(map.next_value()?),
+                        "y" => f1 = Some(map.next_value()?),
+                        "width" => f2 = Some(map.next_value()?),
+                        "height" => f3 = Some(map.next_value()?),
+                        "page_number" => f4 = Some(map.next_value()?),
+                        _ => {
+                            let value = map.next_value()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(Location {
+                    x: f0.ok_or_else(|| <A::Error as serde::de::Error>::missing_field("x"))?,
+                    y: f1.ok_or_else(|| <A::Error as serde::de::Error>::missing_field("y"))?,
+                    width: f2
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("width"))?,
+                    height: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("height"))?,
+                    page_number: f4.ok_or_else(|| {
+                        <A::Error as serde::de::Error>::missing_field("page_number")
+                    })?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
 /// Parallel lists of text runs, their boxes, and each character's offset in its box; all
 /// three are null on nodes without text runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TextNodeData {
     pub texts: Option<Vec<String>>,
     pub text_locations: Option<Vec<Location>>,
@@ -660,7 +990,45 @@ pub struct TextNodeData {
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl<'de> Deserialize<'de> for TextNodeData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TextNodeData;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TextNodeData object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TextNodeData, A::Error> {
+                let mut f0: Option<Option<Vec<String>>> = None;
+                let mut f1: Option<Option<Vec<Location>>> = None;
+                let mut f2: Option<Option<Vec<Vec<f64>>>> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "texts" => f0 = Some(map.next_value()?),
+                        "text_locations" => f1 = Some(map.next_value()?),
+                        "character_offsets" => f2 = Some(map.next_value()?),
+                        _ => {
+                            let value = map.next_value()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(TextNodeData {
+                    texts: f0.flatten(),
+                    text_locations: f1.flatten(),
+                    character_offsets: f2.flatten(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PdfPage {
     pub height: f64,
     pub width: f64,
@@ -668,6 +1036,48 @@ pub struct PdfPage {
     /// Fields this version does not know, kept as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+impl<'de> Deserialize<'de> for PdfPage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = PdfPage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a PdfPage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PdfPage, A::Error> {
+                let mut f0: Option<f64> = None;
+                let mut f1: Option<f64> = None;
+                let mut f2: Option<i64> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "height" => f0 = Some(map.next_value()?),
+                        "width" => f1 = Some(map.next_value()?),
+                        "required_ccw_rotation" => f2 = Some(map.next_value()?),
+                        _ => {
+                            let value = map.next_value()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(PdfPage {
+                    height: f0
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("height"))?,
+                    width: f1
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("width"))?,
+                    required_ccw_rotation: f2.ok_or_else(|| {
+                        <A::Error as serde::de::Error>::missing_field("required_ccw_rotation")
+                    })?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 ///
 /// An open set: values this version does not know are kept in `Other`.
@@ -728,35 +1138,121 @@ impl<'de> Deserialize<'de> for AnnotationType {
 }
 /// Extra structure over content nodes; `data` depends on `type` (see TableCellData,
 /// FigureTableCellData, RelationData); unknown types are kept as they are.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Annotation {
     #[serde(rename = "type")]
     pub r#type: AnnotationType,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_uids: Option<Vec<String>>,
     pub data: serde_json::Map<String, serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub locations: Option<Vec<Location>>,
     /// Fields this version does not know, kept as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
+impl<'de> Deserialize<'de> for Annotation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Annotation;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Annotation object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Annotation, A::Error> {
+                let mut f0: Option<AnnotationType> = None;
+                let mut f1: Option<Vec<String>> = None;
+                let mut f2: Option<serde_json::Map<String, serde_json::Value>> = None;
+                let mut f3: Option<Vec<Location>> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "type" => f0 = Some(map.next_value()?),
+                        "content_uids" => f1 = map.next_value()?,
+                        "data" => f2 = Some(map.next_value()?),
+                        "locations" => f3 = map.next_value()?,
+                        _ => {
+                            let value = map.next_value()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(Annotation {
+                    r#type: f0
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("type"))?,
+                    content_uids: f1,
+                    data: f2
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("data"))?,
+                    locations: f3,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
 /// The grid position of a TABLE_CELL, 0-based.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TableCellData {
     /// [row, column]
     pub index: Vec<i64>,
     /// [rows, columns]
     pub span: Vec<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_column_header: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_projected_row_header: Option<bool>,
     /// Fields this version does not know, kept as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl<'de> Deserialize<'de> for TableCellData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TableCellData;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TableCellData object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TableCellData, A::Error> {
+                let mut f0: Option<Vec<i64>> = None;
+                let mut f1: Option<Vec<i64>> = None;
+                let mut f2: Option<bool> = None;
+                let mut f3: Option<bool> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "index" => f0 = Some(map.next_value()?),
+                        "span" => f1 = Some(map.next_value()?),
+                        "is_column_header" => f2 = map.next_value()?,
+                        "is_projected_row_header" => f3 = map.next_value()?,
+                        _ => {
+                            let value = map.next_value()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(TableCellData {
+                    index: f0
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("index"))?,
+                    span: f1
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("span"))?,
+                    is_column_header: f2,
+                    is_projected_row_header: f3,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FigureTableCellData {
     pub index: Vec<i64>,
     pub span: Vec<i64>,
@@ -765,7 +1261,48 @@ pub struct FigureTableCellData {
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl<'de> Deserialize<'de> for FigureTableCellData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = FigureTableCellData;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a FigureTableCellData object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FigureTableCellData, A::Error> {
+                let mut f0: Option<Vec<i64>> = None;
+                let mut f1: Option<Vec<i64>> = None;
+                let mut f2: Option<String> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "index" => f0 = Some(map.next_value()?),
+                        "span" => f1 = Some(map.next_value()?),
+                        "value" => f2 = Some(map.next_value()?),
+                        _ => {
+                            let value = map.next_value()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(FigureTableCellData {
+                    index: f0
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("index"))?,
+                    span: f1
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("span"))?,
+                    value: f2
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field("value"))?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RelationData {
     pub relation_type: String,
     pub source_content_uid: String,
@@ -773,4 +1310,48 @@ pub struct RelationData {
     /// Fields this version does not know, kept as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+impl<'de> Deserialize<'de> for RelationData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RelationData;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a RelationData object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RelationData, A::Error> {
+                let mut f0: Option<String> = None;
+                let mut f1: Option<String> = None;
+                let mut f2: Option<String> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "relation_type" => f0 = Some(map.next_value()?),
+                        "source_content_uid" => f1 = Some(map.next_value()?),
+                        "target_content_uid" => f2 = Some(map.next_value()?),
+                        _ => {
+                            let value = map.next_value()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(RelationData {
+                    relation_type: f0.ok_or_else(|| {
+                        <A::Error as serde::de::Error>::missing_field("relation_type")
+                    })?,
+                    source_content_uid: f1.ok_or_else(|| {
+                        <A::Error as serde::de::Error>::missing_field("source_content_uid")
+                    })?,
+                    target_content_uid: f2.ok_or_else(|| {
+                        <A::Error as serde::de::Error>::missing_field("target_content_uid")
+                    })?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }

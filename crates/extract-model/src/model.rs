@@ -41,13 +41,16 @@ impl OutputDocument {
     /// Reads an output document from JSON: the bare document a download gives, or the
     /// `{status, output, …}` answer of the status endpoint.
     pub fn from_json(json: &[u8]) -> Result<OutputDocument, serde_json::Error> {
-        let value: serde_json::Value = serde_json::from_slice(json)?;
-        match value.get("output") {
-            Some(output) if value.get("content_tree").is_none() => {
-                serde_json::from_value(output.clone())
-            }
-            _ => serde_json::from_value(value),
+        #[derive(serde::Deserialize)]
+        struct Wrapped {
+            output: OutputDocument,
         }
+        // The bare document first, in one typed pass; a status answer only if that fails.
+        serde_json::from_slice::<OutputDocument>(json).or_else(|bare| {
+            serde_json::from_slice::<Wrapped>(json)
+                .map(|w| w.output)
+                .map_err(|_| bare)
+        })
     }
 
     /// Every node of the content tree, depth first, in reading order.

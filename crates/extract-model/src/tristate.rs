@@ -1,10 +1,11 @@
 //! Serde for optional, nullable fields that must keep "absent" apart from "null".
 //!
 //! The service writes `"locations": null` on some nodes and leaves the key out on others; an
-//! `Option<Option<T>>` with this module keeps both, so a document round-trips unchanged:
-//! absent is `None`, null is `Some(None)`, a value is `Some(Some(v))`.
+//! `Option<Option<T>>` keeps both, so a document round-trips unchanged: absent is `None`, null
+//! is `Some(None)`, a value is `Some(Some(v))`. The generated `Deserialize` impls fill it; this
+//! writes it back (a `None` is skipped by `skip_serializing_if`).
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
 pub(crate) fn serialize<T: Serialize, S: Serializer>(
     value: &Option<Option<T>>,
@@ -15,13 +16,6 @@ pub(crate) fn serialize<T: Serialize, S: Serializer>(
         None | Some(None) => serializer.serialize_none(),
         Some(Some(v)) => v.serialize(serializer),
     }
-}
-
-pub(crate) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    // Called only when the key is present (absent keys take the field's default, `None`).
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]

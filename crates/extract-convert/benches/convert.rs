@@ -1,0 +1,134 @@
+//! The largest fixture (2 MB, `extract_output_item_relations.json`) to Markdown and to table
+//! grids, against kensho-kenverters 3.2.0 on the same file, in alternating rounds of one run:
+//! `cargo bench -p extract-convert --bench convert` (needs `pip install kensho-kenverters==3.2.0`).
+//!
+//! Ours is timed from the file's bytes (JSON parsing included); kenverters from an already
+//! parsed dict (its pydantic validation included, as in every call).
+
+use std::process::Command;
+use std::time::Instant;
+
+use extract_model::OutputDocument;
+
+const FIXTURE: &str = "../../fixtures/extract-output/extract_output_item_relations.json";
+const PYTHON: &str = r#"
+import json, sys, time
+from kensho_kenverters import convert_output, output_to_tables
+document = json.load(open(sys.argv[1]))
+def best(f, n):
+    times = []
+    for _ in range(n):
+        start = time.perf_counter(); f(); times.append(time.perf_counter() - start)
+    times.sort()
+    return times[len(times) // 2] * 1e3
+print(best(lambda: convert_output.convert_output_to_markdown(document), 9))
+print(best(lambda: output_to_tables.build_table_grids(document), 9))
+"#;
+
+fn median_ms(mut f: impl FnMut(), runs: usize) -> f64 {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn main() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
+    let bytes = std::fs::read(&path).expect("fixture");
+    let parsed = OutputDocument::from_json(&bytes).expect("parses");
+    let (mut ours_md, mut ours_tables, mut theirs_md, mut theirs_tables) =
+        (vec![], vec![], vec![], vec![]);
+    let (mut parse, mut md_only, mut tables_only) = (vec![], vec![], vec![]);
+    for _ in 0..3 {
+        let output = Command::new("python3")
+            .args(["-c", PYTHON])
+            .arg(&path)
+            .output()
+            .expect("python3");
+        let text = String::from_utf8_lossy(&output.stdout);
+        let mut numbers = text.lines().filter_map(|l| l.trim().parse::<f64>().ok());
+        match (numbers.next(), numbers.next()) {
+            (Some(md), Some(tables)) => {
+                theirs_md.push(md);
+                theirs_tables.push(tables);
+            }
+            _ => panic!(
+                "kenverters did not run (pip install kensho-kenverters==3.2.0): {}",
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        }
+        ours_md.push(median_ms(
+            || {
+                let document = OutputDocument::from_json(&bytes).expect("parses");
+                std::hint::black_box(extract_convert::to_markdown(&document));
+            },
+            21,
+        ));
+        parse.push(median_ms(
+            || {
+                drop(std::hint::black_box(
+                    OutputDocument::from_json(&bytes).expect("parses"),
+                ))
+            },
+            21,
+        ));
+        md_only.push(median_ms(
+            || drop(std::hint::black_box(extract_convert::to_markdown(&parsed))),
+            21,
+        ));
+        tables_only.push(median_ms(
+            || {
+                drop(std::hint::black_box(extract_convert::table_grids(
+                    &parsed, true,
+                )))
+            },
+            21,
+        ));
+        ours_tables.push(median_ms(
+            || {
+                let document = OutputDocument::from_json(&bytes).expect("parses");
+                std::hint::black_box(extract_convert::table_grids(&document, true));
+            },
+            21,
+        ));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (om, ot, tm, tt) = (
+        median(&mut ours_md),
+        median(&mut ours_tables),
+        median(&mut theirs_md),
+        median(&mut theirs_tables),
+    );
+    println!(
+        "{} ({} bytes), medians of 3 alternating rounds",
+        FIXTURE.rsplit('/').next().unwrap_or(FIXTURE),
+        bytes.len()
+    );
+    println!(
+        "to Markdown:    extract-convert {om:8.2} ms   kenverters {tm:8.2} ms   {:.1}x faster",
+        tm / om
+    );
+    println!(
+        "to table grids: extract-convert {ot:8.2} ms   kenverters {tt:8.2} ms   {:.1}x faster",
+        tt / ot
+    );
+    let (p, m, t) = (
+        median(&mut parse),
+        median(&mut md_only),
+        median(&mut tables_only),
+    );
+    println!("of which parsing the 2 MB of JSON into the typed model: {p:.2} ms");
+    println!(
+        "from a parsed document (each API from its own input): Markdown {m:.2} ms ({:.1}x), table grids {t:.2} ms ({:.1}x)",
+        tm / m,
+        tt / t
+    );
+}
