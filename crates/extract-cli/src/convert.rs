@@ -22,6 +22,8 @@ pub enum Target {
     Items,
     /// The items grouped into sections under their titles, as JSON.
     Sections,
+    /// Each page as plain text laid out like the page, pages ending in a line of `=`.
+    Visual,
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +64,11 @@ fn render(document: &OutputDocument, target: Target) -> Result<Vec<u8>, Failure>
         Target::Pages => serde_json::to_vec_pretty(&extract_convert::to_text_by_page(document))?,
         Target::Items => serde_json::to_vec_pretty(&extract_convert::items(document, true))?,
         Target::Sections => serde_json::to_vec_pretty(&extract_convert::sections(document))?,
+        Target::Visual => {
+            extract_convert::to_visual(document, extract_convert::VisualOptions::default())
+                .join("\n")
+                .into_bytes()
+        }
         Target::TablesCsv => return Err("tables-csv writes a directory".into()),
     })
 }

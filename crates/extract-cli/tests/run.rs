@@ -191,7 +191,7 @@ fn convert_turns_each_fixture_into_every_target() {
         if path.extension().is_none_or(|e| e != "json") {
             continue;
         }
-        for target in ["markdown", "text", "pages", "items", "sections"] {
+        for target in ["markdown", "text", "pages", "items", "sections", "visual"] {
             let out = std::process::Command::new(binary)
                 .args(["convert"])
                 .arg(&path)

@@ -18,8 +18,10 @@ mod items;
 mod sections;
 mod tables;
 mod text;
+mod visual;
 
 pub use items::{Item, Relation, items, relations};
 pub use sections::sections;
 pub use tables::{TableGrid, grid_to_csv, grid_to_markdown, table_grids};
 pub use text::{to_markdown, to_markdown_by_page, to_text, to_text_by_page};
+pub use visual::{VisualOptions, to_visual};

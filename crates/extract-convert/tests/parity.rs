@@ -45,6 +45,7 @@ fn ours(conversion: &str, document: &OutputDocument) -> Value {
         "sections" => value(&sections(document)),
         "tables" => value(&table_grids(document, true)),
         "tables_top_left" => value(&table_grids(document, false)),
+        "visual" => value(&to_visual(document, VisualOptions::default())),
         other => panic!("unknown conversion {other}"),
     }
 }
@@ -72,11 +73,13 @@ const CONVERSIONS: &[&str] = &[
     "sections",
     "tables",
     "tables_top_left",
+    "visual",
 ];
 
 #[test]
 fn every_conversion_of_every_fixture_matches_kenverters() {
     let mut mismatches = Vec::new();
+    let mut known_failures = Vec::new();
     let mut compared = 0;
     for (stem, document) in fixtures() {
         for conversion in CONVERSIONS {
@@ -85,6 +88,14 @@ fn every_conversion_of_every_fixture_matches_kenverters() {
                 serde_json::from_slice(&std::fs::read(&path).expect("reference")).expect("json");
             let got = ours(conversion, &document);
             compared += 1;
+            if let Some(error) = reference.get("error") {
+                // kenverters fails here; docs/converters.md says what we do instead.
+                known_failures.push(format!(
+                    "{stem}.{conversion}: {}",
+                    error.as_str().unwrap_or_default()
+                ));
+                continue;
+            }
             if got != reference {
                 mismatches.push(format!("{stem}.{conversion}"));
                 if std::env::var_os("PARITY_DUMP").is_some() {
@@ -97,7 +108,16 @@ fn every_conversion_of_every_fixture_matches_kenverters() {
             }
         }
     }
-    assert_eq!(compared, 80);
+    assert_eq!(compared, 88);
+    // Where kenverters raises (no locations; a relation annotation), we convert anyway.
+    assert_eq!(
+        known_failures,
+        [
+            "extract_output_hierarchical.visual: TypeError: 'NoneType' object is not iterable",
+            "extract_output_item_relations.visual: TypeError: relation is not a supported annotation type",
+            "extract_output_no_locs.visual: TypeError: 'NoneType' object is not iterable",
+        ]
+    );
     assert!(
         mismatches.is_empty(),
         "differences from kenverters: {mismatches:?}"

@@ -12,7 +12,12 @@ import json
 import pathlib
 import sys
 
-from kensho_kenverters import convert_output, output_to_sections, output_to_tables
+from kensho_kenverters import (
+    convert_output,
+    convert_output_visual_formatted,
+    output_to_sections,
+    output_to_tables,
+)
 
 HERE = pathlib.Path(__file__).resolve().parent
 FIXTURES = HERE.parents[3] / "fixtures" / "extract-output"
@@ -48,6 +53,7 @@ CONVERSIONS = {
     "sections": output_to_sections.extract_organized_sections,
     "tables": lambda d: grids(d, True),
     "tables_top_left": lambda d: grids(d, False),
+    "visual": convert_output_visual_formatted.convert_output_to_str_formatted,
 }
 
 

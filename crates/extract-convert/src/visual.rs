@@ -1,0 +1,197 @@
+//! The "visual" plain-text layout: each page drawn as a grid of characters, every text placed
+//! by its location (kenverters' `convert_output_to_str_formatted`).
+
+use std::collections::BTreeMap;
+
+use extract_model::{AnnotationKind, Location, NodeType, OutputDocument};
+
+/// How many times the page grows when a text does not fit, and by how much.
+const MAX_RETRIES: usize = 10;
+const GROWTH: usize = 50;
+const PAGE_END: &str =
+    "=======================================================================================";
+
+/// Options of [`to_visual`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisualOptions {
+    /// Characters per line. Default 300.
+    pub page_width: usize,
+    /// Lines per page. Default 100.
+    pub page_height: usize,
+    /// Grow the page (by 50 each way, up to 10 times) when a text does not fit its box; when
+    /// false, words that do not fit are dropped.
+    pub resize: bool,
+}
+
+impl Default for VisualOptions {
+    fn default() -> Self {
+        VisualOptions {
+            page_width: 300,
+            page_height: 100,
+            resize: true,
+        }
+    }
+}
+
+struct Segment<'a> {
+    text: &'a str,
+    locations: &'a [Location],
+}
+
+/// One string per page (in page order) that looks like the page: the top-level items and table
+/// cells, each written into its box, then trimmed of common left margin and repeated blank lines,
+/// and closed by a line of `=`. Items without locations are left out (kenverters fails on them).
+pub fn to_visual(document: &OutputDocument, options: VisualOptions) -> Vec<String> {
+    let segments = segments(document);
+    let (mut width, mut height) = (options.page_width, options.page_height);
+    let mut pages = None;
+    for _ in 0..MAX_RETRIES {
+        match draw(&segments, width, height, options.resize) {
+            Some(drawn) => {
+                pages = Some(drawn);
+                break;
+            }
+            None => {
+                width += GROWTH;
+                height += GROWTH;
+            }
+        }
+    }
+    let pages = pages.unwrap_or_default();
+    pages.into_values().map(|grid| clean(&grid)).collect()
+}
+
+/// Top-level items (as kenverters reads them) and the cells of top-level tables.
+fn segments(document: &OutputDocument) -> Vec<Segment<'_>> {
+    let mut cell_locations: BTreeMap<&str, &[Location]> = BTreeMap::new();
+    for annotation in &document.annotations {
+        if let AnnotationKind::TableCell(_) = annotation.kind() {
+            for uid in annotation.content_uids.iter().flatten() {
+                cell_locations.insert(uid, annotation.locations.as_deref().unwrap_or_default());
+            }
+        }
+    }
+    let mut segments = Vec::new();
+    for node in &document.content_tree.children {
+        match node.r#type {
+            NodeType::Table | NodeType::TableOfContents => {
+                for cell in &node.children {
+                    let locations = cell_locations
+                        .get(cell.uid.as_str())
+                        .copied()
+                        .unwrap_or_default();
+                    segments.push(Segment {
+                        text: cell.content.as_deref().unwrap_or("").trim(),
+                        locations,
+                    });
+                }
+            }
+            NodeType::FigureExtractedTable => {}
+            _ => {
+                let locations = node
+                    .locations
+                    .as_ref()
+                    .and_then(|l| l.as_deref())
+                    .unwrap_or_default();
+                segments.push(Segment {
+                    text: node.content.as_deref().unwrap_or(""),
+                    locations,
+                });
+            }
+        }
+    }
+    segments
+}
+
+/// Draws every segment; `None` when a text did not fit and `resize` asks for a bigger page.
+fn draw(
+    segments: &[Segment<'_>],
+    width: usize,
+    height: usize,
+    resize: bool,
+) -> Option<BTreeMap<i64, Vec<Vec<char>>>> {
+    let mut pages: BTreeMap<i64, Vec<Vec<char>>> = BTreeMap::new();
+    for segment in segments {
+        for location in segment.locations {
+            let page = pages
+                .entry(location.page_number)
+                .or_insert_with(|| vec![vec![' '; width]; height]);
+            let x0 = (location.x * width as f64).floor().max(0.0) as usize;
+            let y0 = (location.y * height as f64).floor().max(0.0) as usize;
+            let x1 = x0 + (location.width * width as f64).ceil().max(0.0) as usize;
+            let y1 = y0 + (location.height * height as f64).ceil().max(0.0) as usize;
+            let box_width = (x1 - x0).max(1);
+            let box_height = (y1 - y0).max(1);
+            let mut boxed = vec![vec![' '; box_width]; box_height];
+            let (mut row, mut col) = (0, 0);
+            for word in segment.text.split_whitespace() {
+                let len = word.chars().count();
+                if col + len >= box_width {
+                    row += 1;
+                    col = 0;
+                }
+                if row >= box_height || col + len > box_width {
+                    if resize {
+                        return None;
+                    }
+                    break;
+                }
+                for (i, ch) in word.chars().enumerate() {
+                    boxed[row][col + i] = ch;
+                }
+                col += len + 1;
+            }
+            // Spread the lines over the box when they do not fill it (as kenverters does,
+            // comparing with the box's bottom on the page).
+            if row + 1 != y1 {
+                let used = (row + 1).min(box_height);
+                let step = box_height / used;
+                let mut spread = vec![vec![' '; box_width]; box_height];
+                for (line, text) in boxed.iter().take(used).enumerate() {
+                    spread[(line * step).min(box_height - 1)] = text.clone();
+                }
+                boxed = spread;
+            }
+            for (i, line) in boxed.iter().enumerate() {
+                let Some(page_line) = page.get_mut(y0 + i) else {
+                    break;
+                };
+                for (j, ch) in line.iter().enumerate() {
+                    if let Some(cell) = page_line.get_mut(x0 + j) {
+                        *cell = *ch;
+                    }
+                }
+            }
+        }
+    }
+    Some(pages)
+}
+
+/// Joins a page's lines: common left margin removed, trailing spaces cut, runs of blank lines
+/// kept to one, and the page-end line added.
+fn clean(grid: &[Vec<char>]) -> String {
+    let margin = grid
+        .iter()
+        .map(|line| line.iter().take_while(|c| **c == ' ').count())
+        .min()
+        .unwrap_or(0);
+    let mut lines: Vec<String> = Vec::new();
+    let mut previous_blank = false;
+    for line in grid {
+        let text: String = line
+            .iter()
+            .skip(margin)
+            .collect::<String>()
+            .trim_end()
+            .to_string();
+        let blank = text.chars().all(char::is_whitespace);
+        if !blank || !previous_blank {
+            lines.push(text);
+        }
+        previous_blank = blank;
+    }
+    let mut page = lines.join("\n").trim_end().to_string();
+    page.push('\n');
+    page.push_str(PAGE_END);
+    page
+}
