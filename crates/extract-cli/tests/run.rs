@@ -239,3 +239,59 @@ fn convert_turns_each_fixture_into_every_target() {
         text(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_run_cleanly_and_says_how_to_resume() {
+    let s = setup_with(EmulatorConfig {
+        job_duration: Duration::from_secs(3600),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let inputs = s.dir.path().join("in");
+    std::fs::create_dir(&inputs).expect("mkdir");
+    pdfs(&inputs, 2);
+    let out_dir = s.dir.path().join("out");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_kensho-extract"));
+    command.args([
+        "run",
+        &inputs.to_string_lossy(),
+        "--out-dir",
+        &out_dir.to_string_lossy(),
+    ]);
+    for (name, value) in keypair_vars(&s) {
+        command.env(name, value);
+    }
+    let child = command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    // Once both jobs are submitted and being polled, interrupt as a person would.
+    while s.emulator.stats().polls.len() < 2 {
+        tokio::task::yield_now().await;
+    }
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(interrupted.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("waits"))
+        .await
+        .expect("joins");
+    assert_eq!(out.status.code(), Some(130));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("run the same command again to resume"),
+        "{stderr}"
+    );
+    let manifest = extract_poll::Manifest::load(&out_dir).expect("manifest");
+    assert_eq!(
+        manifest
+            .documents
+            .values()
+            .filter(|e| e.request_id.is_some())
+            .count(),
+        2,
+        "both jobs recorded"
+    );
+}

@@ -123,3 +123,27 @@ fn every_conversion_of_every_fixture_matches_kenverters() {
         "differences from kenverters: {mismatches:?}"
     );
 }
+
+#[test]
+fn unknown_node_and_annotation_types_pass_through() {
+    let json = br#"{"content_tree": {"uid": "0", "type": "DOCUMENT", "content": null, "children": [
+        {"uid": "1", "type": "TITLE", "content": "Known", "children": [],
+         "locations": [{"x": 0.1, "y": 0.1, "width": 0.5, "height": 0.05, "page_number": 0}]},
+        {"uid": "2", "type": "HOLOGRAM", "content": "From the future", "children": [],
+         "locations": [{"x": 0.1, "y": 0.3, "width": 0.5, "height": 0.05, "page_number": 1}]}]},
+        "annotations": [{"type": "sentiment", "content_uids": ["2"], "data": {"score": 0.9}}]}"#;
+    let document = OutputDocument::from_json(json).expect("parses");
+    assert_eq!(to_text(&document), "Known\nFrom the future");
+    assert_eq!(to_markdown(&document), "# Known\nFrom the future");
+    assert_eq!(to_text_by_page(&document), ["Known", "From the future"]);
+    assert_eq!(items(&document, false)[1].category, "hologram");
+    assert_eq!(sections(&document).len(), 1);
+    assert!(table_grids(&document, true).is_empty());
+    let pages = to_visual(&document, VisualOptions::default());
+    assert_eq!(pages.len(), 2);
+    assert!(
+        pages[1].trim_start().starts_with("From the future\n"),
+        "{}",
+        pages[1]
+    );
+}
