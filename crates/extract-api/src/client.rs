@@ -428,7 +428,7 @@ impl Client {
         let endpoint = generated::SUBMIT;
         let url = self.url(endpoint.path)?;
         let label = format!("{} {}", endpoint.method, endpoint.path);
-        let fields = options.submit_form().to_fields();
+        let fields = options.to_fields();
         let created: RequestCreated = self
             .call(
                 CallSpec {

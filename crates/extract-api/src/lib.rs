@@ -30,7 +30,6 @@ mod api;
 mod client;
 mod document;
 mod error;
-mod options;
 mod retry;
 
 pub use api::ExtractApi;
@@ -45,5 +44,7 @@ pub use extract_model::{
     PdfPage, RelationData, Status, TableCellData, TextNodeData, UploadSpec, UploadUrlCreated,
     generated,
 };
-pub use options::ExtractionOptions;
+/// The options of an extraction request: the fields of a direct submission, with builders
+/// (`ExtractionOptions::new().ocr(true)…`) and the service's defaults.
+pub type ExtractionOptions = extract_model::generated::SubmitForm;
 pub use retry::RetryPolicy;

@@ -72,10 +72,9 @@ impl Structure {
         }
     }
 
-    /// The grid of a TABLE node as the items list builds it: every spanned cell gets the
-    /// content, trimmed. `None` when the table has no placed cells.
-    pub(crate) fn item_grid(&self, table: &ContentNode) -> Option<Vec<Vec<String>>> {
-        let cells: Vec<(Place, &str)> = table
+    /// A table's cells that an annotation places, with their text.
+    fn placed_cells<'a>(&self, table: &'a ContentNode) -> Vec<(Place, &'a str)> {
+        table
             .children
             .iter()
             .filter_map(|c| {
@@ -84,7 +83,13 @@ impl Structure {
                     c.content.as_deref().unwrap_or(""),
                 ))
             })
-            .collect();
+            .collect()
+    }
+
+    /// The grid of a TABLE node as the items list builds it: every spanned cell gets the
+    /// content, trimmed. `None` when the table has no placed cells.
+    pub(crate) fn item_grid(&self, table: &ContentNode) -> Option<Vec<Vec<String>>> {
+        let cells = self.placed_cells(table);
         if cells.is_empty() {
             return None;
         }
@@ -158,16 +163,7 @@ pub fn table_grids(
         let grid = if node.r#type == NodeType::FigureExtractedTable {
             structure.figure_grid(node)
         } else {
-            let cells: Vec<(Place, &str)> = node
-                .children
-                .iter()
-                .filter_map(|c| {
-                    Some((
-                        *structure.places.get(&c.uid)?,
-                        c.content.as_deref().unwrap_or(""),
-                    ))
-                })
-                .collect();
+            let cells = structure.placed_cells(node);
             fill(&cells, duplicate_spans, |s| s)
         };
         tables.insert(

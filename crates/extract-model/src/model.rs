@@ -1,8 +1,8 @@
 //! The output document, with the helpers the generated types leave to hand-written code.
 
 use crate::generated::{
-    Annotation, AnnotationType, ContentNode, FigureTableCellData, OutputDocument, RelationData,
-    TableCellData,
+    Annotation, AnnotationType, ContentNode, DocumentType, FigureTableCellData, OutputDocument,
+    OutputFormat, RelationData, SubmitForm, TableCellData, UploadUrlForm,
 };
 
 /// An annotation's `data`, typed by its `type`.
@@ -61,5 +61,101 @@ impl OutputDocument {
             stack.extend(node.children.iter().rev());
             Some(node)
         })
+    }
+}
+
+/// The options of an extraction request are the fields of a direct submission; `extract-api`
+/// calls them `ExtractionOptions`. These builders keep calls short.
+///
+/// ```
+/// use extract_model::generated::SubmitForm;
+/// use extract_model::{DocumentType, OutputFormat};
+/// let options = SubmitForm::new()
+///     .document_type(DocumentType::General)
+///     .ocr(true)
+///     .pages("1-3,7")
+///     .output_format(OutputFormat::StructuredDocument);
+/// assert_eq!(options.output_format, Some(OutputFormat::StructuredDocument));
+/// ```
+impl SubmitForm {
+    /// The service's defaults: `hierarchical_v2`, no OCR, no enhanced tables, inline retrieval.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the document type.
+    pub fn document_type(mut self, value: DocumentType) -> Self {
+        self.document_type = value;
+        self
+    }
+
+    /// Turns OCR on or off.
+    pub fn ocr(mut self, value: bool) -> Self {
+        self.ocr = value;
+        self
+    }
+
+    /// Turns enhanced table extraction on or off.
+    pub fn enhanced_table_extraction(mut self, value: bool) -> Self {
+        self.enhanced_table_extraction = value;
+        self
+    }
+
+    /// Selects pages, 1-based, such as `1-5,7`.
+    pub fn pages(mut self, value: impl Into<String>) -> Self {
+        self.pages = Some(value.into());
+        self
+    }
+
+    /// Chooses the output format, and with it the pre-signed retrieval mode.
+    pub fn output_format(mut self, value: OutputFormat) -> Self {
+        self.output_format = Some(value);
+        self
+    }
+
+    /// The same request on the pre-signed path, which always has an output format (by default
+    /// with locations) and takes no `include_images`, `include_relations` or page numbering.
+    pub fn upload_url_form(&self) -> UploadUrlForm {
+        UploadUrlForm {
+            output_format: self
+                .output_format
+                .unwrap_or(OutputFormat::StructuredDocumentWithLocations),
+            document_type: self.document_type,
+            ocr: self.ocr,
+            enhanced_table_extraction: self.enhanced_table_extraction,
+            figure_extraction: self.figure_extraction,
+            document_id: self.document_id.clone(),
+            priority: self.priority.clone(),
+            pages: self.pages.clone(),
+            num_pages_to_extract: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_carry_booleans_as_words_and_leave_unset_fields_out() {
+        let fields = SubmitForm::new().pages("2").to_fields();
+        assert_eq!(
+            fields,
+            [
+                ("document_type", "hierarchical_v2".to_string()),
+                ("ocr", "false".into()),
+                ("enhanced_table_extraction", "false".into()),
+                ("pages", "2".into()),
+            ]
+        );
+        let upload = SubmitForm::new().ocr(true).upload_url_form().to_fields();
+        assert_eq!(
+            upload[0],
+            (
+                "output_format",
+                "structured_document_with_locations".to_string()
+            )
+        );
+        assert!(upload.contains(&("ocr", "true".to_string())));
     }
 }
