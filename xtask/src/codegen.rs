@@ -487,7 +487,7 @@ fn deserialize_keeping_unknown_fields(out: &mut String, name: &str, fields: &[Fi
     writeln!(out, "let mut extra = serde_json::Map::new();")?;
     writeln!(
         out,
-        "while let Some(key) = map.next_key::<String>()? {{ match key.as_str() {{"
+        "while let Some(crate::key::Key(key)) = map.next_key()? {{ match key.as_ref() {{"
     )?;
     for (i, field) in fields.iter().enumerate() {
         let read = match field.presence {
@@ -499,7 +499,7 @@ fn deserialize_keeping_unknown_fields(out: &mut String, name: &str, fields: &[Fi
     }
     writeln!(
         out,
-        "_ => {{ let value = map.next_value()?; extra.insert(key, value); }} }} }}"
+        "_ => {{ let value = map.next_value()?; extra.insert(key.into_owned(), value); }} }} }}"
     )?;
     writeln!(out, "Ok({name} {{")?;
     for (i, field) in fields.iter().enumerate() {

@@ -350,12 +350,12 @@ impl<'de> Deserialize<'de> for RequestCreated {
             ) -> Result<RequestCreated, A::Error> {
                 let mut f0: Option<String> = None;
                 let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
+                while let Some(crate::key::Key(key)) = map.next_key()? {
+                    match key.as_ref() {
                         "request_id" => f0 = Some(map.next_value()?),
                         _ => {
                             let value = map.next_value()?;
-                            extra.insert(key, value);
+                            extra.insert(key.into_owned(), value);
                         }
                     }
                 }
@@ -394,13 +394,13 @@ impl<'de> Deserialize<'de> for UploadSpec {
                 let mut f0: Option<String> = None;
                 let mut f1: Option<std::collections::BTreeMap<String, String>> = None;
                 let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
+                while let Some(crate::key::Key(key)) = map.next_key()? {
+                    match key.as_ref() {
                         "url" => f0 = Some(map.next_value()?),
                         "fields" => f1 = Some(map.next_value()?),
                         _ => {
                             let value = map.next_value()?;
-                            extra.insert(key, value);
+                            extra.insert(key.into_owned(), value);
                         }
                     }
                 }
@@ -438,13 +438,13 @@ impl<'de> Deserialize<'de> for UploadUrlCreated {
                 let mut f0: Option<String> = None;
                 let mut f1: Option<UploadSpec> = None;
                 let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
+                while let Some(crate::key::Key(key)) = map.next_key()? {
+                    match key.as_ref() {
                         "request_id" => f0 = Some(map.next_value()?),
                         "upload_spec" => f1 = Some(map.next_value()?),
                         _ => {
                             let value = map.next_value()?;
-                            extra.insert(key, value);
+                            extra.insert(key.into_owned(), value);
                         }
                     }
                 }
@@ -493,15 +493,15 @@ impl<'de> Deserialize<'de> for ExtractionStatus {
                 let mut f2: Option<OutputDocument> = None;
                 let mut f3: Option<serde_json::Map<String, serde_json::Value>> = None;
                 let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
+                while let Some(crate::key::Key(key)) = map.next_key()? {
+                    match key.as_ref() {
                         "status" => f0 = Some(map.next_value()?),
                         "error" => f1 = map.next_value()?,
                         "output" => f2 = map.next_value()?,
                         "metadata" => f3 = map.next_value()?,
                         _ => {
                             let value = map.next_value()?;
-                            extra.insert(key, value);
+                            extra.insert(key.into_owned(), value);
                         }
                     }
                 }
@@ -549,15 +549,15 @@ impl<'de> Deserialize<'de> for DownloadStatus {
                 let mut f2: Option<String> = None;
                 let mut f3: Option<serde_json::Map<String, serde_json::Value>> = None;
                 let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
+                while let Some(crate::key::Key(key)) = map.next_key()? {
+                    match key.as_ref() {
                         "status" => f0 = Some(map.next_value()?),
                         "error" => f1 = map.next_value()?,
                         "output_url" => f2 = map.next_value()?,
                         "metadata" => f3 = map.next_value()?,
                         _ => {
                             let value = map.next_value()?;
-                            extra.insert(key, value);
+                            extra.insert(key.into_owned(), value);
                         }
                     }
                 }
@@ -602,14 +602,14 @@ impl<'de> Deserialize<'de> for OutputDocument {
                 let mut f1: Option<Vec<Annotation>> = None;
                 let mut f2: Option<Vec<PdfPage>> = None;
                 let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
+                while let Some(crate::key::Key(key)) = map.next_key()? {
+                    match key.as_ref() {
                         "content_tree" => f0 = Some(map.next_value()?),
                         "annotations" => f1 = Some(map.next_value()?),
                         "pdf_pages" => f2 = map.next_value()?,
                         _ => {
                             let value = map.next_value()?;
-                            extra.insert(key, value);
+                            extra.insert(key.into_owned(), value);
                         }
                     }
                 }
@@ -888,8 +888,8 @@ impl<'de> Deserialize<'de> for ContentNode {
                 let mut f4: Option<Option<Vec<Location>>> = None;
                 let mut f5: Option<Option<TextNodeData>> = None;
                 let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
+                while let Some(crate::key::Key(key)) = map.next_key()? {
+                    match key.as_ref() {
                         "uid" => f0 = Some(map.next_value()?),
                         "type" => f1 = Some(map.next_value()?),
                         "content" => f2 = Some(map.next_value()?),
@@ -898,7 +898,7 @@ impl<'de> Deserialize<'de> for ContentNode {
                         "text_node_data" => f5 = Some(map.next_value()?),
                         _ => {
                             let value = map.next_value()?;
-                            extra.insert(key, value);
+                            extra.insert(key.into_owned(), value);
                         }
                     }
                 }
@@ -949,8 +949,8 @@ impl<'de> Deserialize<'de> for Location {
                 let mut f3: Option<f64> = None;
                 let mut f4: Option<i64> = None;
                 let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
+                while let Some(crate::key::Key(key)) = map.next_key()? {
+                    match key.as_ref() {
                         "x" => f0 = Some(map.next_value()?),
                         "y" => f1 = Some(map.next_value()?),
                         "width" => f2 = Some(map.next_value()?),
@@ -958,7 +958,7 @@ impl<'de> Deserialize<'de> for Location {
                         "page_number" => f4 = Some(map.next_value()?),
                         _ => {
                             let value = map.next_value()?;
-                            extra.insert(key, value);
+                            extra.insert(key.into_owned(), value);
                         }
                     }
                 }
@@ -1006,14 +1006,14 @@ impl<'de> Deserialize<'de> for TextNodeData {
                 let mut f1: Option<Option<Vec<Location>>> = None;
                 let mut f2: Option<Option<Vec<Vec<f64>>>> = None;
                 let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
+                while let Some(crate::key::Key(key)) = map.next_key()? {
+                    match key.as_ref() {
                         "texts" => f0 = Some(map.next_value()?),
                         "text_locations" => f1 = Some(map.next_value()?),
                         "character_offsets" => f2 = Some(map.next_value()?),
                         _ => {
                             let value = map.next_value()?;
-                            extra.insert(key, value);
+                            extra.insert(key.into_owned(), value);
                         }
                     }
                 }
@@ -1053,14 +1053,14 @@ impl<'de> Deserialize<'de> for PdfPage {
                 let mut f1: Option<f64> = None;
                 let mut f2: Option<i64> = None;
                 let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
+                while let Some(crate::key::Key(key)) = map.next_key()? {
+                    match key.as_ref() {
                         "height" => f0 = Some(map.next_value()?),
                         "width" => f1 = Some(map.next_value()?),
                         "required_ccw_rotation" => f2 = Some(map.next_value()?),
                         _ => {
                             let value = map.next_value()?;
-                            extra.insert(key, value);
+                            extra.insert(key.into_owned(), value);
                         }
                     }
                 }
@@ -1168,15 +1168,15 @@ impl<'de> Deserialize<'de> for Annotation {
                 let mut f2: Option<serde_json::Map<String, serde_json::Value>> = None;
                 let mut f3: Option<Vec<Location>> = None;
                 let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
+                while let Some(crate::key::Key(key)) = map.next_key()? {
+                    match key.as_ref() {
                         "type" => f0 = Some(map.next_value()?),
                         "content_uids" => f1 = map.next_value()?,
                         "data" => f2 = Some(map.next_value()?),
                         "locations" => f3 = map.next_value()?,
                         _ => {
                             let value = map.next_value()?;
-                            extra.insert(key, value);
+                            extra.insert(key.into_owned(), value);
                         }
                     }
                 }
@@ -1226,15 +1226,15 @@ impl<'de> Deserialize<'de> for TableCellData {
                 let mut f2: Option<bool> = None;
                 let mut f3: Option<bool> = None;
                 let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
+                while let Some(crate::key::Key(key)) = map.next_key()? {
+                    match key.as_ref() {
                         "index" => f0 = Some(map.next_value()?),
                         "span" => f1 = Some(map.next_value()?),
                         "is_column_header" => f2 = map.next_value()?,
                         "is_projected_row_header" => f3 = map.next_value()?,
                         _ => {
                             let value = map.next_value()?;
-                            extra.insert(key, value);
+                            extra.insert(key.into_owned(), value);
                         }
                     }
                 }
@@ -1277,14 +1277,14 @@ impl<'de> Deserialize<'de> for FigureTableCellData {
                 let mut f1: Option<Vec<i64>> = None;
                 let mut f2: Option<String> = None;
                 let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
+                while let Some(crate::key::Key(key)) = map.next_key()? {
+                    match key.as_ref() {
                         "index" => f0 = Some(map.next_value()?),
                         "span" => f1 = Some(map.next_value()?),
                         "value" => f2 = Some(map.next_value()?),
                         _ => {
                             let value = map.next_value()?;
-                            extra.insert(key, value);
+                            extra.insert(key.into_owned(), value);
                         }
                     }
                 }
@@ -1327,14 +1327,14 @@ impl<'de> Deserialize<'de> for RelationData {
                 let mut f1: Option<String> = None;
                 let mut f2: Option<String> = None;
                 let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
+                while let Some(crate::key::Key(key)) = map.next_key()? {
+                    match key.as_ref() {
                         "relation_type" => f0 = Some(map.next_value()?),
                         "source_content_uid" => f1 = Some(map.next_value()?),
                         "target_content_uid" => f2 = Some(map.next_value()?),
                         _ => {
                             let value = map.next_value()?;
-                            extra.insert(key, value);
+                            extra.insert(key.into_owned(), value);
                         }
                     }
                 }

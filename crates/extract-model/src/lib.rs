@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod generated;
+mod key;
 mod model;
 mod tristate;
 
