@@ -260,3 +260,75 @@ async fn the_request_log_shows_what_crossed_the_wire() {
         "no token in any URL"
     );
 }
+
+#[tokio::test]
+async fn clients_refresh_tokens_and_faults_can_be_set_over_http() {
+    let env = Env::start(instant_jobs()).await;
+    let other = extract_keys::PrivateKey::generate(extract_keys::KeySize::Rsa2048).expect("key");
+    let response = env
+        .http
+        .post(env.url("/_emulator/clients"))
+        .json(&serde_json::json!({"public_key_pem": other.public_key().to_spki_pem()}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status().as_u16(), 200);
+    let client_id = response.json::<serde_json::Value>().await.expect("json")["client_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert!(env.emulator.client_ids().contains(&client_id));
+    let bad = env
+        .http
+        .post(env.url("/_emulator/clients"))
+        .json(&serde_json::json!({"public_key_pem": "nope"}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(bad.status().as_u16(), 400);
+
+    let added = env
+        .http
+        .post(env.url("/_emulator/refresh-tokens"))
+        .json(&serde_json::json!({"refresh_token": "rt-http"}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(added.status().as_u16(), 204);
+    let refreshed = env
+        .http
+        .get(env.url("/oauth2/refresh"))
+        .query(&[("refresh_token", "rt-http")])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(refreshed.status().as_u16(), 200);
+
+    let set = env
+        .http
+        .put(env.url("/_emulator/faults"))
+        .json(&serde_json::json!({"spec": "500=1"}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(set.status().as_u16(), 204);
+    let failing = env
+        .http
+        .get(env.url("/oauth2/refresh"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(failing.status().as_u16(), 500);
+    let refused = env
+        .http
+        .put(env.url("/_emulator/faults"))
+        .json(&serde_json::json!({"spec": "500=7"}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(
+        refused.status().as_u16(),
+        400,
+        "inspection endpoints never get faults"
+    );
+}
