@@ -551,6 +551,61 @@ async fn hash_file(path: PathBuf) -> std::io::Result<String> {
 mod tests {
     use super::*;
 
+    #[tokio::test(start_paused = true)]
+    async fn an_unknown_outcome_is_resubmitted_recorded_and_counted() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        use extract_api::{MockExtractApi, RetrievalMode, Submission};
+
+        let submissions = Arc::new(AtomicU32::new(0));
+        let counter = submissions.clone();
+        let mut api = MockExtractApi::new();
+        api.expect_submit_file().returning(move |_, _| {
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                Err(ApiError::OutcomeUnknown {
+                    endpoint: "POST /v3/extractions".into(),
+                    what: "the service answered HTTP 500".into(),
+                    status: Some(500),
+                })
+            } else {
+                Ok(Submission {
+                    request_id: "second".into(),
+                    mode: RetrievalMode::Inline,
+                })
+            }
+        });
+        api.expect_status().returning(|_, _| {
+            Ok(serde_json::from_value(serde_json::json!({"status": "success", "output": {"content_tree": {"uid": "0", "type": "DOCUMENT", "content": null, "children": []}, "annotations": []}})).expect("status"))
+        });
+        let inputs = tempfile::tempdir().expect("tempdir");
+        let out = tempfile::tempdir().expect("tempdir");
+        let pdf = inputs.path().join("a.pdf");
+        std::fs::write(&pdf, "%PDF-1.4").expect("writes");
+        let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = events.clone();
+        let runner = BatchRunner::new(Arc::new(api), out.path()).on_event(move |e| {
+            if let BatchEvent::Resubmitting { reason, .. } = e {
+                seen.lock().expect("lock").push(reason);
+            }
+        });
+        let (results, summary) = runner.run(&[pdf]).await.expect("runs");
+        assert!(matches!(results[0].1, BatchOutcome::Succeeded(_)));
+        assert_eq!(
+            (
+                summary.submissions,
+                summary.resubmitted_after_unknown_outcome,
+                summary.succeeded
+            ),
+            (2, 1, 1)
+        );
+        assert_eq!(events.lock().expect("lock").len(), 1);
+        let manifest = Manifest::load(out.path()).expect("manifest");
+        let entry = manifest.documents.values().next().expect("entry");
+        assert_eq!(entry.request_id.as_deref(), Some("second"));
+        assert_eq!(entry.unknown_outcomes.len(), 1);
+        assert!(entry.unknown_outcomes[0].contains("HTTP 500"));
+    }
+
     #[test]
     fn names_are_unique_stems() {
         let files = [
