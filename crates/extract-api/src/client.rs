@@ -12,6 +12,7 @@ use reqwest::multipart::Form;
 use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
+use tracing::Instrument;
 use url::Url;
 
 use crate::document::{self, DIRECT_LIMIT};
@@ -313,6 +314,23 @@ impl Client {
     /// Sends a request built by `build` (called again for every attempt, with the bearer token
     /// when `bearer`), retrying as `safety` allows, and decodes a success with `decode`.
     async fn call<T>(
+        &self,
+        spec: CallSpec<'_>,
+        build: Build<'_>,
+        decode: impl Fn(&Bytes) -> Result<T, String> + Send + Sync,
+    ) -> Result<T, ApiError> {
+        // Labels name endpoints with their query redacted; ids are not secret.
+        let span = tracing::info_span!(
+            "extract_request",
+            endpoint = spec.label,
+            request_id = spec.request_id
+        );
+        self.call_in_span(spec, build, decode)
+            .instrument(span)
+            .await
+    }
+
+    async fn call_in_span<T>(
         &self,
         spec: CallSpec<'_>,
         build: Build<'_>,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use extract_api::{ExtractApi, OutputDocument, RetrievalMode, Status};
 use futures_util::Stream;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::{JobHandle, JobState, PollError, PollPolicy};
 
@@ -103,6 +104,16 @@ impl<A: ExtractApi> Poller<A> {
         &self,
         job: &JobHandle,
         mut on_event: impl FnMut(JobEvent) + Send,
+    ) -> Result<OutputDocument, PollError> {
+        let span =
+            tracing::info_span!("extract_job", request_id = %job.request_id, mode = ?job.mode);
+        self.wait_in_span(job, &mut on_event).instrument(span).await
+    }
+
+    async fn wait_in_span(
+        &self,
+        job: &JobHandle,
+        on_event: &mut (impl FnMut(JobEvent) + Send),
     ) -> Result<OutputDocument, PollError> {
         let start = Instant::now();
         let mut polls = 0;
