@@ -116,7 +116,10 @@ pub(crate) async fn submit(
     AxumState(state): AxumState<Arc<State>>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &request)?;
+    if let Err(refused) = authorize(&state, &request) {
+        form::drain(request).await;
+        return Err(refused);
+    }
     let limit = state.config.max_document_bytes;
     if form::declared_too_large(&request, limit) {
         return Err(ApiError::too_large(limit));
@@ -205,7 +208,10 @@ pub(crate) async fn upload_url(
     AxumState(state): AxumState<Arc<State>>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &request)?;
+    if let Err(refused) = authorize(&state, &request) {
+        form::drain(request).await;
+        return Err(refused);
+    }
     let id = Uuid::new_v4();
     let path = form::document_path(&state.documents, &id);
     // This form has no file part; a small limit keeps a misdirected upload from being read.
@@ -231,7 +237,10 @@ pub(crate) async fn upload_complete(
     AxumState(state): AxumState<Arc<State>>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &request)?;
+    if let Err(refused) = authorize(&state, &request) {
+        form::drain(request).await;
+        return Err(refused);
+    }
     let scratch = state.documents.join(format!("{}.ignored", Uuid::new_v4()));
     let form = form::read(request, &scratch, 0).await?;
     let id = job_id(form.required("request_id")?)?;

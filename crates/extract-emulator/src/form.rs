@@ -196,6 +196,14 @@ pub(crate) fn parse_pages(spec: &str) -> Result<Vec<u32>, String> {
     Ok(pages)
 }
 
+/// Reads a request's body to its end, keeping none of it. A refusal sent in the middle of an
+/// upload reaches the client as a broken connection, not as the refusal; servers and gateways
+/// read the request out first (except to refuse a body too large to read, 413).
+pub(crate) async fn drain(request: Request) {
+    let mut body = request.into_body().into_data_stream();
+    while let Some(Ok(_)) = futures_util::StreamExt::next(&mut body).await {}
+}
+
 /// Where a job's document is kept.
 pub(crate) fn document_path(dir: &Path, id: &uuid::Uuid) -> PathBuf {
     dir.join(format!("{id}.document"))

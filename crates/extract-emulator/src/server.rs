@@ -128,6 +128,7 @@ async fn observe(
     let response = match fault {
         Fault::None => next.run(request).await,
         Fault::Throttle => {
+            crate::form::drain(request).await;
             let mut response = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many requests (emulated)",
