@@ -327,20 +327,26 @@ async fn bad_files_are_refused_before_anything_is_sent() {
     );
 }
 
-#[tokio::test]
-async fn a_500_after_a_submission_is_an_unknown_outcome_and_never_a_second_job() {
+/// Submits once to warm up (a token and one job), then again under `faults`; that error.
+async fn second_submission_under(faults: &str) -> (Env, ApiError) {
     let env = env().await;
     let pdf = env.pdf("doc.pdf", 1, 0);
     env.client
         .submit(&pdf, &ExtractionOptions::new())
         .await
         .expect("warm up: a token and one job");
-    env.emulator.set_faults("500=1".parse().expect("spec"));
+    env.emulator.set_faults(faults.parse().expect("spec"));
     let error = env
         .client
         .submit(&pdf, &ExtractionOptions::new())
         .await
-        .expect_err("500");
+        .expect_err(faults);
+    (env, error)
+}
+
+#[tokio::test]
+async fn a_500_after_a_submission_is_an_unknown_outcome_and_never_a_second_job() {
+    let (env, error) = second_submission_under("500=1").await;
     assert!(
         matches!(
             error,
@@ -361,18 +367,7 @@ async fn a_500_after_a_submission_is_an_unknown_outcome_and_never_a_second_job()
 
 #[tokio::test]
 async fn a_dropped_connection_after_a_submission_is_an_unknown_outcome() {
-    let env = env().await;
-    let pdf = env.pdf("doc.pdf", 1, 0);
-    env.client
-        .submit(&pdf, &ExtractionOptions::new())
-        .await
-        .expect("warm up");
-    env.emulator.set_faults("drop=1".parse().expect("spec"));
-    let error = env
-        .client
-        .submit(&pdf, &ExtractionOptions::new())
-        .await
-        .expect_err("dropped");
+    let (env, error) = second_submission_under("drop=1").await;
     assert!(
         matches!(error, ApiError::OutcomeUnknown { status: None, .. }),
         "{error}"
@@ -389,18 +384,7 @@ async fn a_dropped_connection_after_a_submission_is_an_unknown_outcome() {
 
 #[tokio::test]
 async fn a_truncated_answer_to_a_submission_is_an_unknown_outcome() {
-    let env = env().await;
-    let pdf = env.pdf("doc.pdf", 1, 0);
-    env.client
-        .submit(&pdf, &ExtractionOptions::new())
-        .await
-        .expect("warm up");
-    env.emulator.set_faults("truncate=1".parse().expect("spec"));
-    let error = env
-        .client
-        .submit(&pdf, &ExtractionOptions::new())
-        .await
-        .expect_err("truncated");
+    let (env, error) = second_submission_under("truncate=1").await;
     assert!(
         matches!(
             error,
