@@ -244,21 +244,28 @@ mod tests {
     use super::*;
     use crate::{MockTokenSource, Secret};
 
-    /// A mock whose every exchange returns `name-N` living `lifetime`, counting calls.
-    fn counting(lifetime: Duration) -> (MockTokenSource, Arc<AtomicU32>) {
+    /// A mock whose `n`-th exchange (from 0) answers `answer(n)`, and its call count.
+    fn scripted(
+        answer: impl Fn(u32) -> Result<Token, AuthError> + Send + Sync + 'static,
+    ) -> (MockTokenSource, Arc<AtomicU32>) {
         let calls = Arc::new(AtomicU32::new(0));
         let counter = calls.clone();
         let mut mock = MockTokenSource::new();
         mock.expect_method().return_const("mock");
         mock.expect_invalidate().return_const(());
-        mock.expect_token().returning(move || {
-            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        mock.expect_token()
+            .returning(move || answer(counter.fetch_add(1, Ordering::SeqCst)));
+        (mock, calls)
+    }
+
+    /// A mock whose every exchange returns `token-N` living `lifetime`, counting calls.
+    fn counting(lifetime: Duration) -> (MockTokenSource, Arc<AtomicU32>) {
+        scripted(move |n| {
             Ok(Token::new(
-                Secret::new(format!("token-{n}")),
+                Secret::new(format!("token-{}", n + 1)),
                 Some(SystemTime::now() + lifetime),
             ))
-        });
-        (mock, calls)
+        })
     }
 
     async fn secret(source: &impl TokenSource) -> String {
@@ -315,13 +322,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_thousand_concurrent_callers_cause_one_exchange() {
-        let calls = Arc::new(AtomicU32::new(0));
-        let counter = calls.clone();
-        let mut mock = MockTokenSource::new();
-        mock.expect_method().return_const("mock");
         // A slow exchange, so every caller arrives while it runs.
-        mock.expect_token().returning(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
+        let (mock, calls) = scripted(move |_| {
             Ok(Token::new(
                 Secret::new("shared"),
                 Some(SystemTime::now() + Duration::from_secs(3600)),
@@ -363,12 +365,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn concurrent_callers_share_one_failure_instead_of_repeating_it() {
-        let calls = Arc::new(AtomicU32::new(0));
-        let counter = calls.clone();
-        let mut mock = MockTokenSource::new();
-        mock.expect_method().return_const("mock");
-        mock.expect_token().returning(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
+        let (mock, calls) = scripted(move |_| {
             Err(AuthError::OAuth {
                 status: 401,
                 error: "invalid_client".into(),
@@ -401,21 +398,16 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_failed_refresh_keeps_serving_the_still_valid_token() {
-        let calls = Arc::new(AtomicU32::new(0));
-        let counter = calls.clone();
-        let mut mock = MockTokenSource::new();
-        mock.expect_method().return_const("mock");
-        mock.expect_token()
-            .returning(move || match counter.fetch_add(1, Ordering::SeqCst) {
-                0 => Ok(Token::new(
-                    Secret::new("old"),
-                    Some(SystemTime::now() + Duration::from_secs(600)),
-                )),
-                _ => Err(AuthError::Connect {
-                    url: "https://okta".into(),
-                    detail: "refused".into(),
-                }),
-            });
+        let (mock, calls) = scripted(move |n| match n {
+            0 => Ok(Token::new(
+                Secret::new("old"),
+                Some(SystemTime::now() + Duration::from_secs(600)),
+            )),
+            _ => Err(AuthError::Connect {
+                url: "https://okta".into(),
+                detail: "refused".into(),
+            }),
+        });
         let cache = CachedTokenSource::new(mock);
         assert_eq!(secret(&cache).await, "old");
         tokio::time::advance(Duration::from_secs(500)).await; // inside the window (last 120 s)
@@ -436,26 +428,21 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn transient_failures_are_retried_with_backoff_and_retry_after() {
-        let calls = Arc::new(AtomicU32::new(0));
-        let counter = calls.clone();
-        let mut mock = MockTokenSource::new();
-        mock.expect_method().return_const("mock");
-        mock.expect_token()
-            .returning(move || match counter.fetch_add(1, Ordering::SeqCst) {
-                0 => Err(AuthError::Rejected {
-                    url: "u".into(),
-                    status: 503,
-                    body: "busy".into(),
-                    retry_after: None,
-                }),
-                1 => Err(AuthError::Rejected {
-                    url: "u".into(),
-                    status: 429,
-                    body: "slow down".into(),
-                    retry_after: Some(Duration::from_secs(7)),
-                }),
-                _ => Ok(Token::new(Secret::new("finally"), None)),
-            });
+        let (mock, calls) = scripted(move |n| match n {
+            0 => Err(AuthError::Rejected {
+                url: "u".into(),
+                status: 503,
+                body: "busy".into(),
+                retry_after: None,
+            }),
+            1 => Err(AuthError::Rejected {
+                url: "u".into(),
+                status: 429,
+                body: "slow down".into(),
+                retry_after: Some(Duration::from_secs(7)),
+            }),
+            _ => Ok(Token::new(Secret::new("finally"), None)),
+        });
         let cache = CachedTokenSource::new(mock);
         let start = Instant::now();
         assert_eq!(secret(&cache).await, "finally");
@@ -469,12 +456,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn client_errors_are_not_retried() {
-        let calls = Arc::new(AtomicU32::new(0));
-        let counter = calls.clone();
-        let mut mock = MockTokenSource::new();
-        mock.expect_method().return_const("mock");
-        mock.expect_token().returning(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
+        let (mock, calls) = scripted(move |_| {
             Err(AuthError::OAuth {
                 status: 400,
                 error: "invalid_scope".into(),

@@ -19,20 +19,25 @@ fn instant_jobs() -> EmulatorConfig {
     }
 }
 
-#[tokio::test]
-async fn a_500_after_submission_still_created_the_job() {
+/// A token, then one submission under `spec`; the environment and what the client got.
+async fn submission_under(spec: &str) -> (Env, reqwest::Result<reqwest::Response>) {
     let env = Env::start(instant_jobs()).await;
     let token = env.access_token().await;
-    env.emulator.set_faults(faults("500=1"));
-    let response = env
+    env.emulator.set_faults(faults(spec));
+    let sent = env
         .http
         .post(env.url("/v3/extractions"))
         .bearer_auth(&token)
         .multipart(submission(pdf(), &[]))
         .send()
-        .await
-        .expect("answers");
-    assert_eq!(response.status().as_u16(), 500);
+        .await;
+    (env, sent)
+}
+
+#[tokio::test]
+async fn a_500_after_submission_still_created_the_job() {
+    let (env, sent) = submission_under("500=1").await;
+    assert_eq!(sent.expect("answers").status().as_u16(), 500);
     let stats = env.emulator.stats();
     assert_eq!(
         stats.submissions, 1,
@@ -43,17 +48,8 @@ async fn a_500_after_submission_still_created_the_job() {
 
 #[tokio::test]
 async fn a_429_comes_with_retry_after_and_creates_nothing() {
-    let env = Env::start(instant_jobs()).await;
-    let token = env.access_token().await;
-    env.emulator.set_faults(faults("429=1,retry-after=7"));
-    let response = env
-        .http
-        .post(env.url("/v3/extractions"))
-        .bearer_auth(&token)
-        .multipart(submission(pdf(), &[]))
-        .send()
-        .await
-        .expect("answers");
+    let (env, sent) = submission_under("429=1,retry-after=7").await;
+    let response = sent.expect("answers");
     assert_eq!(response.status().as_u16(), 429);
     assert_eq!(response.headers()["retry-after"], "7");
     assert_eq!(env.emulator.stats().submissions, 0);
@@ -61,17 +57,8 @@ async fn a_429_comes_with_retry_after_and_creates_nothing() {
 
 #[tokio::test]
 async fn a_dropped_connection_gives_no_answer_but_the_job_exists() {
-    let env = Env::start(instant_jobs()).await;
-    let token = env.access_token().await;
-    env.emulator.set_faults(faults("drop=1"));
-    let error = env
-        .http
-        .post(env.url("/v3/extractions"))
-        .bearer_auth(&token)
-        .multipart(submission(pdf(), &[]))
-        .send()
-        .await
-        .expect_err("no answer");
+    let (env, sent) = submission_under("drop=1").await;
+    let error = sent.expect_err("no answer");
     assert!(!error.is_status(), "{error}");
     assert_eq!(env.emulator.stats().submissions, 1);
     let log = env.emulator.request_log();
