@@ -11,9 +11,22 @@ use crate::ApiError;
 /// The largest document `POST /v3/extractions` takes; larger ones go through a pre-signed upload.
 pub const DIRECT_LIMIT: u64 = 100 * 1000 * 1000;
 
-/// Checks that `path` is a readable, non-empty file that starts like a PDF; returns its size.
+/// Checks that `path` is a readable, non-empty regular file that starts like a PDF; returns
+/// its size.
 pub async fn check(path: &Path) -> Result<u64, ApiError> {
     let shown = path.display();
+    // Before opening: opening a FIFO waits for a writer, forever if none comes.
+    match tokio::fs::metadata(path).await {
+        Ok(metadata) if metadata.is_dir() => {
+            return Err(ApiError::Build(format!("{shown}: not a file (a folder)")));
+        }
+        Ok(metadata) if !metadata.is_file() => {
+            return Err(ApiError::Build(format!(
+                "{shown}: not a regular file (a pipe, socket or device); give a PDF file"
+            )));
+        }
+        _ => {}
+    }
     let mut file = tokio::fs::File::open(path)
         .await
         .map_err(|e| match e.kind() {
@@ -67,7 +80,7 @@ pub(crate) async fn file_part(path: &Path) -> Result<Part, ApiError> {
         .len();
     let name = path.file_name().map_or_else(
         || "document.pdf".into(),
-        |n| n.to_string_lossy().into_owned(),
+        |n| form_file_name(&n.to_string_lossy()),
     );
     let body = reqwest::Body::wrap_stream(ReaderStream::with_capacity(file, 64 * 1024));
     Part::stream_with_length(body, len)
@@ -76,8 +89,36 @@ pub(crate) async fn file_part(path: &Path) -> Result<Part, ApiError> {
         .map_err(|e| ApiError::Build(e.to_string()))
 }
 
+/// A file name as a multipart header may carry it (RFC 7578 section 4.2, as browsers do):
+/// `"`, CR, LF and other control characters percent-encoded, so a name can never end the
+/// header or start another.
+pub(crate) fn form_file_name(name: &str) -> String {
+    let mut encoded = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c == '"' || c == '%' || c.is_control() {
+            let mut buffer = [0; 4];
+            for byte in c.encode_utf8(&mut buffer).bytes() {
+                encoded.push_str(&format!("%{byte:02X}"));
+            }
+        } else {
+            encoded.push(c);
+        }
+    }
+    encoded
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn file_names_cannot_break_the_multipart_header() {
+        assert_eq!(
+            super::form_file_name("a\r\nContent-Type: x\"; y.pdf"),
+            "a%0D%0AContent-Type: x%22; y.pdf"
+        );
+        assert_eq!(super::form_file_name("100% ok.pdf"), "100%25 ok.pdf");
+        assert_eq!(super::form_file_name("rapport é.pdf"), "rapport é.pdf");
+    }
+
     use super::*;
 
     #[tokio::test]

@@ -16,7 +16,8 @@ pub enum Target {
     Text,
     /// A JSON array with the text of each page.
     Pages,
-    /// One RFC 4180 file per table, `PATH/<table uid>.csv` (merged cells copied into each cell).
+    /// One RFC 4180 file per table, `PATH/<table uid>.csv` (merged cells copied into each cell;
+    /// the uid made a safe file name, numbered when two tables share one).
     TablesCsv,
     /// The items list as JSON (text, titles and tables with their grids and locations).
     Items,
@@ -46,6 +47,10 @@ pub fn run(args: ConvertArgs) -> Result<(), Failure> {
             args.input.display()
         )
     })?;
+    // What the document asks that cannot be done is left out, and said.
+    for warning in extract_convert::check(&document) {
+        eprintln!("warning: {}: {warning}", args.input.display());
+    }
     match args.to {
         Target::TablesCsv => {
             let dir = args.output.ok_or(
@@ -73,12 +78,16 @@ fn render(document: &OutputDocument, target: Target) -> Result<Vec<u8>, Failure>
     })
 }
 
+/// One CSV file per table, named after its uid made safe: a uid is the document's word, and
+/// must not be able to name a file outside `dir` or to replace another table's file.
 fn write_tables_csv(document: &OutputDocument, dir: &Path) -> Result<(), Failure> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let tables = extract_convert::table_grids(document, true);
+    let tables = extract_convert::tables(document, true);
+    let mut names = extract_poll::names::UniqueNames::default();
     for (uid, table) in &tables {
+        let name = names.next(uid, "table", "csv");
         crate::output::write(
-            Some(&dir.join(format!("{uid}.csv"))),
+            Some(&dir.join(name)),
             extract_convert::grid_to_csv(&table.grid).as_bytes(),
         )?;
     }
@@ -97,17 +106,19 @@ pub enum RunFormat {
     Text,
 }
 
-pub fn renderer(format: RunFormat) -> Option<std::sync::Arc<extract_poll::Render>> {
+/// The extension and converter `run --format` adds, if any.
+pub fn renderer(format: RunFormat) -> Option<(&'static str, std::sync::Arc<extract_poll::Render>)> {
     match format {
         RunFormat::Json => None,
-        RunFormat::Markdown => Some(std::sync::Arc::new(|d: &OutputDocument| {
-            vec![(
-                "md".to_string(),
-                extract_convert::to_markdown(d).into_bytes(),
-            )]
-        })),
-        RunFormat::Text => Some(std::sync::Arc::new(|d: &OutputDocument| {
-            vec![("txt".to_string(), extract_convert::to_text(d).into_bytes())]
-        })),
+        RunFormat::Markdown => Some((
+            "md",
+            std::sync::Arc::new(|d: &OutputDocument| {
+                Ok(extract_convert::to_markdown(d).into_bytes())
+            }),
+        )),
+        RunFormat::Text => Some((
+            "txt",
+            std::sync::Arc::new(|d: &OutputDocument| Ok(extract_convert::to_text(d).into_bytes())),
+        )),
     }
 }

@@ -24,7 +24,7 @@ pub struct WaitArgs {
     /// The request id `submit` printed.
     id: String,
     /// Give up after this many seconds (exit code 4; the job may still finish).
-    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
     /// Write the output document here (atomically) instead of to stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -45,11 +45,18 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "json")]
     format: RunFormat,
     /// Documents in flight at once.
-    #[arg(long, default_value_t = 4)]
-    concurrency: usize,
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
     /// Give up waiting for a document after this many seconds (exit code 4; re-run to resume).
-    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
+    /// Replace files in the output folder that kensho-extract did not write (by default an
+    /// input whose name is taken by such a file gets another name).
+    #[arg(long)]
+    overwrite: bool,
+    /// If another run is using the output folder, wait for it instead of stopping.
+    #[arg(long)]
+    wait_lock: bool,
     #[command(flatten)]
     extraction: ExtractionArgs,
     #[command(flatten)]
@@ -213,6 +220,10 @@ impl Display {
             (Some(multi), BatchEvent::Resubmitting { input, reason }) => {
                 let _ = multi.println(format!("{}: resubmitting: {reason}", Self::name(&input)));
             }
+            (Some(multi), event @ BatchEvent::Renamed { .. }) => {
+                let _ = multi.println(renamed_line(&event));
+            }
+            (None, event @ BatchEvent::Renamed { .. }) => eprintln!("{}", renamed_line(&event)),
             (Some(multi), BatchEvent::Finished { input, outcome }) => {
                 if let Some(bar) = jobs.remove(&input) {
                     bar.finish_and_clear();
@@ -254,6 +265,17 @@ impl Display {
     }
 }
 
+fn renamed_line(event: &BatchEvent) -> String {
+    match event {
+        BatchEvent::Renamed { input, kept, name } => format!(
+            "{}: {} was not written by kensho-extract and is left alone; writing {name}.* instead (--overwrite replaces it)",
+            input.display(),
+            kept.display()
+        ),
+        _ => String::new(),
+    }
+}
+
 fn outcome_line(input: &std::path::Path, outcome: &BatchOutcome) -> String {
     match outcome {
         BatchOutcome::Succeeded(files) => format!(
@@ -273,6 +295,15 @@ fn outcome_line(input: &std::path::Path, outcome: &BatchOutcome) -> String {
             "{}: not done in time; resume with `kensho-extract wait {id}` or run again",
             input.display()
         ),
+        BatchOutcome::ConversionFailed { written, error } => format!(
+            "{}: output written ({}), but its conversion failed: {error}",
+            input.display(),
+            written
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         BatchOutcome::Error(error) => format!("{}: error: {error}", input.display()),
         _ => format!("{}: {outcome:?}", input.display()),
     }
@@ -287,10 +318,12 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         let mut runner = BatchRunner::new(client, &args.out_dir)
             .options(args.extraction.options())
             .policy(PollPolicy::default().with_deadline(Duration::from_secs(args.timeout)))
-            .concurrency(args.concurrency)
+            .concurrency(usize::from(args.concurrency))
+            .overwrite(args.overwrite)
+            .wait_for_lock(args.wait_lock)
             .on_event(move |event| events.event(event));
-        if let Some(render) = renderer(args.format) {
-            runner = runner.render(render);
+        if let Some((extension, render)) = renderer(args.format) {
+            runner = runner.render(extension, render);
         }
         let result = tokio::select! {
             result = runner.run(&args.paths) => result,
@@ -313,6 +346,18 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             summary.timed_out.len(),
             summary.errors
         );
+        if summary.conversion_failed > 0 {
+            line.push_str(&format!(
+                ", {} conversion(s) failed (their JSON is written)",
+                summary.conversion_failed
+            ));
+        }
+        if summary.completed_without_submission > 0 {
+            line.push_str(&format!(
+                "; {} completed from stored outputs without a new submission",
+                summary.completed_without_submission
+            ));
+        }
         if summary.resubmitted_after_unknown_outcome > 0 {
             line.push_str(&format!(
                 "; {} submission(s) had an unknown outcome and were sent again (see the manifest: the service may hold extra jobs for them)",
@@ -320,10 +365,9 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             ));
         }
         eprintln!("{line}");
-        if summary.errors > 0 {
-            return Err(
-                format!("{} document(s) met an error (listed above)", summary.errors).into(),
-            );
+        let errors = summary.errors + summary.conversion_failed;
+        if errors > 0 {
+            return Err(format!("{errors} document(s) met an error (listed above)").into());
         }
         if summary.failed > 0 {
             return Err(coded(

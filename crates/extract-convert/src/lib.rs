@@ -11,17 +11,23 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 //!
+//! Every conversion takes hostile documents in its stride: impossible cell indices, spans,
+//! boxes and page numbers are left out (never a panic, and never memory far beyond the
+//! document's size); [`check`] lists what was left out. The limits are in `docs/limits.md`.
+//!
 //! Differences from kenverters, each chosen on purpose, are listed in `docs/converters.md`.
 #![warn(missing_docs)]
 
+mod guard;
 mod items;
 mod sections;
 mod tables;
 mod text;
 mod visual;
 
+pub use guard::{MAX_PAGE_NUMBER, MAX_TABLE_SIDE, Warning, check};
 pub use items::{Item, Relation, items, relations};
 pub use sections::sections;
-pub use tables::{TableGrid, grid_to_csv, grid_to_markdown, table_grids};
+pub use tables::{TableGrid, grid_to_csv, grid_to_markdown, table_grids, tables};
 pub use text::{to_markdown, to_markdown_by_page, to_text, to_text_by_page};
-pub use visual::{VisualOptions, to_visual};
+pub use visual::{MAX_VISUAL_SIDE, VisualOptions, to_visual};

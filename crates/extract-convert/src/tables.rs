@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use extract_model::{AnnotationKind, ContentNode, NodeType, OutputDocument};
 use serde::Serialize;
 
+use crate::guard::{bounded, place, spread_budget};
+
 /// A table as a grid of strings, with what kind of table it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TableGrid {
@@ -36,14 +38,6 @@ pub(crate) struct Structure {
     pub figure_cells: HashMap<String, (Place, String)>,
 }
 
-fn place(index: &[i64], span: &[i64]) -> Option<Place> {
-    let n = |v: &[i64], i: usize| v.get(i).and_then(|x| usize::try_from(*x).ok());
-    Some(Place {
-        index: (n(index, 0)?, n(index, 1)?),
-        span: (n(span, 0)?.max(1), n(span, 1)?.max(1)),
-    })
-}
-
 impl Structure {
     pub(crate) fn of(document: &OutputDocument) -> Structure {
         let mut places = HashMap::new();
@@ -72,9 +66,10 @@ impl Structure {
         }
     }
 
-    /// A table's cells that an annotation places, with their text.
-    fn placed_cells<'a>(&self, table: &'a ContentNode) -> Vec<(Place, &'a str)> {
-        table
+    /// A table's cells that an annotation places, with their text, and how many cells were
+    /// skipped to keep the grid bounded.
+    fn placed_cells_counted<'a>(&self, table: &'a ContentNode) -> (Vec<(Place, &'a str)>, usize) {
+        let cells: Vec<(Place, &str)> = table
             .children
             .iter()
             .filter_map(|c| {
@@ -83,7 +78,23 @@ impl Structure {
                     c.content.as_deref().unwrap_or(""),
                 ))
             })
-            .collect()
+            .collect();
+        let (kept, skipped) = bounded(&cells);
+        let figure: Vec<(Place, ())> = table
+            .children
+            .iter()
+            .filter_map(|c| self.figure_cells.get(&c.uid).map(|(p, _)| (*p, ())))
+            .collect();
+        (kept, skipped + bounded(&figure).1)
+    }
+
+    fn placed_cells<'a>(&self, table: &'a ContentNode) -> Vec<(Place, &'a str)> {
+        self.placed_cells_counted(table).0
+    }
+
+    /// How many cells of `table` the conversions leave out to keep its grid bounded.
+    pub(crate) fn skipped_cells(&self, table: &ContentNode) -> usize {
+        self.placed_cells_counted(table).1
     }
 
     /// The grid of a TABLE node as the items list builds it: every spanned cell gets the
@@ -103,6 +114,7 @@ impl Structure {
             .iter()
             .filter_map(|c| self.figure_cells.get(&c.uid).map(|(p, v)| (*p, v.as_str())))
             .collect();
+        let (cells, _) = bounded(&cells);
         // Figure-table values sit in their own cell only; spans are not spread.
         let single: Vec<(Place, &str)> = cells
             .iter()
@@ -133,12 +145,19 @@ fn shape(places: impl Iterator<Item = Place>) -> (usize, usize) {
     })
 }
 
-/// A grid of `cells`, each text in its top-left cell and, with `spread`, in every cell it spans.
+/// A grid of `cells`, each text in its top-left cell and, with `spread`, in every cell it spans
+/// (while the copies stay within the table's [`spread_budget`]; past it, top-left only).
 fn fill(cells: &[(Place, &str)], spread: bool, clean: impl Fn(&str) -> &str) -> Vec<Vec<String>> {
     let (rows, cols) = shape(cells.iter().map(|(p, _)| *p));
     let mut grid = vec![vec![String::new(); cols]; rows];
+    let mut budget = spread_budget(cells.iter().map(|(_, t)| t.len()).sum());
     for (p, text) in cells {
-        let (row_span, col_span) = if spread { p.span } else { (1, 1) };
+        let copies = (p.span.0 * p.span.1).saturating_mul(clean(text).len());
+        let spreads = spread && copies <= budget;
+        if spreads {
+            budget -= copies;
+        }
+        let (row_span, col_span) = if spreads { p.span } else { (1, 1) };
         for row in grid.iter_mut().skip(p.index.0).take(row_span) {
             for cell in row.iter_mut().skip(p.index.1).take(col_span) {
                 *cell = clean(text).to_string();
@@ -152,29 +171,36 @@ fn fill(cells: &[(Place, &str)], spread: bool, clean: impl Fn(&str) -> &str) -> 
 ///
 /// With `duplicate_spans`, a merged cell's text is copied into every cell it covers; without,
 /// only its top-left cell holds it. Figure-extracted tables take the values of their
-/// annotations. (kenverters' `build_table_grids`.)
+/// annotations. (kenverters' `build_table_grids`.) Two tables with the same uid keep the last;
+/// [`tables`] keeps both.
 pub fn table_grids(
     document: &OutputDocument,
     duplicate_spans: bool,
 ) -> BTreeMap<String, TableGrid> {
+    tables(document, duplicate_spans).into_iter().collect()
+}
+
+/// Every table of the document as a grid with its node's uid, in reading order (uids are the
+/// document's word for it and may repeat).
+pub fn tables(document: &OutputDocument, duplicate_spans: bool) -> Vec<(String, TableGrid)> {
     let structure = Structure::of(document);
-    let mut tables = BTreeMap::new();
-    for node in document.nodes().filter(|n| is_table(&n.r#type)) {
-        let grid = if node.r#type == NodeType::FigureExtractedTable {
-            structure.figure_grid(node)
-        } else {
-            let cells = structure.placed_cells(node);
-            fill(&cells, duplicate_spans, |s| s)
-        };
-        tables.insert(
-            node.uid.clone(),
-            TableGrid {
+    document
+        .nodes()
+        .filter(|n| is_table(&n.r#type))
+        .map(|node| {
+            let grid = if node.r#type == NodeType::FigureExtractedTable {
+                structure.figure_grid(node)
+            } else {
+                let cells = structure.placed_cells(node);
+                fill(&cells, duplicate_spans, |s| s)
+            };
+            let table = TableGrid {
                 category: node.r#type.to_string(),
                 grid,
-            },
-        );
-    }
-    tables
+            };
+            (node.uid.clone(), table)
+        })
+        .collect()
 }
 
 /// A grid as RFC 4180 CSV: fields quoted when they hold a comma, a quote or a line break,

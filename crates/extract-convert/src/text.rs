@@ -38,19 +38,36 @@ pub fn to_markdown_by_page(document: &OutputDocument) -> Vec<String> {
     by_page(document, markdown_line)
 }
 
+/// An item goes on the page of each of its locations, as kenverters does. A hostile item with
+/// a long text and thousands of locations could multiply its text without bound; copies past
+/// a budget proportional to the document's text go on the item's first page only.
 fn by_page(document: &OutputDocument, line: impl Fn(&Item) -> String) -> Vec<String> {
-    let mut pages: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-    for item in items(document, true) {
-        let text = line(&item);
-        match item.locations.flatten() {
-            Some(locations) => {
-                for location in locations {
-                    pages
-                        .entry(location.page_number)
-                        .or_default()
-                        .push(text.clone());
+    let lines: Vec<(String, Option<Vec<i64>>)> = items(document, true)
+        .into_iter()
+        .map(|item| {
+            let text = line(&item);
+            let pages = item
+                .locations
+                .flatten()
+                .map(|l| l.iter().map(|l| l.page_number).collect());
+            (text, pages)
+        })
+        .collect();
+    let mut budget = (1 << 20) + 8 * lines.iter().map(|(t, _)| t.len()).sum::<usize>();
+    let mut pages: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    for (text, on) in &lines {
+        match on.as_deref() {
+            Some([first, rest @ ..]) => {
+                pages.entry(*first).or_default().push(text);
+                for page in rest {
+                    if text.len() > budget {
+                        break;
+                    }
+                    budget -= text.len();
+                    pages.entry(*page).or_default().push(text);
                 }
             }
+            Some([]) => {}
             None => pages.entry(0).or_default().push(text),
         }
     }

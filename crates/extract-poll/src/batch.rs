@@ -1,7 +1,8 @@
 //! Many documents at once: bounded concurrency, one shared client, a manifest that makes a
-//! re-run resume, and outputs that appear only when complete.
+//! re-run resume, outputs that appear only when complete, and an output folder that belongs to
+//! one run at a time and never loses a file it did not write.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,20 +12,23 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
-use crate::manifest::EntryState;
+use crate::lock::FolderLock;
+use crate::manifest::{EntryState, input_key};
+use crate::names::safe_component;
 use crate::{JobEvent, JobHandle, Manifest, ManifestEntry, PollError, PollPolicy, Poller};
 
 /// How many times an input is resubmitted after submissions of unknown outcome before giving up.
 const MAX_UNKNOWN_OUTCOMES: usize = 3;
 
-/// Turns an output document into extra files: `(extension, bytes)` pairs, such as `("md", …)`.
-pub type Render = dyn Fn(&OutputDocument) -> Vec<(String, Vec<u8>)> + Send + Sync;
+/// Turns an output document into the bytes of one extra file (such as its Markdown), or says
+/// why it cannot.
+pub type Render = dyn Fn(&OutputDocument) -> Result<Vec<u8>, String> + Send + Sync;
 
 /// What happened to one input.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum BatchOutcome {
-    /// Extracted; these files were written.
+    /// Extracted (or its outputs completed from the stored output); these files were written.
     Succeeded(Vec<PathBuf>),
     /// Already extracted by an earlier run with the same content; nothing was sent.
     AlreadyDone,
@@ -32,6 +36,13 @@ pub enum BatchOutcome {
     Failed(String),
     /// The deadline passed; the job may still finish (`kensho-extract wait ID`, or run again).
     TimedOut(String),
+    /// The output document was written, but turning it into another format failed.
+    ConversionFailed {
+        /// The files that were written (the output document at least).
+        written: Vec<PathBuf>,
+        /// Why the conversion failed.
+        error: String,
+    },
     /// Something else went wrong (the file, the network, credentials…).
     Error(String),
 }
@@ -65,6 +76,16 @@ pub enum BatchEvent {
         /// Why.
         reason: String,
     },
+    /// An input's outputs take another name than its own, because a file the runner did not
+    /// write holds that name.
+    Renamed {
+        /// The input.
+        input: PathBuf,
+        /// The file left alone.
+        kept: PathBuf,
+        /// The name its outputs take instead.
+        name: String,
+    },
     /// An input is finished.
     Finished {
         /// The input.
@@ -76,6 +97,7 @@ pub enum BatchEvent {
 
 /// The counts of a batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BatchSummary {
     /// Inputs extracted in this run.
     pub succeeded: usize,
@@ -83,8 +105,13 @@ pub struct BatchSummary {
     pub already_done: usize,
     /// Inputs whose earlier job was resumed instead of resubmitted.
     pub resumed: usize,
+    /// Inputs whose missing outputs were written from the stored output document, or fetched
+    /// again from their request, without a new submission.
+    pub completed_without_submission: usize,
     /// Inputs the service failed.
     pub failed: usize,
+    /// Inputs whose output document was written but another format could not be made.
+    pub conversion_failed: usize,
     /// Inputs whose wait hit the deadline, with their request ids.
     pub timed_out: Vec<String>,
     /// Inputs that met another error.
@@ -102,7 +129,9 @@ pub struct BatchRunner<A> {
     policy: PollPolicy,
     concurrency: usize,
     out_dir: PathBuf,
-    render: Option<Arc<Render>>,
+    renderers: Vec<(String, Arc<Render>)>,
+    overwrite: bool,
+    wait_for_lock: bool,
     on_event: Arc<dyn Fn(BatchEvent) + Send + Sync>,
 }
 
@@ -121,6 +150,24 @@ struct Shared {
     summary: std::sync::Mutex<BatchSummary>,
 }
 
+impl Shared {
+    fn count(&self, change: impl FnOnce(&mut BatchSummary)) {
+        change(
+            &mut self
+                .summary
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+    }
+}
+
+/// One input of a run: its path, manifest key and output name.
+struct Input {
+    file: PathBuf,
+    key: String,
+    name: String,
+}
+
 impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// A runner writing to `out_dir`, four documents at a time.
     pub fn new(api: A, out_dir: impl Into<PathBuf>) -> Self {
@@ -130,7 +177,9 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             policy: PollPolicy::default(),
             concurrency: 4,
             out_dir: out_dir.into(),
-            render: None,
+            renderers: Vec::new(),
+            overwrite: false,
+            wait_for_lock: false,
             on_event: Arc::new(|_| {}),
         }
     }
@@ -153,9 +202,24 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         self
     }
 
-    /// Extra files to write beside each `<name>.json`, such as Markdown.
-    pub fn render(mut self, render: Arc<Render>) -> Self {
-        self.render = Some(render);
+    /// An extra file to write beside each `<name>.json`: `<name>.<extension>`, made by `render`
+    /// (such as Markdown). Call once per format. A re-run that asks for a format an earlier run
+    /// did not write makes it from the stored output document, without resubmitting.
+    pub fn render(mut self, extension: impl Into<String>, render: Arc<Render>) -> Self {
+        self.renderers.push((extension.into(), render));
+        self
+    }
+
+    /// Whether files in the output folder that this runner did not write may be replaced
+    /// (default: no; an input whose name is taken gets another name, `name-2`, …).
+    pub fn overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// Whether to wait for another run's lock on the output folder (default: fail at once).
+    pub fn wait_for_lock(mut self, wait: bool) -> Self {
+        self.wait_for_lock = wait;
         self
     }
 
@@ -165,49 +229,58 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         self
     }
 
+    fn extensions(&self) -> impl Iterator<Item = &str> {
+        std::iter::once("json").chain(self.renderers.iter().map(|(e, _)| e.as_str()))
+    }
+
     /// Runs `inputs` (files, and directories searched for `*.pdf`), returning each input's
-    /// outcome and the counts. The manifest in the output directory is updated after every step,
-    /// so the future can be dropped (Ctrl-C) at any point and a new run resumes.
+    /// outcome and the counts. The output folder is locked for the run (another run on it fails
+    /// at once, or waits with [`BatchRunner::wait_for_lock`]). The manifest in it is updated
+    /// after every step, so the future can be dropped (Ctrl-C) at any point and a new run resumes.
     pub async fn run(
         &self,
         inputs: &[PathBuf],
     ) -> Result<(Vec<(PathBuf, BatchOutcome)>, BatchSummary), std::io::Error> {
-        std::fs::create_dir_all(&self.out_dir)?;
+        std::fs::create_dir_all(&self.out_dir).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("{}: {e}", self.out_dir.display()))
+        })?;
+        let _lock = FolderLock::acquire(&self.out_dir, self.wait_for_lock).await?;
         let files = expand(inputs)?;
-        let names = output_names(&files);
+        let mut manifest = Manifest::load(&self.out_dir)?;
+        let inputs = self.name_inputs(files, &mut manifest);
+        manifest
+            .save(&self.out_dir)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot save the manifest: {e}")))?;
         let shared = Arc::new(Shared {
-            manifest: Mutex::new(Manifest::load(&self.out_dir)?),
+            manifest: Mutex::new(manifest),
             summary: std::sync::Mutex::new(BatchSummary::default()),
         });
-        let results: Vec<(PathBuf, BatchOutcome)> =
-            futures_util::stream::iter(files.into_iter().zip(names))
-                .map(|(file, name)| {
-                    let shared = shared.clone();
-                    async move {
-                        let outcome = self.process(&file, &name, &shared).await;
-                        {
-                            let mut summary = shared
-                                .summary
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner);
-                            match &outcome {
-                                BatchOutcome::Succeeded(_) => summary.succeeded += 1,
-                                BatchOutcome::AlreadyDone => summary.already_done += 1,
-                                BatchOutcome::Failed(_) => summary.failed += 1,
-                                BatchOutcome::TimedOut(id) => summary.timed_out.push(id.clone()),
-                                BatchOutcome::Error(_) => summary.errors += 1,
-                            }
-                        }
-                        (self.on_event)(BatchEvent::Finished {
-                            input: file.clone(),
-                            outcome: outcome.clone(),
-                        });
-                        (file, outcome)
-                    }
-                })
-                .buffer_unordered(self.concurrency)
-                .collect()
-                .await;
+        let results: Vec<(PathBuf, BatchOutcome)> = futures_util::stream::iter(inputs)
+            .map(|input| {
+                let shared = shared.clone();
+                async move {
+                    let outcome = match self.try_process(&input, &shared).await {
+                        Ok(outcome) => outcome,
+                        Err(e) => BatchOutcome::Error(e),
+                    };
+                    shared.count(|summary| match &outcome {
+                        BatchOutcome::Succeeded(_) => summary.succeeded += 1,
+                        BatchOutcome::AlreadyDone => summary.already_done += 1,
+                        BatchOutcome::Failed(_) => summary.failed += 1,
+                        BatchOutcome::TimedOut(id) => summary.timed_out.push(id.clone()),
+                        BatchOutcome::ConversionFailed { .. } => summary.conversion_failed += 1,
+                        BatchOutcome::Error(_) => summary.errors += 1,
+                    });
+                    (self.on_event)(BatchEvent::Finished {
+                        input: input.file.clone(),
+                        outcome: outcome.clone(),
+                    });
+                    (input.file, outcome)
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
         let summary = shared
             .summary
             .lock()
@@ -216,130 +289,148 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         Ok((results, summary))
     }
 
+    /// Gives every input its output name: the one the manifest records for it, else its file
+    /// stem made safe and unique, skipping names other inputs own and names of files in the
+    /// folder that no run wrote (unless overwriting). New names are recorded before any work.
+    fn name_inputs(&self, files: Vec<PathBuf>, manifest: &mut Manifest) -> Vec<Input> {
+        let mut owned: HashSet<String> = manifest
+            .documents
+            .values()
+            .filter_map(|e| e.name.as_deref().map(str::to_lowercase))
+            .collect();
+        let mut inputs = Vec::with_capacity(files.len());
+        for file in files {
+            let key = input_key(&file);
+            if let Some(name) = manifest.documents.get(&key).and_then(|e| e.name.clone()) {
+                inputs.push(Input { file, key, name });
+                continue;
+            }
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let base = safe_component(&stem, "document");
+            let mut kept = None;
+            let name = (1..)
+                .map(|n| {
+                    if n == 1 {
+                        base.clone()
+                    } else {
+                        format!("{base}-{n}")
+                    }
+                })
+                .find(|candidate| {
+                    if owned.contains(&candidate.to_lowercase()) {
+                        return false;
+                    }
+                    let foreign = self.extensions().find_map(|extension| {
+                        let path = self.out_dir.join(format!("{candidate}.{extension}"));
+                        (path.exists() && !manifest.wrote(&path)).then_some(path)
+                    });
+                    match foreign {
+                        Some(path) if !self.overwrite => {
+                            kept.get_or_insert(path);
+                            false
+                        }
+                        _ => true,
+                    }
+                })
+                .unwrap_or(base);
+            if let Some(kept) = kept {
+                (self.on_event)(BatchEvent::Renamed {
+                    input: file.clone(),
+                    kept,
+                    name: name.clone(),
+                });
+            }
+            owned.insert(name.to_lowercase());
+            manifest.documents.insert(
+                key.clone(),
+                ManifestEntry::queued(String::new(), name.clone()),
+            );
+            inputs.push(Input { file, key, name });
+        }
+        inputs
+    }
+
     async fn update(
         &self,
         shared: &Shared,
         key: &str,
         change: impl FnOnce(&mut ManifestEntry),
-    ) -> std::io::Result<()> {
+    ) -> Result<(), String> {
         let mut manifest = shared.manifest.lock().await;
         if let Some(entry) = manifest.documents.get_mut(key) {
             change(entry);
         }
-        manifest.save(&self.out_dir)
+        manifest.save(&self.out_dir).map_err(|e| {
+            format!(
+                "cannot update the manifest in {}: {e}",
+                self.out_dir.display()
+            )
+        })
     }
 
-    async fn process(&self, file: &Path, name: &str, shared: &Shared) -> BatchOutcome {
-        match self.try_process(file, name, shared).await {
-            Ok(outcome) => outcome,
-            Err(e) => BatchOutcome::Error(e),
-        }
-    }
-
-    async fn try_process(
-        &self,
-        file: &Path,
-        name: &str,
-        shared: &Shared,
-    ) -> Result<BatchOutcome, String> {
-        let key = file.to_string_lossy().into_owned();
-        let path = file.to_path_buf();
+    async fn try_process(&self, input: &Input, shared: &Shared) -> Result<BatchOutcome, String> {
+        let Input { file, key, name } = input;
         let sha256 = hash_file(file.to_path_buf())
             .await
             .map_err(|e| format!("{}: {e}", file.display()))?;
-        let io = |e: std::io::Error| format!("cannot update the manifest: {e}");
 
-        // What an earlier run left.
+        // What an earlier run left, if it was about this content.
         let earlier = shared
             .manifest
             .lock()
             .await
             .documents
-            .get(&key)
+            .get(key)
             .cloned()
             .filter(|e| e.sha256 == sha256);
-        if let Some(entry) = &earlier
-            && entry.state == EntryState::Succeeded
-            && !entry.outputs.is_empty()
-            && entry.outputs.iter().all(|o| o.exists())
-        {
-            return Ok(BatchOutcome::AlreadyDone);
-        }
-        let resumable = earlier
-            .as_ref()
-            .and_then(|e| match (e.state, &e.request_id, e.mode) {
-                (EntryState::Submitted, Some(id), Some(mode)) => Some(JobHandle {
+        let json = self.out_dir.join(format!("{name}.json"));
+        let job = match &earlier {
+            Some(entry) if entry.state == EntryState::Succeeded && json.is_file() => {
+                return self.complete_from_stored(input, &json, shared).await;
+            }
+            // Done before, but its output is gone: fetch it again from its request while the
+            // service still has it.
+            Some(ManifestEntry {
+                state: EntryState::Succeeded | EntryState::Submitted,
+                request_id: Some(id),
+                mode: Some(mode),
+                ..
+            }) => {
+                shared.count(|s| s.resumed += 1);
+                let job = JobHandle {
                     request_id: id.clone(),
-                    mode,
-                }),
-                _ => None,
-            });
-        let job = match resumable {
-            Some(job) => {
-                shared
-                    .summary
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .resumed += 1;
+                    mode: *mode,
+                };
                 (self.on_event)(BatchEvent::Started {
-                    input: path.clone(),
+                    input: file.clone(),
                     request_id: job.request_id.clone(),
                     resumed: true,
                 });
-                job
+                Some(job)
             }
-            None => {
-                // A submission started by an earlier run and never answered may have created a job.
-                let mut unknown = earlier.map(|e| e.unknown_outcomes).unwrap_or_default();
-                if shared
-                    .manifest
-                    .lock()
-                    .await
-                    .documents
-                    .get(&key)
-                    .is_some_and(|e| e.sha256 == sha256 && e.state == EntryState::Submitting)
-                {
-                    unknown.push("an earlier run stopped while submitting".into());
-                    self.count_unknown(shared);
-                }
-                {
-                    let mut manifest = shared.manifest.lock().await;
-                    manifest.documents.insert(
-                        key.clone(),
-                        ManifestEntry {
-                            sha256: sha256.clone(),
-                            state: EntryState::Submitting,
-                            request_id: None,
-                            mode: None,
-                            unknown_outcomes: unknown,
-                            error: None,
-                            outputs: vec![],
-                        },
-                    );
-                    manifest.save(&self.out_dir).map_err(io)?;
-                }
-                let job = self.submit(file, &key, shared).await?;
-                (self.on_event)(BatchEvent::Started {
-                    input: path.clone(),
-                    request_id: job.request_id.clone(),
-                    resumed: false,
-                });
-                job
-            }
+            _ => None,
+        };
+        let resumed = job.is_some();
+        let job = match job {
+            Some(job) => job,
+            None => self.submit_new(input, &sha256, earlier, shared).await?,
         };
 
         let poller = Poller::new(self.api.clone(), self.policy.clone());
         let on_event = self.on_event.clone();
-        let input = path.clone();
+        let shown = file.clone();
         let waited = poller
             .wait_with(&job, move |event| match event {
                 JobEvent::Polled { state, polls, .. } => on_event(BatchEvent::Progress {
-                    input: input.clone(),
+                    input: shown.clone(),
                     state: state.into(),
                     polls,
                 }),
                 JobEvent::Retrying { error, .. } => on_event(BatchEvent::Progress {
-                    input: input.clone(),
+                    input: shown.clone(),
                     state: format!("retrying ({error})"),
                     polls: 0,
                 }),
@@ -347,52 +438,122 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             })
             .await;
         match waited {
-            Ok(document) => {
-                let outputs = self
-                    .write_outputs(name, &document)
-                    .map_err(|e| format!("writing the output of {}: {e}", file.display()))?;
-                let written = outputs.clone();
-                self.update(shared, &key, |e| {
-                    e.state = EntryState::Succeeded;
-                    e.outputs = written;
-                })
-                .await
-                .map_err(io)?;
-                Ok(BatchOutcome::Succeeded(outputs))
-            }
+            Ok(document) => self.write_all(input, &document, &[], shared).await,
             Err(PollError::Failed { error, .. }) => {
                 let reason = error.clone();
-                self.update(shared, &key, |e| {
+                self.update(shared, key, |e| {
                     e.state = EntryState::Failed;
                     e.error = Some(reason);
                 })
-                .await
-                .map_err(io)?;
+                .await?;
                 Ok(BatchOutcome::Failed(error))
             }
             // The job is still Submitted in the manifest: a re-run resumes it.
             Err(PollError::Deadline { request_id, .. }) => Ok(BatchOutcome::TimedOut(request_id)),
+            // The request is gone (expired, unknown): a resumed job is submitted anew.
+            Err(PollError::Api { source, .. })
+                if resumed && matches!(source.status(), Some(400 | 404 | 405 | 410)) =>
+            {
+                tracing::info!(file = %file.display(), "the earlier request is gone ({source}); submitting again");
+                let job = self.submit_new(input, &sha256, None, shared).await?;
+                match poller.wait(&job).await {
+                    Ok(document) => self.write_all(input, &document, &[], shared).await,
+                    Err(PollError::Deadline { request_id, .. }) => {
+                        Ok(BatchOutcome::TimedOut(request_id))
+                    }
+                    Err(other) => Err(other.to_string()),
+                }
+            }
             Err(other) => Err(other.to_string()),
         }
     }
 
-    fn count_unknown(&self, shared: &Shared) {
-        shared
-            .summary
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .resubmitted_after_unknown_outcome += 1;
+    /// An input done before whose output document is still there: writes the formats this run
+    /// asks for that are missing, from the stored document, without asking the service.
+    async fn complete_from_stored(
+        &self,
+        input: &Input,
+        json: &Path,
+        shared: &Shared,
+    ) -> Result<BatchOutcome, String> {
+        let missing = self.renderers.iter().any(|(extension, _)| {
+            !self
+                .out_dir
+                .join(format!("{}.{extension}", input.name))
+                .is_file()
+        });
+        if !missing {
+            return Ok(BatchOutcome::AlreadyDone);
+        }
+        let path = json.to_path_buf();
+        let document = tokio::task::spawn_blocking(move || {
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            OutputDocument::from_json(&bytes)
+                .map_err(|e| format!("{}: not an output document ({e})", path.display()))
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        shared.count(|s| s.completed_without_submission += 1);
+        self.write_all(input, &document, &[json.to_path_buf()], shared)
+            .await
+    }
+
+    /// Records a new submission of `input` in the manifest, then submits it.
+    async fn submit_new(
+        &self,
+        input: &Input,
+        sha256: &str,
+        earlier: Option<ManifestEntry>,
+        shared: &Shared,
+    ) -> Result<JobHandle, String> {
+        let Input { file, key, name } = input;
+        // A submission started by an earlier run and never answered may have created a job.
+        let mut unknown = earlier
+            .as_ref()
+            .map(|e| e.unknown_outcomes.clone())
+            .unwrap_or_default();
+        if earlier
+            .as_ref()
+            .is_some_and(|e| e.state == EntryState::Submitting)
+        {
+            unknown.push("an earlier run stopped while submitting".into());
+            shared.count(|s| s.resubmitted_after_unknown_outcome += 1);
+        }
+        {
+            let mut manifest = shared.manifest.lock().await;
+            let outputs = manifest
+                .documents
+                .get(key)
+                .map(|e| e.outputs.clone())
+                .unwrap_or_default();
+            manifest.documents.insert(
+                key.clone(),
+                ManifestEntry {
+                    sha256: sha256.to_string(),
+                    state: EntryState::Submitting,
+                    unknown_outcomes: unknown,
+                    // Files written for earlier content stay this input's to replace.
+                    outputs,
+                    ..ManifestEntry::queued(String::new(), name.clone())
+                },
+            );
+            manifest
+                .save(&self.out_dir)
+                .map_err(|e| format!("cannot update the manifest: {e}"))?;
+        }
+        let job = self.submit(file, key, shared).await?;
+        (self.on_event)(BatchEvent::Started {
+            input: file.clone(),
+            request_id: job.request_id.clone(),
+            resumed: false,
+        });
+        Ok(job)
     }
 
     /// Submits, resubmitting (and recording it) when a submission's outcome is unknown.
     async fn submit(&self, file: &Path, key: &str, shared: &Shared) -> Result<JobHandle, String> {
-        let io = |e: std::io::Error| format!("cannot update the manifest: {e}");
         loop {
-            shared
-                .summary
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .submissions += 1;
+            shared.count(|s| s.submissions += 1);
             match self.api.submit_file(file, &self.options).await {
                 Ok(submission) => {
                     let job: JobHandle = submission.into();
@@ -402,8 +563,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                         e.request_id = Some(recorded.request_id);
                         e.mode = Some(recorded.mode);
                     })
-                    .await
-                    .map_err(io)?;
+                    .await?;
                     return Ok(job);
                 }
                 Err(error @ ApiError::OutcomeUnknown { .. }) => {
@@ -414,8 +574,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                         e.unknown_outcomes.push(noted);
                         tries = e.unknown_outcomes.len();
                     })
-                    .await
-                    .map_err(io)?;
+                    .await?;
                     if tries > MAX_UNKNOWN_OUTCOMES {
                         return Err(format!(
                             "{} submissions of {} had an unknown outcome; giving up: {reason}",
@@ -423,8 +582,9 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                             file.display()
                         ));
                     }
-                    self.count_unknown(shared);
-                    tracing::warn!(file = %file.display(), "resubmitting after an unknown outcome: {reason}");
+                    shared.count(|s| s.resubmitted_after_unknown_outcome += 1);
+                    // Reported once, through the event (displays print it); logs get detail.
+                    tracing::debug!(file = %file.display(), "resubmitting after an unknown outcome: {reason}");
                     (self.on_event)(BatchEvent::Resubmitting {
                         input: file.to_path_buf(),
                         reason,
@@ -437,37 +597,104 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                         e.state = EntryState::Failed;
                         e.error = Some(noted);
                     })
-                    .await
-                    .map_err(io)?;
+                    .await?;
                     return Err(reason);
                 }
             }
         }
     }
 
-    /// Writes `<name>.json` and the rendered files, each atomically.
-    fn write_outputs(
+    /// Writes the output document (unless `kept` holds it already) and every format, records
+    /// them, and reports a conversion that failed without losing the document.
+    async fn write_all(
         &self,
-        name: &str,
+        input: &Input,
         document: &OutputDocument,
-    ) -> std::io::Result<Vec<PathBuf>> {
-        let mut files = vec![("json".to_string(), serde_json::to_vec_pretty(document)?)];
-        if let Some(render) = &self.render {
-            files.extend(render(document));
+        kept: &[PathBuf],
+        shared: &Shared,
+    ) -> Result<BatchOutcome, String> {
+        let previous = shared
+            .manifest
+            .lock()
+            .await
+            .documents
+            .get(&input.key)
+            .map(|e| e.outputs.clone())
+            .unwrap_or_default();
+        let mut files: Vec<(String, Result<Vec<u8>, String>)> = Vec::new();
+        if kept.is_empty() {
+            let json = serde_json::to_vec_pretty(document).map_err(|e| e.to_string())?;
+            files.push(("json".into(), Ok(json)));
         }
-        let mut written = Vec::new();
+        for (extension, render) in &self.renderers {
+            let path = self.out_dir.join(format!("{}.{extension}", input.name));
+            if !kept.is_empty() && path.is_file() {
+                continue;
+            }
+            // A converter that panics on some document loses that format, not the batch.
+            let rendered =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(document)))
+                    .unwrap_or_else(|_| Err("the conversion panicked".into()));
+            files.push((extension.clone(), rendered));
+        }
+        let mut written: Vec<PathBuf> = kept.to_vec();
+        let mut errors = Vec::new();
         for (extension, bytes) in files {
-            let path = self.out_dir.join(format!("{name}.{extension}"));
-            let mut file = tempfile::Builder::new()
-                .prefix(".partial-")
-                .tempfile_in(&self.out_dir)?;
-            file.write_all(&bytes)?;
-            file.as_file().sync_all()?;
-            file.persist(&path).map_err(|e| e.error)?;
-            written.push(path);
+            let path = self.out_dir.join(format!("{}.{extension}", input.name));
+            match bytes {
+                Ok(bytes) => {
+                    let replace = self.overwrite || previous.contains(&path);
+                    write_file(&path, &bytes, replace)
+                        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+                    written.push(path);
+                }
+                Err(error) => errors.push(format!("{extension}: {error}")),
+            }
         }
-        Ok(written)
+        let outputs = written.clone();
+        let error = (!errors.is_empty()).then(|| errors.join("; "));
+        let recorded = error.clone();
+        self.update(shared, &input.key, |e| {
+            e.state = EntryState::Succeeded;
+            for output in outputs {
+                if !e.outputs.contains(&output) {
+                    e.outputs.push(output);
+                }
+            }
+            e.error = recorded;
+        })
+        .await?;
+        Ok(match error {
+            Some(error) => BatchOutcome::ConversionFailed { written, error },
+            None => BatchOutcome::Succeeded(written),
+        })
     }
+}
+
+/// Writes `bytes` to `path` atomically (a temporary file in the same folder, synced, then
+/// renamed). Without `replace`, an existing file is never replaced: the rename fails instead.
+fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::Builder::new()
+        .prefix(".partial-")
+        .tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    if replace {
+        file.persist(path).map_err(|e| e.error)?;
+    } else {
+        file.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "a file kensho-extract did not write is there; move it away, or pass --overwrite",
+                )
+            } else {
+                e.error
+            }
+        })?;
+    }
+    Ok(())
 }
 
 /// Files as given, and the `*.pdf` files under given directories, sorted, without repeats.
@@ -481,8 +708,17 @@ fn expand(inputs: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
             collect_pdfs(input, &mut found)?;
             found.sort();
             files.extend(found);
-        } else {
+        } else if metadata.is_file() {
             files.push(input.clone());
+        } else {
+            // Reading a FIFO, a socket or a device would wait forever or never end.
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "{}: not a regular file (a pipe, socket or device); give PDF files or folders",
+                    input.display()
+                ),
+            ));
         }
     }
     let mut seen = std::collections::HashSet::new();
@@ -491,38 +727,25 @@ fn expand(inputs: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
 }
 
 fn collect_pdfs(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
+    let listed =
+        |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display()));
+    for entry in std::fs::read_dir(dir).map_err(listed)? {
+        let path = entry.map_err(listed)?.path();
+        // Links are followed; anything but folders and regular files (FIFOs…) is passed over.
+        let Ok(metadata) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if metadata.is_dir() {
             collect_pdfs(&path, found)?;
-        } else if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
+        } else if metadata.is_file()
+            && path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
         {
             found.push(path);
         }
     }
     Ok(())
-}
-
-/// Output names from file stems, made unique (`report`, `report-2`, …) in input order.
-fn output_names(files: &[PathBuf]) -> Vec<String> {
-    let mut used: BTreeMap<String, usize> = BTreeMap::new();
-    files
-        .iter()
-        .map(|f| {
-            let stem = f
-                .file_stem()
-                .map_or_else(|| "document".into(), |s| s.to_string_lossy().into_owned());
-            let count = used.entry(stem.clone()).or_insert(0);
-            *count += 1;
-            if *count == 1 {
-                stem
-            } else {
-                format!("{stem}-{count}")
-            }
-        })
-        .collect()
 }
 
 async fn hash_file(path: PathBuf) -> std::io::Result<String> {
@@ -604,16 +827,6 @@ mod tests {
         assert_eq!(entry.request_id.as_deref(), Some("second"));
         assert_eq!(entry.unknown_outcomes.len(), 1);
         assert!(entry.unknown_outcomes[0].contains("HTTP 500"));
-    }
-
-    #[test]
-    fn names_are_unique_stems() {
-        let files = [
-            PathBuf::from("a/report.pdf"),
-            PathBuf::from("b/report.pdf"),
-            PathBuf::from("c/other.PDF"),
-        ];
-        assert_eq!(output_names(&files), ["report", "report-2", "other"]);
     }
 
     #[test]

@@ -22,14 +22,19 @@
 
 mod batch;
 mod error;
+mod lock;
 mod manifest;
+pub mod names;
 mod policy;
 mod poller;
 mod state;
 
 pub use batch::{BatchEvent, BatchOutcome, BatchRunner, BatchSummary, Render};
 pub use error::PollError;
-pub use manifest::{EntryState, MANIFEST_FILE, Manifest, ManifestEntry};
+pub use lock::{FolderLock, LOCK_FILE};
+pub use manifest::{
+    EntryState, MANIFEST_FILE, MANIFEST_VERSION, Manifest, ManifestEntry, input_key,
+};
 pub use policy::PollPolicy;
 pub use poller::{JobEvent, Poller};
 pub use state::{JobHandle, JobState};

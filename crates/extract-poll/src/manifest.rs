@@ -11,10 +11,16 @@ use serde::{Deserialize, Serialize};
 /// The manifest's file name inside the output directory.
 pub const MANIFEST_FILE: &str = ".kensho-extract-manifest.json";
 
+/// The manifest format this version writes. Version 1 (no output names) is read and upgraded;
+/// a newer one is refused rather than misread.
+pub const MANIFEST_VERSION: u32 = 2;
+
 /// Where one input is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryState {
+    /// Known and named, not yet submitted.
+    Queued,
     /// A submission was started; if no request id follows, its outcome is unknown.
     Submitting,
     /// Submitted; waiting for the service.
@@ -45,9 +51,30 @@ pub struct ManifestEntry {
     /// The files written for it.
     #[serde(default)]
     pub outputs: Vec<PathBuf>,
+    /// The name its outputs take (`<name>.json`, …): once given to an input it stays that
+    /// input's, so another input never overwrites its files.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
-/// Every input of a batch, keyed by its path as given.
+impl ManifestEntry {
+    /// A new input, named, not yet submitted.
+    pub fn queued(sha256: String, name: String) -> ManifestEntry {
+        ManifestEntry {
+            sha256,
+            state: EntryState::Queued,
+            request_id: None,
+            mode: None,
+            unknown_outcomes: vec![],
+            error: None,
+            outputs: vec![],
+            name: Some(name),
+        }
+    }
+}
+
+/// Every input of a batch, keyed by its path as given ([`input_key`]: lossless, so two file
+/// names that differ only in bytes that are not UTF-8 stay two inputs).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// The format version.
@@ -59,22 +86,46 @@ pub struct Manifest {
 impl Manifest {
     /// Reads the manifest of `dir`, or an empty one if there is none yet.
     pub fn load(dir: &Path) -> std::io::Result<Manifest> {
-        match std::fs::read(dir.join(MANIFEST_FILE)) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!(
-                        "{}: {e}; move it away to start over",
-                        dir.join(MANIFEST_FILE).display()
-                    ),
-                )
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest {
-                version: 1,
-                ..Manifest::default()
-            }),
-            Err(e) => Err(e),
+        let path = dir.join(MANIFEST_FILE);
+        let invalid = |what: String| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {what}", path.display()),
+            )
+        };
+        let mut manifest: Manifest = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| invalid(format!("{e}; move it away to start over")))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Manifest::default(),
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", path.display()),
+                ));
+            }
+        };
+        match manifest.version {
+            0 => manifest.version = MANIFEST_VERSION,
+            1 => {
+                // Version 1 had no names: an input's name is the stem of its JSON output.
+                for entry in manifest.documents.values_mut() {
+                    entry.name = entry
+                        .outputs
+                        .iter()
+                        .find(|o| o.extension().is_some_and(|e| e == "json"))
+                        .and_then(|o| o.file_stem())
+                        .map(|s| s.to_string_lossy().into_owned());
+                }
+                manifest.version = MANIFEST_VERSION;
+            }
+            MANIFEST_VERSION => {}
+            newer => {
+                return Err(invalid(format!(
+                    "manifest version {newer} was written by a newer kensho-extract (this one reads up to {MANIFEST_VERSION}); use that version, or move the file away to start over"
+                )));
+            }
         }
+        Ok(manifest)
     }
 
     /// Writes the manifest atomically (a temporary file, then a rename).
@@ -87,6 +138,39 @@ impl Manifest {
         file.as_file().sync_all()?;
         file.persist(dir.join(MANIFEST_FILE)).map_err(|e| e.error)?;
         Ok(())
+    }
+
+    /// The input that owns output name `name`, compared without case (as macOS and Windows
+    /// compare file names).
+    pub fn owner_of(&self, name: &str) -> Option<&str> {
+        self.documents
+            .iter()
+            .find(|(_, e)| {
+                e.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .map(|(k, _)| k.as_str())
+    }
+
+    /// Whether `path` is a file some entry wrote.
+    pub fn wrote(&self, path: &Path) -> bool {
+        self.documents
+            .values()
+            .any(|e| e.outputs.iter().any(|o| o == path))
+    }
+}
+
+/// The manifest key of an input path: the path itself when it is UTF-8; otherwise a NUL (which
+/// no path holds) and the path's bytes in hex, so no two paths share a key.
+pub fn input_key(path: &Path) -> String {
+    match path.to_str() {
+        Some(text) => text.to_string(),
+        None => {
+            let bytes = path.as_os_str().as_encoded_bytes();
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            format!("\0bytes:{hex}")
+        }
     }
 }
 
@@ -112,6 +196,7 @@ mod tests {
                 unknown_outcomes: vec![],
                 error: None,
                 outputs: vec![],
+                name: Some("a".into()),
             },
         );
         manifest.save(dir.path()).expect("saves");
@@ -123,5 +208,40 @@ mod tests {
                 .to_string()
                 .contains("move it away")
         );
+        std::fs::write(
+            dir.path().join(MANIFEST_FILE),
+            r#"{"version": 9, "documents": {}}"#,
+        )
+        .expect("writes");
+        let newer = Manifest::load(dir.path()).expect_err("newer").to_string();
+        assert!(
+            newer.contains("version 9") && newer.contains("newer"),
+            "{newer}"
+        );
+    }
+
+    #[test]
+    fn version_1_manifests_are_upgraded_with_their_names() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join(MANIFEST_FILE),
+            r#"{"version": 1, "documents": {"in/x.pdf": {"sha256": "ab", "state": "succeeded", "request_id": null, "mode": null, "error": null, "outputs": ["out/x.json", "out/x.md"]}}}"#,
+        )
+        .expect("writes");
+        let manifest = Manifest::load(dir.path()).expect("loads");
+        assert_eq!(manifest.version, MANIFEST_VERSION);
+        assert_eq!(manifest.documents["in/x.pdf"].name.as_deref(), Some("x"));
+        assert_eq!(manifest.owner_of("X"), Some("in/x.pdf"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keys_keep_every_byte_of_a_file_name() {
+        use std::os::unix::ffi::OsStrExt;
+        let a = Path::new(std::ffi::OsStr::from_bytes(b"r\xffe.pdf"));
+        let b = Path::new(std::ffi::OsStr::from_bytes(b"r\xfee.pdf"));
+        assert_ne!(input_key(a), input_key(b));
+        assert_eq!(input_key(Path::new("dir/r.pdf")), "dir/r.pdf");
+        assert!(input_key(a).starts_with('\0'));
     }
 }

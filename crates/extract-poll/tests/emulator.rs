@@ -1,68 +1,16 @@
 //! The poller and the batch runner against the emulator over real sockets.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use extract_api::{Client, ExtractionOptions, RetryPolicy};
-use extract_auth::{CachedTokenSource, ClientAssertion, KeypairSource};
-use extract_emulator::{Emulator, EmulatorConfig, RunningEmulator, SamplePage, sample_pdf};
-use extract_keys::{KeySize, PrivateKey};
+use extract_api::ExtractionOptions;
+use extract_emulator::EmulatorConfig;
 use extract_poll::{
     BatchEvent, BatchOutcome, BatchRunner, JobHandle, Manifest, PollPolicy, Poller,
 };
 
-fn key() -> &'static PrivateKey {
-    static KEY: std::sync::OnceLock<PrivateKey> = std::sync::OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(KeySize::Rsa2048).expect("key"))
-}
-
-async fn start(config: EmulatorConfig) -> (RunningEmulator, Client) {
-    let emulator = Emulator::start(config).await.expect("starts");
-    let client_id = emulator
-        .register_client(key().public_key())
-        .expect("registers");
-    let http = extract_auth::http::client_builder().build().expect("http");
-    let assertion = ClientAssertion::new(key(), client_id, emulator.token_url());
-    let tokens = CachedTokenSource::new(
-        KeypairSource::new(http, &emulator.token_url(), assertion).expect("source"),
-    );
-    let client = Client::builder()
-        .base_url(emulator.base_url())
-        .token_source(Arc::new(tokens))
-        .retry_policy(RetryPolicy {
-            initial_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(50),
-            ..RetryPolicy::default()
-        })
-        .build()
-        .expect("client");
-    (emulator, client)
-}
-
-fn fast() -> PollPolicy {
-    PollPolicy {
-        first_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(50),
-        floor: Duration::from_millis(10),
-        max_retry_after: Duration::from_millis(50),
-        ..PollPolicy::default()
-    }
-}
-
-fn pdfs(dir: &std::path::Path, count: usize) -> Vec<PathBuf> {
-    (0..count)
-        .map(|i| {
-            let path = dir.join(format!("doc-{i:03}.pdf"));
-            let pdf = sample_pdf(&[SamplePage {
-                heading: format!("Document {i}"),
-                paragraphs: vec![format!("Body of document {i}.")],
-            }]);
-            std::fs::write(&path, pdf).expect("writes");
-            path
-        })
-        .collect()
-}
+mod common;
+use common::{fast, pdfs, start};
 
 #[tokio::test(start_paused = true)]
 async fn a_job_is_resumed_from_its_request_id_alone() {
@@ -312,7 +260,9 @@ async fn a_crash_while_submitting_is_resubmitted_and_recorded_as_an_unknown_outc
     for entry in manifest.documents.values_mut() {
         entry.state = extract_poll::EntryState::Submitting;
         entry.request_id = None;
-        entry.outputs.clear();
+        for output in entry.outputs.drain(..) {
+            std::fs::remove_file(output).expect("removes");
+        }
     }
     manifest.save(out.path()).expect("saves");
 

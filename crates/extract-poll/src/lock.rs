@@ -1,0 +1,112 @@
+//! The output folder belongs to one run at a time: an advisory lock on a file in it, held for
+//! the run's whole life and released by the operating system when the process ends, however it
+//! ends (so a crash never leaves a stale lock behind).
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// The lock file's name inside the output folder.
+pub const LOCK_FILE: &str = ".kensho-extract.lock";
+
+/// An exclusive lock on an output folder; dropped, it is released.
+#[derive(Debug)]
+pub struct FolderLock {
+    // Held open for the lock's life; the OS releases the lock when it closes.
+    _file: File,
+    path: PathBuf,
+}
+
+impl FolderLock {
+    /// Takes the lock on `dir`. If another process holds it: with `wait`, waits for it;
+    /// without, fails at once with [`std::io::ErrorKind::WouldBlock`] and a message naming the
+    /// holder's process id.
+    pub async fn acquire(dir: &Path, wait: bool) -> std::io::Result<FolderLock> {
+        let path = dir.join(LOCK_FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) if wait => {
+                tracing::info!(lock = %path.display(), "waiting for the output folder's lock");
+                file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+                    .await
+                    .map_err(std::io::Error::other)??;
+            }
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let who = if holder.is_empty() {
+                    "another kensho-extract run".to_string()
+                } else {
+                    format!("another kensho-extract run (process {holder})")
+                };
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WouldBlock,
+                    format!(
+                        "{who} is using {}; wait for it to finish, or wait for the lock (--wait-lock)",
+                        dir.display()
+                    ),
+                ));
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot lock {}: {e}", path.display()),
+                ));
+            }
+        }
+        // Who holds it, for the message another run gives.
+        file.set_len(0)?;
+        file.rewind()?;
+        write!(file, "{}", std::process::id())?;
+        file.flush()?;
+        Ok(FolderLock { _file: file, path })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn one_holder_at_a_time_and_released_on_drop() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = FolderLock::acquire(dir.path(), false).await.expect("locks");
+        // A second open file description contends like another process would.
+        let second = FolderLock::acquire(dir.path(), false)
+            .await
+            .expect_err("held");
+        assert_eq!(second.kind(), std::io::ErrorKind::WouldBlock);
+        let message = second.to_string();
+        assert!(
+            message.contains(&format!("process {}", std::process::id()))
+                && message.contains("--wait-lock"),
+            "{message}"
+        );
+        let waiter = tokio::spawn({
+            let dir = dir.path().to_path_buf();
+            async move { FolderLock::acquire(&dir, true).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "waits while the lock is held");
+        drop(first);
+        let third = tokio::time::timeout(std::time::Duration::from_secs(10), waiter)
+            .await
+            .expect("gets the lock once released")
+            .expect("joins")
+            .expect("locks");
+        assert!(third.path().ends_with(LOCK_FILE));
+    }
+}
