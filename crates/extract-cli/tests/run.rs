@@ -295,3 +295,99 @@ async fn ctrl_c_stops_run_cleanly_and_says_how_to_resume() {
         "both jobs recorded"
     );
 }
+
+#[test]
+fn convert_keeps_every_table_file_inside_the_chosen_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let binary = env!("CARGO_BIN_EXE_kensho-extract");
+    // Tables whose uids try to leave the folder, and two tables sharing one uid.
+    let table = |uid: &str, cell: &str, text: &str| {
+        serde_json::json!({"uid": uid, "type": "TABLE", "content": null, "children": [
+            {"uid": cell, "type": "TABLE_CELL", "content": text, "children": []}]})
+    };
+    let cell = |uid: &str| serde_json::json!({"type": "table_structure", "content_uids": [uid], "data": {"index": [0, 0], "span": [1, 1]}});
+    let document = serde_json::json!({
+        "content_tree": {"uid": "0", "type": "DOCUMENT", "content": null, "children": [
+            table("../../escaped", "c1", "one"),
+            table("/tmp/absolute", "c2", "two"),
+            table("same", "c3", "three"),
+            table("same", "c4", "four"),
+        ]},
+        "annotations": [cell("c1"), cell("c2"), cell("c3"), cell("c4")],
+    });
+    let input = dir.path().join("hostile.json");
+    std::fs::write(&input, serde_json::to_vec(&document).expect("json")).expect("writes");
+    let out_dir = dir.path().join("a/b/out");
+    let out = std::process::Command::new(binary)
+        .arg("convert")
+        .arg(&input)
+        .args(["--to", "tables-csv", "-o"])
+        .arg(&out_dir)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut names: Vec<String> = std::fs::read_dir(&out_dir)
+        .expect("lists")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "___.._escaped.csv",
+            "_tmp_absolute.csv",
+            "same-2.csv",
+            "same.csv"
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("same-2.csv")).expect("reads"),
+        "four\r\n"
+    );
+    // Nothing was written above the folder.
+    assert!(!dir.path().join("a/escaped.csv").exists());
+    assert!(!dir.path().join("escaped.csv").exists());
+}
+
+#[test]
+fn convert_warns_about_impossible_values_and_still_converts() {
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../extract-convert/tests/hostile");
+    let binary = env!("CARGO_BIN_EXE_kensho-extract");
+    for name in [
+        "index-2147483647.json",
+        "span-100000.json",
+        "width-1e12.json",
+        "height-i64-max.json",
+    ] {
+        for target in ["markdown", "visual", "items"] {
+            let out = std::process::Command::new(binary)
+                .arg("convert")
+                .arg(fixtures.join(name))
+                .args(["--to", target])
+                .output()
+                .expect("runs");
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{name} {target}: {}",
+                text(&out.stderr)
+            );
+            assert!(
+                text(&out.stdout).contains("before the table"),
+                "{name} {target}"
+            );
+        }
+    }
+    let out = std::process::Command::new(binary)
+        .arg("convert")
+        .arg(fixtures.join("span-100000.json"))
+        .args(["--to", "text"])
+        .output()
+        .expect("runs");
+    assert!(
+        text(&out.stderr).contains("impossible index or span"),
+        "{}",
+        text(&out.stderr)
+    );
+}
