@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use extract_auth::http::cause_chain;
-use extract_auth::{AuthConfig, CachedTokenSource, TokenSource, checked_url, redacted};
+use extract_auth::{
+    AuthConfig, CachePolicy, CachedTokenSource, TokenSource, checked_url, redacted,
+};
 use futures_util::future::BoxFuture;
 use reqwest::multipart::Form;
 use reqwest::{RequestBuilder, StatusCode};
@@ -17,6 +19,7 @@ use url::Url;
 
 use crate::document::{self, DIRECT_LIMIT};
 use crate::error::{describe_body, excerpt};
+use crate::watchdog::Progress;
 use crate::{ApiError, ExtractionOptions, RetryPolicy};
 use extract_model::generated::{
     self, DownloadStatus, ExtractionStatus, OutputDocument, OutputFormat, RequestCreated,
@@ -57,9 +60,13 @@ enum Safety {
 pub struct ClientBuilder {
     base_url: String,
     tokens: Option<Arc<dyn TokenSource>>,
+    auth: Option<AuthConfig>,
+    token_policy: CachePolicy,
     http: Option<reqwest::Client>,
     timeout: Duration,
     upload_timeout: Duration,
+    response_timeout: Duration,
+    stall_timeout: Duration,
     retry: RetryPolicy,
     direct_limit: u64,
 }
@@ -77,9 +84,13 @@ impl Default for ClientBuilder {
         ClientBuilder {
             base_url: extract_auth::KENSHO_EXTRACT_API_URL.to_string(),
             tokens: None,
+            auth: None,
+            token_policy: CachePolicy::default(),
             http: None,
             timeout: Duration::from_secs(60),
             upload_timeout: Duration::from_secs(30 * 60),
+            response_timeout: Duration::from_secs(60),
+            stall_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             direct_limit: DIRECT_LIMIT,
         }
@@ -100,26 +111,45 @@ impl ClientBuilder {
         self
     }
 
-    /// Base URL and a cached token source from an [`AuthConfig`] (flags or `KENSHO_*` variables).
+    /// Base URL and a cached token source from an [`AuthConfig`] (flags or `KENSHO_*`
+    /// variables). The token source is made when the client is built, with the
+    /// [`ClientBuilder::token_policy`], over the client's own HTTP connection pool.
     pub fn auth_config(self, config: &AuthConfig) -> Result<Self, ApiError> {
-        let http = extract_auth::http::client_builder()
-            .build()
-            .map_err(|e| ApiError::Build(format!("cannot build the HTTP client: {e}")))?;
-        let tokens = CachedTokenSource::new(config.token_source(http)?);
-        Ok(self
-            .base_url(config.api_url())
-            .token_source(Arc::new(tokens)))
+        // Checks the method now, so a missing credential is reported here.
+        config.method()?;
+        let mut builder = self.base_url(config.api_url());
+        builder.auth = Some(config.clone());
+        Ok(builder)
     }
 
-    /// The time one API request may take (default 60 s).
+    /// How tokens from [`ClientBuilder::auth_config`] are cached, refreshed and retried.
+    pub fn token_policy(mut self, policy: CachePolicy) -> Self {
+        self.token_policy = policy;
+        self
+    }
+
+    /// The time one API request other than an upload may take, answer included (default 60 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// The time one document upload may take (default 30 min).
+    /// The time one document upload may take in all (default 30 min).
     pub fn upload_timeout(mut self, timeout: Duration) -> Self {
         self.upload_timeout = timeout;
+        self
+    }
+
+    /// After a document is sent in full, the time its answer may take (default 60 s); past
+    /// it, a submission's outcome is unknown.
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// While a document is being sent, the longest time nothing may move (default 60 s).
+    pub fn stall_timeout(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = timeout;
         self
     }
 
@@ -150,16 +180,23 @@ impl ClientBuilder {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let tokens = self.tokens.ok_or_else(|| {
-            ApiError::Build(
-                "the client needs a token source (see ClientBuilder::auth_config)".into(),
-            )
-        })?;
         let http = match self.http {
             Some(http) => http,
             None => extract_auth::http::client_builder()
                 .build()
                 .map_err(|e| ApiError::Build(format!("cannot build the HTTP client: {e}")))?,
+        };
+        let tokens: Arc<dyn TokenSource> = match (self.tokens, &self.auth) {
+            (Some(tokens), _) => tokens,
+            (None, Some(config)) => Arc::new(CachedTokenSource::with_policy(
+                config.token_source(http.clone())?,
+                self.token_policy.clone(),
+            )),
+            (None, None) => {
+                return Err(ApiError::Build(
+                    "the client needs a token source (see ClientBuilder::auth_config)".into(),
+                ));
+            }
         };
         Ok(Client {
             inner: Arc::new(Inner {
@@ -168,6 +205,8 @@ impl ClientBuilder {
                 tokens,
                 timeout: self.timeout,
                 upload_timeout: self.upload_timeout,
+                response_timeout: self.response_timeout,
+                stall_timeout: self.stall_timeout,
                 retry: self.retry,
                 direct_limit: self.direct_limit,
             }),
@@ -181,6 +220,8 @@ struct Inner {
     tokens: Arc<dyn TokenSource>,
     timeout: Duration,
     upload_timeout: Duration,
+    response_timeout: Duration,
+    stall_timeout: Duration,
     retry: RetryPolicy,
     direct_limit: u64,
 }
@@ -214,9 +255,23 @@ impl std::fmt::Debug for Client {
 
 /// Makes one attempt's request, given the bearer token (rebuilt per attempt: a streamed body
 /// cannot be sent twice).
-type Build<'a> = &'a (
-        dyn Fn(Option<String>) -> BoxFuture<'a, Result<RequestBuilder, ApiError>> + Send + Sync + 'a
-    );
+type Build<'a> =
+    &'a (dyn Fn(Option<String>) -> BoxFuture<'a, Result<Prepared, ApiError>> + Send + Sync + 'a);
+
+/// One attempt's request, and the progress of the document it uploads, if any.
+struct Prepared {
+    request: RequestBuilder,
+    upload: Option<Arc<Progress>>,
+}
+
+impl From<RequestBuilder> for Prepared {
+    fn from(request: RequestBuilder) -> Self {
+        Prepared {
+            request,
+            upload: None,
+        }
+    }
+}
 
 /// How one call is made: its label for errors and logs, how safe it is to repeat, whether it
 /// carries the bearer token, the request id it is about, and the time one attempt may take.
@@ -265,8 +320,25 @@ impl Client {
         }
     }
 
-    async fn attempt(&self, request: RequestBuilder, label: &str, timeout: Duration) -> Attempt {
-        let response = match request.timeout(timeout).send().await {
+    async fn attempt(&self, prepared: Prepared, label: &str, timeout: Duration) -> Attempt {
+        let sent = prepared.request.timeout(timeout).send();
+        let sent = match &prepared.upload {
+            // An upload also ends when it stalls, or when its answer does not come.
+            Some(progress) => tokio::select! {
+                sent = sent => sent,
+                why = progress.expired(self.inner.stall_timeout, self.inner.response_timeout) => {
+                    return Attempt::Lost(
+                        ApiError::Timeout {
+                            endpoint: label.into(),
+                            after: self.inner.response_timeout,
+                        },
+                        why,
+                    );
+                }
+            },
+            None => sent.await,
+        };
+        let response = match sent {
             Ok(response) => response,
             Err(e) if e.is_connect() => {
                 return Attempt::NotSent(ApiError::Connect {
@@ -296,7 +368,29 @@ impl Client {
         };
         let status = response.status();
         let headers = response.headers().clone();
-        match response.bytes().await {
+        let body = match &prepared.upload {
+            // An upload's answer is small; it must not trickle for the upload's whole timeout.
+            Some(_) => {
+                match tokio::time::timeout(self.inner.response_timeout, response.bytes()).await {
+                    Ok(body) => body,
+                    Err(_) => {
+                        let after = self.inner.response_timeout;
+                        return Attempt::Lost(
+                            ApiError::Timeout {
+                                endpoint: label.into(),
+                                after,
+                            },
+                            format!(
+                                "its answer did not finish within {:.1}s",
+                                after.as_secs_f64()
+                            ),
+                        );
+                    }
+                }
+            }
+            None => response.bytes().await,
+        };
+        match body {
             Ok(body) => Attempt::Answer(status, headers, body),
             Err(e) => {
                 let detail = cause_chain(&e);
@@ -380,6 +474,23 @@ impl Client {
                         excerpt: excerpt(&String::from_utf8_lossy(&body), 200),
                     },
                 },
+                Attempt::Answer(status, headers, _) if status.is_redirection() => {
+                    let location = headers
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|l| l.to_str().ok())
+                        .and_then(|l| Url::parse(l).ok())
+                        .map_or_else(|| "elsewhere".to_string(), |l| redacted(&l));
+                    ApiError::Service {
+                        endpoint: label.into(),
+                        status: status.as_u16(),
+                        field: None,
+                        body: format!(
+                            "a redirect to another origin ({location}) was not followed: requests go only where they were sent"
+                        ),
+                        request_id: request_id.map(String::from),
+                        retry_after: None,
+                    }
+                }
                 Attempt::Answer(status, headers, body) => {
                     if safety == Safety::CreatesJob && status.is_server_error() {
                         return Err(ApiError::OutcomeUnknown {
@@ -458,14 +569,18 @@ impl Client {
                 },
                 &|token| {
                     Box::pin(async {
-                        let form =
-                            text_form(&fields).part("file", document::file_part(path).await?);
-                        Ok(self
+                        let (file, progress) = document::file_part(path).await?;
+                        let form = text_form(&fields).part("file", file);
+                        let request = self
                             .inner
                             .http
                             .post(url.clone())
                             .bearer_auth(token.unwrap_or_default())
-                            .multipart(form))
+                            .multipart(form);
+                        Ok(Prepared {
+                            request,
+                            upload: Some(progress),
+                        })
                     })
                 },
                 json,
@@ -506,7 +621,7 @@ impl Client {
                     .http
                     .post(url.clone())
                     .bearer_auth(token.unwrap_or_default());
-                Box::pin(async { Ok(request.multipart(text_form(&fields))) })
+                Box::pin(async { Ok(request.multipart(text_form(&fields)).into()) })
             },
             json,
         )
@@ -515,11 +630,12 @@ impl Client {
 
     /// Uploads a document to a pre-signed URL: an S3-style multipart POST with every given field
     /// first, then the file, streamed from disk; no bearer token. Uploading the same key twice
-    /// stores the same document, so this is retried on any transient failure.
+    /// stores the same document, so this is retried on any transient failure. The URL comes
+    /// from the service, and obeys the rule of URLs the user gives: `https://`, or plain
+    /// `http://` only to this machine.
     pub async fn upload(&self, spec: &UploadSpec, path: &Path) -> Result<(), ApiError> {
         document::check(path).await?;
-        let url = Url::parse(&spec.url)
-            .map_err(|e| ApiError::Build(format!("the upload URL is not a URL: {e}")))?;
+        let url = checked_url(&spec.url, "upload URL the service gave")?;
         let label = format!("POST {}", redacted(&url));
         self.call(
             CallSpec {
@@ -535,8 +651,12 @@ impl Client {
                     for (name, value) in &spec.fields {
                         form = form.text(name.clone(), value.clone());
                     }
-                    let form = form.part("file", document::file_part(path).await?);
-                    Ok(self.inner.http.post(url.clone()).multipart(form))
+                    let (file, progress) = document::file_part(path).await?;
+                    let form = form.part("file", file);
+                    Ok(Prepared {
+                        request: self.inner.http.post(url.clone()).multipart(form),
+                        upload: Some(progress),
+                    })
                 })
             },
             |_| Ok(()),
@@ -567,7 +687,7 @@ impl Client {
                     .http
                     .put(url.clone())
                     .bearer_auth(token.unwrap_or_default());
-                Box::pin(async { Ok(request.multipart(text_form(&form))) })
+                Box::pin(async { Ok(request.multipart(text_form(&form)).into()) })
             },
             |_| Ok(()),
         )
@@ -628,7 +748,7 @@ impl Client {
                     .http
                     .get(url.clone())
                     .bearer_auth(token.unwrap_or_default());
-                Box::pin(async { Ok(request) })
+                Box::pin(async { Ok(request.into()) })
             },
             json,
         )
@@ -636,10 +756,10 @@ impl Client {
     }
 
     /// Downloads the output document from a pre-signed `output_url`, as bytes exactly as sent
-    /// (no bearer token: the URL carries its own signature).
+    /// (no bearer token: the URL carries its own signature). The URL must be `https://`, or
+    /// plain `http://` only to this machine.
     pub async fn download_bytes(&self, output_url: &str) -> Result<Bytes, ApiError> {
-        let url = Url::parse(output_url)
-            .map_err(|e| ApiError::Build(format!("the output URL is not a URL: {e}")))?;
+        let url = checked_url(output_url, "output URL the service gave")?;
         let label = format!("GET {}", redacted(&url));
         self.call(
             CallSpec {
@@ -651,7 +771,7 @@ impl Client {
             },
             &|_| {
                 let request = self.inner.http.get(url.clone());
-                Box::pin(async { Ok(request) })
+                Box::pin(async { Ok(request.into()) })
             },
             |body| {
                 serde_json::from_slice::<serde::de::IgnoredAny>(body)

@@ -6,7 +6,10 @@ use reqwest::multipart::Part;
 use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
 
+use std::sync::Arc;
+
 use crate::ApiError;
+use crate::watchdog::Progress;
 
 /// The largest document `POST /v3/extractions` takes; larger ones go through a pre-signed upload.
 pub const DIRECT_LIMIT: u64 = 100 * 1000 * 1000;
@@ -67,9 +70,9 @@ pub async fn check(path: &Path) -> Result<u64, ApiError> {
     Ok(metadata.len())
 }
 
-/// The `file` part of a form, streamed from disk in 64 KiB chunks: memory use does not grow
-/// with the document.
-pub(crate) async fn file_part(path: &Path) -> Result<Part, ApiError> {
+/// The `file` part of a form, streamed from disk in 64 KiB chunks (memory use does not grow
+/// with the document), and the progress of its sending.
+pub(crate) async fn file_part(path: &Path) -> Result<(Part, Arc<Progress>), ApiError> {
     let file = tokio::fs::File::open(path)
         .await
         .map_err(|e| ApiError::Build(format!("{}: cannot open: {e}", path.display())))?;
@@ -82,11 +85,14 @@ pub(crate) async fn file_part(path: &Path) -> Result<Part, ApiError> {
         || "document.pdf".into(),
         |n| form_file_name(&n.to_string_lossy()),
     );
-    let body = reqwest::Body::wrap_stream(ReaderStream::with_capacity(file, 64 * 1024));
-    Part::stream_with_length(body, len)
+    let progress = Progress::new(len);
+    let body =
+        reqwest::Body::wrap_stream(progress.track(ReaderStream::with_capacity(file, 64 * 1024)));
+    let part = Part::stream_with_length(body, len)
         .file_name(name)
         .mime_str("application/pdf")
-        .map_err(|e| ApiError::Build(e.to_string()))
+        .map_err(|e| ApiError::Build(e.to_string()))?;
+    Ok((part, progress))
 }
 
 /// A file name as a multipart header may carry it (RFC 7578 section 4.2, as browsers do):

@@ -24,7 +24,7 @@ pub enum ApiError {
         detail: String,
     },
     /// No answer in time.
-    #[error("{endpoint} did not answer within {after:?}")]
+    #[error("{endpoint} did not answer within {:.1}s", after.as_secs_f64())]
     Timeout {
         /// The endpoint.
         endpoint: String,

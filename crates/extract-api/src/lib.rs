@@ -31,6 +31,7 @@ mod client;
 mod document;
 mod error;
 mod retry;
+mod watchdog;
 
 pub use api::ExtractApi;
 #[cfg(any(test, feature = "mock"))]

@@ -23,6 +23,9 @@ pub struct CachePolicy {
     pub initial_backoff: Duration,
     /// The longest wait between attempts, `Retry-After` included. Default 10 s.
     pub max_backoff: Duration,
+    /// The longest one refresh may take, all attempts and waits together: no attempt runs
+    /// past it. Default 45 s.
+    pub deadline: Duration,
 }
 
 impl Default for CachePolicy {
@@ -33,6 +36,7 @@ impl Default for CachePolicy {
             max_attempts: 4,
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(10),
+            deadline: Duration::from_secs(45),
         }
     }
 }
@@ -156,35 +160,46 @@ impl<S: TokenSource> CachedTokenSource<S> {
     }
 
     async fn exchange_with_retries(&self) -> Result<Token, AuthError> {
+        let start = Instant::now();
         let mut backoff = self.policy.initial_backoff;
         let mut attempt = 1;
         loop {
-            let result = match tokio::time::timeout(
-                self.policy.exchange_timeout,
-                self.inner.token(),
-            )
-            .await
-            {
+            // No attempt runs past the refresh's deadline.
+            let allowed = self
+                .policy
+                .exchange_timeout
+                .min(self.policy.deadline.saturating_sub(start.elapsed()));
+            let result = match tokio::time::timeout(allowed, self.inner.token()).await {
                 Ok(result) => result,
                 Err(_) => Err(AuthError::Timeout {
                     url: format!("the {} exchange", self.inner.method()),
-                    after: self.policy.exchange_timeout,
+                    after: allowed,
                 }),
             };
-            match result {
-                Err(error) if error.is_transient() && attempt < self.policy.max_attempts => {
-                    let jittered = backoff.mul_f64(rand::thread_rng().r#gen::<f64>());
-                    let wait = error
-                        .retry_after()
-                        .unwrap_or(jittered)
-                        .min(self.policy.max_backoff);
-                    tracing::info!(attempt, ?wait, "token exchange failed, retrying: {error}");
-                    tokio::time::sleep(wait).await;
-                    backoff = (backoff * 2).min(self.policy.max_backoff);
-                    attempt += 1;
-                }
-                other => return other,
+            let error = match result {
+                Ok(token) => return Ok(token),
+                Err(error) => error,
+            };
+            let jittered = backoff.mul_f64(rand::thread_rng().r#gen::<f64>());
+            let wait = error
+                .retry_after()
+                .unwrap_or(jittered)
+                .min(self.policy.max_backoff);
+            let in_time = start.elapsed() + wait < self.policy.deadline;
+            if !(error.is_transient() && attempt < self.policy.max_attempts && in_time) {
+                // A timeout says the time actually waited, over every attempt.
+                return Err(match error {
+                    AuthError::Timeout { url, .. } if attempt > 1 => AuthError::Timeout {
+                        url: format!("{url} ({attempt} attempts)"),
+                        after: start.elapsed(),
+                    },
+                    other => other,
+                });
             }
+            tracing::info!(attempt, ?wait, "token exchange failed, retrying: {error}");
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(self.policy.max_backoff);
+            attempt += 1;
         }
     }
 }
@@ -470,6 +485,23 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_garbled_success_is_retried_like_a_server_error() {
+        let (mock, calls) = scripted(move |n| {
+            if n == 0 {
+                Err(AuthError::BadResponse {
+                    url: "token endpoint".into(),
+                    detail: "EOF while parsing a string at line 1 column 20".into(),
+                })
+            } else {
+                Ok(Token::new(Secret::new("good"), None))
+            }
+        });
+        let cache = CachedTokenSource::new(mock);
+        assert_eq!(secret(&cache).await, "good");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_hanging_exchange_times_out() {
         let mut mock = MockTokenSource::new();
         mock.expect_method().return_const("mock");
@@ -491,6 +523,36 @@ mod tests {
             matches!(error, AuthError::Timeout { after, .. } if after == Duration::from_secs(30)),
             "{error}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refresh_ends_at_its_deadline_and_says_how_long_it_waited() {
+        let mut mock = MockTokenSource::new();
+        mock.expect_method().return_const("mock");
+        mock.expect_token()
+            .returning(|| Ok(Token::new(Secret::new("late"), None)));
+        let cache = CachedTokenSource::with_policy(
+            SlowSource {
+                inner: mock,
+                delay: Duration::from_secs(3600),
+            },
+            CachePolicy {
+                exchange_timeout: Duration::from_secs(30),
+                deadline: Duration::from_secs(45),
+                ..CachePolicy::default()
+            },
+        );
+        let start = Instant::now();
+        let error = cache.token().await.expect_err("times out");
+        let waited = start.elapsed();
+        assert!(waited <= Duration::from_secs(45), "{waited:?}");
+        match &error {
+            AuthError::Timeout { after, url } => {
+                assert_eq!(*after, waited, "the message states the time waited");
+                assert!(url.contains("2 attempts"), "{url}");
+            }
+            other => panic!("{other}"),
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -42,7 +42,7 @@ pub enum AuthError {
         detail: String,
     },
     /// No answer in time.
-    #[error("{url} did not answer within {after:?}")]
+    #[error("{url} did not answer within {:.1}s", after.as_secs_f64())]
     Timeout {
         /// The URL, its query redacted.
         url: String,
@@ -89,10 +89,13 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// True when trying again later may succeed: no connection, a timeout, 429 or a 5xx.
+    /// True when trying again later may succeed: no connection, a timeout, 429, a 5xx, or a
+    /// success whose body was unreadable (a truncated or garbled answer is a server fault).
     pub fn is_transient(&self) -> bool {
         match self {
-            AuthError::Connect { .. } | AuthError::Timeout { .. } => true,
+            AuthError::Connect { .. }
+            | AuthError::Timeout { .. }
+            | AuthError::BadResponse { .. } => true,
             _ => self.status().is_some_and(|s| s == 429 || s >= 500),
         }
     }

@@ -14,11 +14,32 @@ pub const USER_AGENT: &str = concat!("kensho-extract/", env!("CARGO_PKG_VERSION"
 ///
 /// reqwest is built without a bundled crypto provider, so this installs ring's as the
 /// process default (unless the application installed one already) before building.
+///
+/// Redirects obey the rules of URLs the user gives: a redirect to plain `http://` on another
+/// machine is refused, and one to another origin is not followed (the 3xx comes back as the
+/// answer), so a bearer token never travels to a host the user did not name.
 pub fn client_builder() -> reqwest::ClientBuilder {
     install_crypto_provider();
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10))
+        .redirect(redirect_policy())
+}
+
+/// Same-origin redirects only, never to plain http off this machine, at most 5.
+pub fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let url = attempt.url();
+        if url.scheme() != "https" && !crate::endpoint::is_loopback(url) {
+            let refused = format!("a redirect to {} (plain http) was refused", redacted(url));
+            return attempt.error(refused);
+        }
+        let first = attempt.previous().first();
+        if first.is_some_and(|from| from.origin() != url.origin()) || attempt.previous().len() > 5 {
+            return attempt.stop();
+        }
+        attempt.follow()
+    })
 }
 
 /// Installs ring as rustls' process-wide crypto provider, once; keeps one already installed.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use extract_auth::{AuthConfig, CachedTokenSource, Secret, TokenSource, env, http};
+use extract_auth::{AuthConfig, CachePolicy, CachedTokenSource, Secret, TokenSource, env, http};
 
 use crate::Failure;
 
@@ -14,23 +14,27 @@ use crate::Failure;
 #[derive(Debug, Clone, Args)]
 pub struct AuthArgs {
     /// API base URL.
-    #[arg(long, env = env::API_URL, default_value = extract_auth::KENSHO_EXTRACT_API_URL)]
+    #[arg(long, global = true, env = env::API_URL, default_value = extract_auth::KENSHO_EXTRACT_API_URL)]
     pub api_url: String,
     /// Okta token endpoint (keypair method).
-    #[arg(long, env = env::TOKEN_URL, default_value = extract_auth::KENSHO_TOKEN_URL)]
+    #[arg(long, global = true, env = env::TOKEN_URL, default_value = extract_auth::KENSHO_TOKEN_URL)]
     token_url: String,
     /// Client ID Kensho gave for your public key (keypair method).
-    #[arg(long, env = env::CLIENT_ID)]
+    #[arg(long, global = true, env = env::CLIENT_ID)]
     client_id: Option<String>,
     /// Private key file (keypair method).
-    #[arg(long, env = env::PRIVATE_KEY)]
+    #[arg(long, global = true, env = env::PRIVATE_KEY)]
     private_key: Option<PathBuf>,
     /// Refresh token from your account page (prefer the environment variable: flags show in `ps`).
-    #[arg(long, env = env::REFRESH_TOKEN, hide_env_values = true)]
+    #[arg(long, global = true, env = env::REFRESH_TOKEN, hide_env_values = true)]
     refresh_token: Option<String>,
     /// Access token from your account page (prefer the environment variable: flags show in `ps`).
-    #[arg(long, env = env::ACCESS_TOKEN, hide_env_values = true)]
+    #[arg(long, global = true, env = env::ACCESS_TOKEN, hide_env_values = true)]
     access_token: Option<String>,
+    /// The longest any one request may go unanswered, in seconds: an API call, a token
+    /// exchange (with its retries), or the answer to an uploaded document.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout: u64,
 }
 
 impl AuthArgs {
@@ -49,17 +53,39 @@ impl AuthArgs {
         }
     }
 
+    fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout)
+    }
+
+    /// How tokens are cached and retried: no exchange, and no refresh with its retries, takes
+    /// longer than the request timeout.
+    fn token_policy(&self) -> CachePolicy {
+        let limit = self.request_timeout();
+        let mut policy = CachePolicy::default();
+        policy.exchange_timeout = policy.exchange_timeout.min(limit);
+        policy.deadline = limit;
+        policy
+    }
+
     /// An API client for these settings.
     pub fn client(&self) -> Result<extract_api::Client, Failure> {
+        let limit = self.request_timeout();
         Ok(extract_api::Client::builder()
             .auth_config(&self.config())?
+            .token_policy(self.token_policy())
+            .timeout(limit)
+            .response_timeout(limit)
+            .stall_timeout(limit)
             .build()?)
     }
 
     /// The cached token source of the configured method.
     pub fn token_source(&self) -> Result<CachedTokenSource<Box<dyn TokenSource>>, Failure> {
         let client = http::client_builder().build()?;
-        Ok(CachedTokenSource::new(self.config().token_source(client)?))
+        Ok(CachedTokenSource::with_policy(
+            self.config().token_source(client)?,
+            self.token_policy(),
+        ))
     }
 }
 
@@ -107,6 +133,7 @@ async fn verify(args: &AuthArgs) -> Result<(), Failure> {
         .build()?
         .get(probe)
         .bearer_auth(token.secret().expose())
+        .timeout(args.request_timeout())
         .send()
         .await
         .map_err(|e| {

@@ -131,20 +131,51 @@ pub async fn wait_for(
 }
 
 pub fn wait(args: WaitArgs) -> Result<(), Failure> {
-    crate::block_on(async move {
-        let client = args.auth.client()?;
-        let mode = mode_of(&client, &args.id).await?;
-        let job = JobHandle {
-            request_id: args.id.clone(),
-            mode,
-        };
-        let policy = PollPolicy::default().with_deadline(Duration::from_secs(args.timeout));
-        let document = wait_for(&client, &job, policy).await?;
-        crate::output::write(
-            args.output.as_deref(),
-            &serde_json::to_vec_pretty(&document)?,
-        )
-    })
+    let limit = Duration::from_secs(args.timeout);
+    let id = args.id.clone();
+    crate::block_on(within(
+        limit,
+        &format!(
+            "request {id} was not done; it may still finish: resume with `kensho-extract wait {id}`"
+        ),
+        async move {
+            let started = tokio::time::Instant::now();
+            let client = args.auth.client()?;
+            let mode = mode_of(&client, &args.id).await?;
+            let job = JobHandle {
+                request_id: args.id.clone(),
+                mode,
+            };
+            // The polls get what is left of the command's deadline.
+            let policy =
+                PollPolicy::default().with_deadline(limit.saturating_sub(started.elapsed()));
+            let document = wait_for(&client, &job, policy).await?;
+            crate::output::write(
+                args.output.as_deref(),
+                &serde_json::to_vec_pretty(&document)?,
+            )
+        },
+    ))
+}
+
+/// Runs `work` under a hard deadline: past `limit`, whatever it is waiting for, it stops and
+/// the command exits 4 saying how long it waited and `what` to do.
+pub async fn within<T>(
+    limit: Duration,
+    what: &str,
+    work: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    let started = tokio::time::Instant::now();
+    match tokio::time::timeout(limit, work).await {
+        Ok(result) => result,
+        Err(_) => Err(coded(
+            DEADLINE,
+            format!(
+                "stopped at the --timeout deadline after {:.1}s: {what}",
+                started.elapsed().as_secs_f64()
+            ),
+        )),
+    }
 }
 
 /// What `run` shows while it works.
@@ -310,83 +341,97 @@ fn outcome_line(input: &std::path::Path, outcome: &BatchOutcome) -> String {
 }
 
 pub fn run(args: RunArgs) -> Result<(), Failure> {
-    crate::block_on(async move {
-        let client = args.auth.client()?;
-        let total = count_inputs(&args.paths);
-        let display = Arc::new(Display::new(total));
-        let events = display.clone();
-        let mut runner = BatchRunner::new(client, &args.out_dir)
-            .options(args.extraction.options())
-            .policy(PollPolicy::default().with_deadline(Duration::from_secs(args.timeout)))
-            .concurrency(usize::from(args.concurrency))
-            .overwrite(args.overwrite)
-            .wait_for_lock(args.wait_lock)
-            .on_event(move |event| events.event(event));
-        if let Some((extension, render)) = renderer(args.format) {
-            runner = runner.render(extension, render);
+    let limit = Duration::from_secs(args.timeout);
+    let manifest = args.out_dir.join(MANIFEST_FILE);
+    let what = format!(
+        "submitted jobs are recorded in {}: run the same command again to resume them",
+        manifest.display()
+    );
+    // Documents reach their own deadline at the command's, and report it; a second of grace
+    // lets them, then the whole command stops.
+    crate::block_on(within(
+        limit + Duration::from_secs(1),
+        &what,
+        run_batch(args, limit),
+    ))
+}
+
+async fn run_batch(args: RunArgs, limit: Duration) -> Result<(), Failure> {
+    let client = args.auth.client()?;
+    let total = count_inputs(&args.paths);
+    let display = Arc::new(Display::new(total));
+    let events = display.clone();
+    let mut runner = BatchRunner::new(client, &args.out_dir)
+        .options(args.extraction.options())
+        .policy(PollPolicy::default().with_deadline(limit))
+        .concurrency(usize::from(args.concurrency))
+        .overwrite(args.overwrite)
+        .wait_for_lock(args.wait_lock)
+        .on_event(move |event| events.event(event));
+    if let Some((extension, render)) = renderer(args.format) {
+        runner = runner.render(extension, render);
+    }
+    let result = tokio::select! {
+        result = runner.run(&args.paths) => result,
+        _ = tokio::signal::ctrl_c() => {
+            display.finish();
+            return Err(coded(INTERRUPTED, format!(
+                "interrupted; submitted jobs are recorded in {}: run the same command again to resume them",
+                args.out_dir.join(MANIFEST_FILE).display()
+            )));
         }
-        let result = tokio::select! {
-            result = runner.run(&args.paths) => result,
-            _ = tokio::signal::ctrl_c() => {
-                display.finish();
-                return Err(coded(INTERRUPTED, format!(
-                    "interrupted; submitted jobs are recorded in {}: run the same command again to resume them",
-                    args.out_dir.join(MANIFEST_FILE).display()
-                )));
-            }
-        };
-        display.finish();
-        let (_, summary) = result.map_err(|e| format!("{e}"))?;
-        let mut line = format!(
-            "{} succeeded, {} already done, {} resumed, {} failed, {} timed out, {} errors",
-            summary.succeeded,
-            summary.already_done,
-            summary.resumed,
-            summary.failed,
-            summary.timed_out.len(),
-            summary.errors
-        );
-        if summary.conversion_failed > 0 {
-            line.push_str(&format!(
-                ", {} conversion(s) failed (their JSON is written)",
-                summary.conversion_failed
-            ));
-        }
-        if summary.completed_without_submission > 0 {
-            line.push_str(&format!(
-                "; {} completed from stored outputs without a new submission",
-                summary.completed_without_submission
-            ));
-        }
-        if summary.resubmitted_after_unknown_outcome > 0 {
-            line.push_str(&format!(
+    };
+    display.finish();
+    let (_, summary) = result.map_err(|e| format!("{e}"))?;
+    let mut line = format!(
+        "{} succeeded, {} already done, {} resumed, {} failed, {} timed out, {} errors",
+        summary.succeeded,
+        summary.already_done,
+        summary.resumed,
+        summary.failed,
+        summary.timed_out.len(),
+        summary.errors
+    );
+    if summary.conversion_failed > 0 {
+        line.push_str(&format!(
+            ", {} conversion(s) failed (their JSON is written)",
+            summary.conversion_failed
+        ));
+    }
+    if summary.completed_without_submission > 0 {
+        line.push_str(&format!(
+            "; {} completed from stored outputs without a new submission",
+            summary.completed_without_submission
+        ));
+    }
+    if summary.resubmitted_after_unknown_outcome > 0 {
+        line.push_str(&format!(
                 "; {} submission(s) had an unknown outcome and were sent again (see the manifest: the service may hold extra jobs for them)",
                 summary.resubmitted_after_unknown_outcome
             ));
-        }
-        eprintln!("{line}");
-        let errors = summary.errors + summary.conversion_failed;
-        if errors > 0 {
-            return Err(format!("{errors} document(s) met an error (listed above)").into());
-        }
-        if summary.failed > 0 {
-            return Err(coded(
-                SERVICE_FAILED,
-                format!("{} document(s) failed on the service side", summary.failed),
-            ));
-        }
-        if !summary.timed_out.is_empty() {
-            return Err(coded(
-                DEADLINE,
-                format!(
-                    "{} document(s) not done in time; resume with `kensho-extract wait ID` for: {}",
-                    summary.timed_out.len(),
-                    summary.timed_out.join(" ")
-                ),
-            ));
-        }
-        Ok(())
-    })
+    }
+    eprintln!("{line}");
+    let errors = summary.errors + summary.conversion_failed;
+    if errors > 0 {
+        return Err(format!("{errors} document(s) met an error (listed above)").into());
+    }
+    if summary.failed > 0 {
+        return Err(coded(
+            SERVICE_FAILED,
+            format!("{} document(s) failed on the service side", summary.failed),
+        ));
+    }
+    if !summary.timed_out.is_empty() {
+        return Err(coded(
+            DEADLINE,
+            format!(
+                "{} document(s) not done in time; resume with `kensho-extract wait ID` for: {}",
+                summary.timed_out.len(),
+                summary.timed_out.join(" ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// How many PDFs the paths name, for the progress bar (the runner finds the same ones).

@@ -118,13 +118,26 @@ impl<A: ExtractApi> Poller<A> {
         let start = Instant::now();
         let mut polls = 0;
         let mut last = "submitted";
-        let mut retry_after = None;
+        // Each wait is drawn once, so the wait reported is the wait slept.
+        let mut wait = self.policy.delay(1, None);
+        let deadline = start + self.policy.deadline;
+        let past_deadline = |polls: u32, last: &str| PollError::Deadline {
+            request_id: job.request_id.clone(),
+            elapsed: start.elapsed(),
+            polls,
+            last_status: last.to_string(),
+        };
         loop {
-            let left = self.policy.deadline.saturating_sub(start.elapsed());
-            tokio::time::sleep(self.policy.delay(polls + 1, retry_after).min(left)).await;
+            tokio::time::sleep_until((Instant::now() + wait).min(deadline)).await;
+            if Instant::now() >= deadline {
+                return Err(past_deadline(polls, last));
+            }
             polls += 1;
-            retry_after = None;
-            match self.poll_once(job).await {
+            // The deadline is hard: a poll in flight (with its own retries) gets the time left.
+            let Ok(polled) = tokio::time::timeout_at(deadline, self.poll_once(job)).await else {
+                return Err(past_deadline(polls, last));
+            };
+            match polled {
                 Ok(JobState::Succeeded(output)) => return Ok(*output),
                 Ok(JobState::Failed(error)) => {
                     return Err(PollError::Failed {
@@ -134,6 +147,7 @@ impl<A: ExtractApi> Poller<A> {
                 }
                 Ok(state) => {
                     last = state.label();
+                    wait = self.policy.delay(polls + 1, None);
                     on_event(JobEvent::Polled {
                         request_id: job.request_id.clone(),
                         state: last,
@@ -142,11 +156,11 @@ impl<A: ExtractApi> Poller<A> {
                     });
                 }
                 Err(error) if error.is_transient() => {
-                    retry_after = error.retry_after();
+                    wait = self.policy.delay(polls + 1, error.retry_after());
                     on_event(JobEvent::Retrying {
                         request_id: job.request_id.clone(),
                         error: error.to_string(),
-                        wait: self.policy.delay(polls + 1, retry_after),
+                        wait,
                     });
                 }
                 Err(source) => {
@@ -155,14 +169,6 @@ impl<A: ExtractApi> Poller<A> {
                         source,
                     });
                 }
-            }
-            if start.elapsed() >= self.policy.deadline {
-                return Err(PollError::Deadline {
-                    request_id: job.request_id.clone(),
-                    elapsed: start.elapsed(),
-                    polls,
-                    last_status: last.to_string(),
-                });
             }
         }
     }
