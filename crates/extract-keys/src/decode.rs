@@ -73,13 +73,17 @@ pub(crate) fn public_key(input: &[u8]) -> Result<RsaPublicKey, KeyError> {
 }
 
 fn classify(input: &[u8]) -> Result<Encoding, KeyError> {
+    // DER is binary: every byte counts, trailing 0x0A or 0x20 included. Only PEM, which is
+    // text, is trimmed of the white space editors add around it.
+    if input.first() == Some(&0x30) {
+        return Ok(Encoding::Der(Zeroizing::new(input.to_vec())));
+    }
     let trimmed = input.trim_ascii();
     if trimmed.is_empty() {
         return Err(KeyError::Empty);
     }
     match find(trimmed, b"-----BEGIN ") {
         Some(start) => classify_pem(&trimmed[start..]),
-        None if trimmed[0] == 0x30 => Ok(Encoding::Der(Zeroizing::new(trimmed.to_vec()))),
         None => Err(KeyError::malformed("neither PEM text nor DER data")),
     }
 }

@@ -372,3 +372,18 @@ fn debug_and_errors_never_show_key_material() {
     assert!(!err.to_string().contains(body_line), "{err}");
     assert!(!format!("{err:?}").contains(body_line), "{err:?}");
 }
+
+#[test]
+fn a_der_key_whose_last_byte_is_white_space_loads_whole() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let der = std::fs::read(fixtures.join("pkcs8-ends-in-0a.der")).expect("fixture");
+    assert_eq!(
+        der.last(),
+        Some(&0x0a),
+        "the fixture ends in a line feed byte"
+    );
+    let key = PrivateKey::from_pem_or_der(&der).expect("loads");
+    let expected =
+        std::fs::read_to_string(fixtures.join("pkcs8-ends-in-0a.public.pem")).expect("fixture");
+    assert_eq!(key.public_key().to_spki_pem().trim(), expected.trim());
+}
