@@ -26,6 +26,8 @@ pub struct EmulatorConfig {
     pub clock_skew: Duration,
     /// Faults to inject.
     pub faults: FaultSpec,
+    /// How long a connection may take to send a request's headers before it is closed.
+    pub header_read_timeout: Duration,
     /// A directory for registered clients (`clients/<client id>.pem`) and refresh tokens
     /// (`refresh-tokens`), kept across runs; documents go there too. Temporary when `None`.
     pub state_dir: Option<PathBuf>,
@@ -42,6 +44,7 @@ impl Default for EmulatorConfig {
             max_upload_bytes: 1 << 30,
             clock_skew: Duration::from_secs(60),
             faults: FaultSpec::default(),
+            header_read_timeout: Duration::from_secs(30),
             state_dir: None,
         }
     }

@@ -104,10 +104,22 @@ pub(crate) async fn read(
                 .map_err(|e| FormError::Broken(e.to_string()))?;
             form.file = Some(StoredFile { len });
         } else {
-            let value = field
-                .text()
+            // A text field is an option value: read it to a bound, never whole.
+            let mut value = Vec::new();
+            while let Some(chunk) = field
+                .chunk()
                 .await
-                .map_err(|e| FormError::Broken(e.body_text()))?;
+                .map_err(|e| FormError::Broken(e.body_text()))?
+            {
+                if value.len() + chunk.len() > MAX_FIELD_BYTES {
+                    return Err(FormError::Broken(format!(
+                        "the field `{name}` is over {MAX_FIELD_BYTES} bytes"
+                    )));
+                }
+                value.extend_from_slice(&chunk);
+            }
+            let value = String::from_utf8(value)
+                .map_err(|_| FormError::Broken(format!("the field `{name}` is not UTF-8")))?;
             form.fields.insert(name, value);
         }
     }
@@ -200,9 +212,22 @@ pub(crate) fn parse_pages(spec: &str) -> Result<Vec<u32>, String> {
 /// upload reaches the client as a broken connection, not as the refusal; servers and gateways
 /// read the request out first (except to refuse a body too large to read, 413).
 pub(crate) async fn drain(request: Request) {
+    // Read out so the client sees the refusal, up to a bound; past it the connection closes.
     let mut body = request.into_body().into_data_stream();
-    while let Some(Ok(_)) = futures_util::StreamExt::next(&mut body).await {}
+    let mut read = 0usize;
+    while let Some(Ok(chunk)) = futures_util::StreamExt::next(&mut body).await {
+        read += chunk.len();
+        if read > MAX_DRAIN_BYTES {
+            break;
+        }
+    }
 }
+
+/// The largest text field a form may carry.
+const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// The most of a refused request's body that is read before closing its connection.
+const MAX_DRAIN_BYTES: usize = 128 << 20;
 
 /// Where a job's document is kept.
 pub(crate) fn document_path(dir: &Path, id: &uuid::Uuid) -> PathBuf {

@@ -140,6 +140,7 @@ impl Emulator {
         let task = tokio::spawn(server::serve(
             listener,
             server::router(state.clone()),
+            state.config.header_read_timeout,
             stopped,
         ));
         Ok(RunningEmulator {

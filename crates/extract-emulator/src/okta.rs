@@ -144,6 +144,13 @@ fn verify_assertion(state: &State, assertion: &str) -> Result<String, Refusal> {
             )));
         }
     }
+    // RFC 7515 section 4.1.11: a `crit` header lists extensions the recipient must understand;
+    // this recipient understands none.
+    if jwt.header.contains_key("crit") {
+        return Err(invalid_client(
+            "The client_assertion has a `crit` header with extensions this server does not understand",
+        ));
+    }
     let iss = jwt
         .str_claim("iss")
         .ok_or_else(|| invalid_client("The client_assertion has no `iss` claim"))?;

@@ -26,13 +26,24 @@ use crate::{okta, storage};
 #[derive(Debug, Clone)]
 struct ConnectionKill(Arc<Notify>);
 
+/// The largest body of a request that carries no document (a token exchange, a form of
+/// options, an inspection call): such a request is never read past it.
+pub(crate) const SMALL_BODY: usize = 64 * 1024;
+
 pub(crate) fn router(state: Arc<State>) -> Router {
+    let small = || DefaultBodyLimit::max(SMALL_BODY);
     Router::new()
-        .route("/oauth2/default/v1/token", post(okta::token))
+        .route("/oauth2/default/v1/token", post(okta::token).layer(small()))
         .route("/oauth2/refresh", get(okta::refresh))
         .route("/v3/extractions", post(api::submit))
-        .route("/v3/extractions/upload-url", post(api::upload_url))
-        .route("/v3/extractions/upload-complete", put(api::upload_complete))
+        .route(
+            "/v3/extractions/upload-url",
+            post(api::upload_url).layer(small()),
+        )
+        .route(
+            "/v3/extractions/upload-complete",
+            put(api::upload_complete).layer(small()),
+        )
         .route(
             "/v3/extractions/download-url/{request_id}",
             get(api::download_url),
@@ -41,11 +52,15 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/_storage/upload", post(storage::upload))
         .route("/_storage/output/{id}", get(storage::output))
         .route("/_emulator/stats", get(stats))
-        .route("/_emulator/clients", post(register_client))
-        .route("/_emulator/refresh-tokens", post(add_refresh_token))
-        .route("/_emulator/faults", put(set_faults))
+        .route("/_emulator/clients", post(register_client).layer(small()))
+        .route(
+            "/_emulator/refresh-tokens",
+            post(add_refresh_token).layer(small()),
+        )
+        .route("/_emulator/faults", put(set_faults).layer(small()))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
-        // Size limits are the handlers' own (413 for the API, EntityTooLarge for storage).
+        // Documents' size limits are the handlers' own (413 for the API, EntityTooLarge for
+        // storage); other routes take SMALL_BODY at most.
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
@@ -55,6 +70,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
+    header_read_timeout: std::time::Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -79,7 +95,11 @@ pub(crate) async fn serve(
                 });
         let mut shutdown = shutdown.clone();
         tokio::spawn(async move {
+            // A client that opens a connection and trickles (or never sends) its headers is
+            // cut off instead of holding the connection.
             let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
                 .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
             tokio::select! {
                 _ = connection => {}

@@ -378,3 +378,17 @@ async fn refresh_tokens_are_exchanged_only_when_registered() {
     assert_refused(refresh(None).await, 400, "invalid_request", "refresh_token");
     assert_eq!(env.emulator.stats().refresh_exchanges, 1);
 }
+
+#[tokio::test]
+async fn a_crit_header_it_does_not_understand_is_refused() {
+    let env = env().await;
+    let got = exchange(
+        &env,
+        key(),
+        json!({"alg": "RS256", "typ": "JWT", "crit": ["exp-x"], "exp-x": 1}),
+        claims(&env.client_id, &env.emulator.token_url()),
+    )
+    .await;
+    assert_refused(got, 401, "invalid_client", "crit");
+    assert_eq!(env.emulator.stats().token_exchanges, 0);
+}
