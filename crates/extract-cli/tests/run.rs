@@ -391,3 +391,66 @@ fn convert_warns_about_impossible_values_and_still_converts() {
         text(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_resubmission_is_reported_once_without_a_terminal() {
+    let s = setup_with(EmulatorConfig {
+        job_duration: Duration::ZERO,
+        faults: "500=0.35,seed=11".parse().expect("faults"),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let inputs = s.dir.path().join("in");
+    std::fs::create_dir(&inputs).expect("mkdir");
+    pdfs(&inputs, 6);
+    let out_dir = s.dir.path().join("out");
+    let vars = keypair_vars(&s);
+    let out = run(
+        &[
+            "run",
+            &inputs.to_string_lossy(),
+            "--out-dir",
+            &out_dir.to_string_lossy(),
+        ],
+        &as_refs(&vars),
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    let manifest = extract_poll::Manifest::load(&out_dir).expect("manifest");
+    let unknown: usize = manifest
+        .documents
+        .values()
+        .map(|e| e.unknown_outcomes.len())
+        .sum();
+    assert!(unknown > 0, "the seed makes some submissions unknown: {stderr}");
+    let reported = stderr.lines().filter(|l| l.contains("resubmitting")).count();
+    // Each resubmission once; a fourth unknown outcome for one input gives up instead.
+    let given_up = stderr.lines().filter(|l| l.contains("giving up")).count();
+    assert_eq!(reported + given_up, unknown, "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_about_files_name_the_file() {
+    let s = setup().await;
+    let not_a_folder = s.dir.path().join("taken");
+    std::fs::write(&not_a_folder, "a file").expect("writes");
+    let pdf = s.dir.path().join("a.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4 x").expect("writes");
+    let vars = keypair_vars(&s);
+    let out = run(
+        &[
+            "run",
+            &pdf.to_string_lossy(),
+            "--out-dir",
+            &not_a_folder.to_string_lossy(),
+        ],
+        &as_refs(&vars),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(&*not_a_folder.to_string_lossy()),
+        "{}",
+        text(&out.stderr)
+    );
+}
