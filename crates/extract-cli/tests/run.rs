@@ -422,8 +422,14 @@ async fn each_resubmission_is_reported_once_without_a_terminal() {
         .values()
         .map(|e| e.unknown_outcomes.len())
         .sum();
-    assert!(unknown > 0, "the seed makes some submissions unknown: {stderr}");
-    let reported = stderr.lines().filter(|l| l.contains("resubmitting")).count();
+    assert!(
+        unknown > 0,
+        "the seed makes some submissions unknown: {stderr}"
+    );
+    let reported = stderr
+        .lines()
+        .filter(|l| l.contains("resubmitting"))
+        .count();
     // Each resubmission once; a fourth unknown outcome for one input gives up instead.
     let given_up = stderr.lines().filter(|l| l.contains("giving up")).count();
     assert_eq!(reported + given_up, unknown, "{stderr}");
