@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use extract_auth::http::cause_chain;
 use extract_auth::{
     AuthConfig, CachePolicy, CachedTokenSource, TokenSource, checked_url, redacted,
 };
@@ -320,7 +319,14 @@ impl Client {
         }
     }
 
-    async fn attempt(&self, prepared: Prepared, label: &str, timeout: Duration) -> Attempt {
+    async fn attempt(
+        &self,
+        prepared: Prepared,
+        label: &str,
+        request_id: Option<&str>,
+        timeout: Duration,
+    ) -> Attempt {
+        let id = || request_id.map(String::from);
         let sent = prepared.request.timeout(timeout).send();
         let sent = match &prepared.upload {
             // An upload also ends when it stalls, or when its answer does not come.
@@ -330,7 +336,9 @@ impl Client {
                     return Attempt::Lost(
                         ApiError::Timeout {
                             endpoint: label.into(),
+                            request_id: id(),
                             after: self.inner.response_timeout,
+                            source: None,
                         },
                         why,
                     );
@@ -343,24 +351,29 @@ impl Client {
             Err(e) if e.is_connect() => {
                 return Attempt::NotSent(ApiError::Connect {
                     endpoint: label.into(),
-                    detail: cause_chain(&e),
+                    request_id: id(),
+                    source: Box::new(e.without_url()),
                 });
             }
             Err(e) if e.is_timeout() => {
                 return Attempt::Lost(
                     ApiError::Timeout {
                         endpoint: label.into(),
+                        request_id: id(),
                         after: timeout,
+                        source: Some(Box::new(e.without_url())),
                     },
-                    format!("no answer came within {timeout:?}"),
+                    format!("no answer came within {:.1}s", timeout.as_secs_f64()),
                 );
             }
             Err(e) => {
-                let detail = cause_chain(&e);
+                let e = e.without_url();
+                let detail = extract_auth::http::describe(&e);
                 return Attempt::Lost(
                     ApiError::Connect {
                         endpoint: label.into(),
-                        detail: detail.clone(),
+                        request_id: id(),
+                        source: Box::new(e),
                     },
                     format!("the connection broke ({detail})"),
                 );
@@ -373,12 +386,14 @@ impl Client {
             Some(_) => {
                 match tokio::time::timeout(self.inner.response_timeout, response.bytes()).await {
                     Ok(body) => body,
-                    Err(_) => {
+                    Err(elapsed) => {
                         let after = self.inner.response_timeout;
                         return Attempt::Lost(
                             ApiError::Timeout {
                                 endpoint: label.into(),
+                                request_id: id(),
                                 after,
+                                source: Some(Box::new(elapsed)),
                             },
                             format!(
                                 "its answer did not finish within {:.1}s",
@@ -393,11 +408,13 @@ impl Client {
         match body {
             Ok(body) => Attempt::Answer(status, headers, body),
             Err(e) => {
-                let detail = cause_chain(&e);
+                let e = e.without_url();
+                let detail = extract_auth::http::describe(&e);
                 Attempt::Lost(
                     ApiError::Connect {
                         endpoint: label.into(),
-                        detail: detail.clone(),
+                        request_id: id(),
+                        source: Box::new(e),
                     },
                     format!("the answer broke off ({detail})"),
                 )
@@ -411,7 +428,7 @@ impl Client {
         &self,
         spec: CallSpec<'_>,
         build: Build<'_>,
-        decode: impl Fn(&Bytes) -> Result<T, String> + Send + Sync,
+        decode: impl Fn(&Bytes) -> Result<T, serde_json::Error> + Send + Sync,
     ) -> Result<T, ApiError> {
         // Labels name endpoints with their query redacted; ids are not secret.
         let span = tracing::info_span!(
@@ -428,7 +445,7 @@ impl Client {
         &self,
         spec: CallSpec<'_>,
         build: Build<'_>,
-        decode: impl Fn(&Bytes) -> Result<T, String> + Send + Sync,
+        decode: impl Fn(&Bytes) -> Result<T, serde_json::Error> + Send + Sync,
     ) -> Result<T, ApiError> {
         let CallSpec {
             label,
@@ -448,7 +465,7 @@ impl Client {
                 None
             };
             let request = build(token.as_ref().map(|t| t.secret().expose().to_string())).await?;
-            let failure = match self.attempt(request, label, timeout).await {
+            let failure = match self.attempt(request, label, request_id, timeout).await {
                 Attempt::Answer(status, _, _)
                     if status == StatusCode::UNAUTHORIZED && bearer && !reauthorized =>
                 {
@@ -467,11 +484,12 @@ impl Client {
                             status: Some(status.as_u16()),
                         });
                     }
-                    Err(detail) => ApiError::Decode {
+                    Err(source) => ApiError::Decode {
                         endpoint: label.into(),
+                        request_id: request_id.map(String::from),
                         status: status.as_u16(),
-                        detail,
                         excerpt: excerpt(&String::from_utf8_lossy(&body), 200),
+                        source: Box::new(source),
                     },
                 },
                 Attempt::Answer(status, headers, _) if status.is_redirection() => {
@@ -773,11 +791,7 @@ impl Client {
                 let request = self.inner.http.get(url.clone());
                 Box::pin(async { Ok(request.into()) })
             },
-            |body| {
-                serde_json::from_slice::<serde::de::IgnoredAny>(body)
-                    .map(|_| body.clone())
-                    .map_err(|e| e.to_string())
-            },
+            |body| serde_json::from_slice::<serde::de::IgnoredAny>(body).map(|_| body.clone()),
         )
         .await
     }
@@ -787,9 +801,10 @@ impl Client {
         let bytes = self.download_bytes(output_url).await?;
         serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
             endpoint: "GET output URL".into(),
+            request_id: None,
             status: 200,
-            detail: e.to_string(),
             excerpt: excerpt(&String::from_utf8_lossy(&bytes), 200),
+            source: Box::new(e),
         })
     }
 
@@ -827,6 +842,6 @@ fn text_form(fields: &[(&'static str, String)]) -> Form {
     })
 }
 
-fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| e.to_string())
+fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, serde_json::Error> {
+    serde_json::from_slice(body)
 }

@@ -15,21 +15,29 @@ pub enum ApiError {
     /// No access token could be had.
     #[error(transparent)]
     Auth(#[from] AuthError),
-    /// No connection, so nothing reached the service.
-    #[error("could not reach {endpoint}: {detail}")]
+    /// No connection was made, or it broke before a whole answer came.
+    #[error("could not reach {endpoint}: {}", extract_auth::http::describe(source.as_ref()))]
     Connect {
         /// The endpoint, such as `POST /v3/extractions`.
         endpoint: String,
-        /// What failed.
-        detail: String,
+        /// The request id the call was about, when there was one.
+        request_id: Option<String>,
+        /// What failed (for reqwest errors, without the URL, which may carry a signature).
+        #[source]
+        source: BoxError,
     },
     /// No answer in time.
     #[error("{endpoint} did not answer within {:.1}s", after.as_secs_f64())]
     Timeout {
         /// The endpoint.
         endpoint: String,
-        /// The time allowed.
+        /// The request id the call was about, when there was one.
+        request_id: Option<String>,
+        /// The time waited.
         after: Duration,
+        /// The timer's error, when one reported it.
+        #[source]
+        source: Option<BoxError>,
     },
     /// A submission whose fate is unknown: it was sent, but the answer was a 5xx, a broken
     /// connection or a timeout. The service may have created the job, so it is not retried.
@@ -61,18 +69,24 @@ pub enum ApiError {
         retry_after: Option<Duration>,
     },
     /// A success status with a body that is not what the contract says.
-    #[error("{endpoint} answered HTTP {status} with an unreadable body ({detail}): {excerpt}")]
+    #[error("{endpoint} answered HTTP {status} with an unreadable body ({source}): {excerpt}")]
     Decode {
         /// The endpoint.
         endpoint: String,
+        /// The request id the call was about, when there was one.
+        request_id: Option<String>,
         /// The HTTP status.
         status: u16,
-        /// What the parser said.
-        detail: String,
         /// The start of the body.
         excerpt: String,
+        /// What the parser said.
+        #[source]
+        source: BoxError,
     },
 }
+
+/// The cause inside an [`ApiError`]: any error, so that programs (and mocks) can make one.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 impl ApiError {
     /// The HTTP status, for errors that had one.
@@ -104,10 +118,28 @@ impl ApiError {
         }
     }
 
-    /// The `Retry-After` the service asked for.
+    /// The `Retry-After` the service (or the token endpoint) asked for.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ApiError::Service { retry_after, .. } => *retry_after,
+            ApiError::Auth(e) => e.retry_after(),
+            _ => None,
+        }
+    }
+
+    /// True when a submission may have created a job although it failed: the service may hold
+    /// a job the caller has no id for. Never true for calls that do not create jobs.
+    pub fn may_have_created_job(&self) -> bool {
+        matches!(self, ApiError::OutcomeUnknown { .. })
+    }
+
+    /// The request id the failed call was about, when it had one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            ApiError::Service { request_id, .. }
+            | ApiError::Connect { request_id, .. }
+            | ApiError::Timeout { request_id, .. }
+            | ApiError::Decode { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
     }

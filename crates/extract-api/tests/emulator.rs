@@ -398,9 +398,18 @@ async fn a_truncated_answer_to_a_submission_is_an_unknown_outcome() {
     assert_eq!(env.emulator.stats().submissions, 2);
 }
 
-#[tokio::test(start_paused = true)]
+/// Retries as the default policy makes them, with waits short enough for real time.
+fn short_retries() -> RetryPolicy {
+    RetryPolicy {
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+        ..RetryPolicy::default()
+    }
+}
+
+#[tokio::test]
 async fn a_throttled_submission_is_retried_and_creates_one_job() {
-    let env = env().await;
+    let env = env_with(instant(), short_retries()).await;
     let pdf = env.pdf("doc.pdf", 1, 0);
     env.client
         .submit(&pdf, &ExtractionOptions::new())
@@ -433,9 +442,9 @@ async fn a_throttled_submission_is_retried_and_creates_one_job() {
     assert_eq!(env.emulator.stats().submissions, 2, "exactly one more job");
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn reads_are_retried_through_500s_drops_and_garbled_bodies() {
-    let env = env().await;
+    let env = env_with(instant(), short_retries()).await;
     let pdf = env.pdf("doc.pdf", 1, 0);
     let submission = env
         .client

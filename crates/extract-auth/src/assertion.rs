@@ -103,7 +103,7 @@ impl ClientAssertion {
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, &claims, &self.key)
             .map(Secret::new)
-            .map_err(|e| AuthError::Signing(e.to_string()))
+            .map_err(|e| AuthError::Signing(std::sync::Arc::new(e)))
     }
 }
 

@@ -218,10 +218,23 @@ impl<S: TokenSource> TokenSource for CachedTokenSource<S> {
         };
         // In the refresh window: one caller refreshes, the others keep the valid token.
         if let Some(valid) = still_valid {
-            return match self.refresh.try_lock() {
-                Ok(_guard) => self.refresh().await,
-                Err(_) => Ok(valid),
+            let Ok(_guard) = self.refresh.try_lock() else {
+                return Ok(valid);
             };
+            // Another caller may have refreshed between our look and the lock: use its token
+            // rather than refreshing twice in a row.
+            {
+                let state = self.state();
+                if state.refreshes > seen
+                    && let Some(c) = state
+                        .current
+                        .as_ref()
+                        .filter(|c| c.is_valid(Instant::now()))
+                {
+                    return Ok(c.token.clone());
+                }
+            }
+            return self.refresh().await;
         }
         let _guard = self.refresh.lock().await;
         {
@@ -362,6 +375,7 @@ mod tests {
     }
 
     /// Waits `delay` (on tokio's clock) before each exchange.
+    #[derive(Debug)]
     struct SlowSource {
         inner: MockTokenSource,
         delay: Duration,
@@ -420,7 +434,7 @@ mod tests {
             )),
             _ => Err(AuthError::Connect {
                 url: "https://okta".into(),
-                detail: "refused".into(),
+                source: Arc::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
             }),
         });
         let cache = CachedTokenSource::new(mock);

@@ -149,21 +149,6 @@ impl AuthConfig {
     }
 }
 
-#[async_trait::async_trait]
-impl TokenSource for Box<dyn TokenSource> {
-    async fn token(&self) -> Result<crate::Token, AuthError> {
-        (**self).token().await
-    }
-
-    fn invalidate(&self) {
-        (**self).invalidate();
-    }
-
-    fn method(&self) -> &'static str {
-        (**self).method()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use extract_keys::KeyError;
 
+/// A cause kept inside an error that is cloned (a failed refresh is shared by its waiters).
+pub type SharedError = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// What went wrong while getting an access token, by phase; never carries a secret.
 ///
 /// It is `Clone` so that one failed refresh can be handed to every caller that waited for it.
@@ -31,15 +34,16 @@ pub enum AuthError {
     #[error(transparent)]
     Key(Arc<KeyError>),
     /// The client assertion could not be made.
-    #[error("could not sign the client assertion: {0}")]
-    Signing(String),
+    #[error("could not sign the client assertion: {}", crate::http::describe(.0.as_ref()))]
+    Signing(#[source] SharedError),
     /// No answer: the connection failed or broke.
-    #[error("could not reach {url}: {detail}")]
+    #[error("could not reach {url}: {}", crate::http::describe(source.as_ref()))]
     Connect {
         /// The URL, its query redacted.
         url: String,
-        /// What failed.
-        detail: String,
+        /// What failed (for reqwest errors, without the URL, which may carry a secret).
+        #[source]
+        source: SharedError,
     },
     /// No answer in time.
     #[error("{url} did not answer within {:.1}s", after.as_secs_f64())]

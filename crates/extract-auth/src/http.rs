@@ -50,7 +50,7 @@ pub fn install_crypto_provider() {
 }
 
 /// Turns a reqwest failure into a connection or timeout error, naming the URL without its query.
-pub(crate) fn send_error(url: &Url, error: &reqwest::Error, timeout: Duration) -> AuthError {
+pub(crate) fn send_error(url: &Url, error: reqwest::Error, timeout: Duration) -> AuthError {
     if error.is_timeout() {
         AuthError::Timeout {
             url: redacted(url),
@@ -59,10 +59,26 @@ pub(crate) fn send_error(url: &Url, error: &reqwest::Error, timeout: Duration) -
     } else {
         AuthError::Connect {
             url: redacted(url),
-            // reqwest puts the URL in its message; take the cause chain only.
-            detail: cause_chain(error),
+            // reqwest's message names the URL, which may carry a secret: strip it.
+            source: std::sync::Arc::new(error.without_url()),
         }
     }
+}
+
+/// An error and its causes, joined by `: `.
+pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let next = e.to_string();
+        // Some errors repeat their cause in their own message.
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = e.source();
+    }
+    text
 }
 
 /// The causes of an error, joined, without the error's own message (reqwest puts the URL there,

@@ -88,7 +88,7 @@ impl TokenSource for KeypairSource {
             .timeout(self.timeout)
             .send()
             .await
-            .map_err(|e| send_error(&self.token_url, &e, self.timeout))?;
+            .map_err(|e| send_error(&self.token_url, e, self.timeout))?;
         read_token_response(&self.token_url, response, self.timeout).await
     }
 
@@ -108,7 +108,7 @@ pub(crate) async fn read_token_response(
     let body = response
         .text()
         .await
-        .map_err(|e| send_error(url, &e, timeout))?;
+        .map_err(|e| send_error(url, e, timeout))?;
     if !status.is_success() {
         if let Ok(oauth) = serde_json::from_str::<OAuthError>(&body) {
             return Err(AuthError::OAuth {

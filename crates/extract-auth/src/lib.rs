@@ -44,7 +44,7 @@ pub use assertion::{ClientAssertion, MAX_ASSERTION_LIFETIME};
 pub use cache::{CachePolicy, CachedTokenSource};
 pub use config::{AuthConfig, KENSHO_EXTRACT_API_URL, Method, env};
 pub use endpoint::{checked_url, redacted};
-pub use error::AuthError;
+pub use error::{AuthError, SharedError};
 pub use given::GivenToken;
 pub use keypair::{EXTRACT_SCOPE, KENSHO_TOKEN_URL, KeypairSource};
 pub use refresh::RefreshTokenSource;

@@ -64,7 +64,7 @@ impl TokenSource for RefreshTokenSource {
             .timeout(self.timeout)
             .send()
             .await
-            .map_err(|e| send_error(&self.endpoint, &e, self.timeout))?;
+            .map_err(|e| send_error(&self.endpoint, e, self.timeout))?;
         read_token_response(&self.endpoint, response, self.timeout).await
     }
 

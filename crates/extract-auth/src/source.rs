@@ -10,9 +10,12 @@ use crate::{AuthError, Token};
 /// [`crate::GivenToken`]) do one exchange per call; wrap them in [`crate::CachedTokenSource`]
 /// for caching, refresh ahead of expiry, single flight and retries. With the `mock` feature,
 /// `MockTokenSource` (mockall) stands in for any of them in tests.
+///
+/// Sources are `Debug` (printing no secret), so a program can log what it is configured with.
+/// `Arc<T>` and `Box<T>` of a source are sources too (`Arc<dyn TokenSource>` included).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
-pub trait TokenSource: Send + Sync {
+pub trait TokenSource: Send + Sync + std::fmt::Debug {
     /// An access token to send now.
     async fn token(&self) -> Result<Token, AuthError>;
 
@@ -21,4 +24,34 @@ pub trait TokenSource: Send + Sync {
 
     /// How the tokens are obtained, for people: `keypair`, `refresh token`, `access token`.
     fn method(&self) -> &'static str;
+}
+
+#[async_trait]
+impl<T: TokenSource + ?Sized> TokenSource for std::sync::Arc<T> {
+    async fn token(&self) -> Result<Token, AuthError> {
+        (**self).token().await
+    }
+
+    fn invalidate(&self) {
+        (**self).invalidate();
+    }
+
+    fn method(&self) -> &'static str {
+        (**self).method()
+    }
+}
+
+#[async_trait]
+impl<T: TokenSource + ?Sized> TokenSource for Box<T> {
+    async fn token(&self) -> Result<Token, AuthError> {
+        (**self).token().await
+    }
+
+    fn invalidate(&self) {
+        (**self).invalidate();
+    }
+
+    fn method(&self) -> &'static str {
+        (**self).method()
+    }
 }

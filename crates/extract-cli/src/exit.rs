@@ -33,6 +33,16 @@ pub fn coded(code: u8, message: impl Into<String>) -> Failure {
     })
 }
 
+/// What the CLI adds to a library's error: the command that helps.
+pub fn hint(failure: &Failure) -> Option<String> {
+    match failure.downcast_ref::<PollError>() {
+        Some(PollError::Deadline { request_id, .. }) => {
+            Some(format!("resume it with `kensho-extract wait {request_id}`"))
+        }
+        _ => None,
+    }
+}
+
 /// The exit code of a failure.
 pub fn code_of(failure: &Failure) -> u8 {
     if let Some(coded) = failure.downcast_ref::<Coded>() {

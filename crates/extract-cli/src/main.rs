@@ -94,7 +94,10 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            match exit::hint(&error) {
+                Some(hint) => eprintln!("error: {error}; {hint}"),
+                None => eprintln!("error: {error}"),
+            }
             ExitCode::from(exit::code_of(&error))
         }
     }

@@ -14,10 +14,12 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
-    pub(crate) fn new() -> Self {
+    /// A clock `ahead` seconds ahead of this machine's (to emulate a server whose clock is off).
+    pub(crate) fn new(ahead: u64) -> Self {
         let start_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+            .map_or(0, |d| d.as_secs())
+            + ahead;
         Clock {
             start_unix,
             start: Instant::now(),

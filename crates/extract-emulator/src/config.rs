@@ -26,6 +26,9 @@ pub struct EmulatorConfig {
     pub clock_skew: Duration,
     /// Faults to inject.
     pub faults: FaultSpec,
+    /// How far the emulator's clock runs ahead of this machine's: a server whose clock is off,
+    /// for testing clock-skew errors over real sockets. Default 0.
+    pub clock_ahead: Duration,
     /// How long a connection may take to send a request's headers before it is closed.
     pub header_read_timeout: Duration,
     /// A directory for registered clients (`clients/<client id>.pem`) and refresh tokens
@@ -44,6 +47,7 @@ impl Default for EmulatorConfig {
             max_upload_bytes: 1 << 30,
             clock_skew: Duration::from_secs(60),
             faults: FaultSpec::default(),
+            clock_ahead: Duration::ZERO,
             header_read_timeout: Duration::from_secs(30),
             state_dir: None,
         }

@@ -115,7 +115,7 @@ impl Emulator {
                 .map_err(|_| EmulatorError::Key("no random source".into()))?;
         let state = Arc::new(State {
             base_url: format!("http://{local}"),
-            clock: clock::Clock::new(),
+            clock: clock::Clock::new(config.clock_ahead.as_secs()),
             signer,
             storage_key,
             documents,

