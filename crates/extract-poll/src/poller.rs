@@ -1,6 +1,5 @@
 //! Polling one job: once, until done, or as a stream of events.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use extract_api::{ExtractApi, OutputDocument, RetrievalMode, Status};
@@ -107,96 +106,128 @@ impl<A: ExtractApi> Poller<A> {
     ) -> Result<OutputDocument, PollError> {
         let span =
             tracing::info_span!("extract_job", request_id = %job.request_id, mode = ?job.mode);
-        self.wait_in_span(job, &mut on_event).instrument(span).await
+        async {
+            let mut wait = Wait::new(&self.policy);
+            loop {
+                match self.step(job, &mut wait).await {
+                    JobEvent::Done(result) => return result.map(|output| *output),
+                    event => on_event(event),
+                }
+            }
+        }
+        .instrument(span)
+        .await
     }
 
-    async fn wait_in_span(
-        &self,
-        job: &JobHandle,
-        on_event: &mut (impl FnMut(JobEvent) + Send),
-    ) -> Result<OutputDocument, PollError> {
-        let start = Instant::now();
-        let mut polls = 0;
-        let mut last = "submitted";
-        // Each wait is drawn once, so the wait reported is the wait slept.
-        let mut wait = self.policy.delay(1, None);
-        let deadline = start + self.policy.deadline;
-        let past_deadline = |polls: u32, last: &str| PollError::Deadline {
-            request_id: job.request_id.clone(),
-            elapsed: start.elapsed(),
-            polls,
-            last_status: last.to_string(),
+    /// One step of a wait: sleeps until the next poll, polls, and says what happened. Every
+    /// await is here, so a caller that stops asking (drops the future or stream) stops polling.
+    async fn step(&self, job: &JobHandle, wait: &mut Wait) -> JobEvent {
+        let past_deadline = |wait: &Wait| {
+            JobEvent::Done(Err(PollError::Deadline {
+                request_id: job.request_id.clone(),
+                elapsed: wait.start.elapsed(),
+                polls: wait.polls,
+                last_status: wait.last.to_string(),
+            }))
         };
-        loop {
-            tokio::time::sleep_until((Instant::now() + wait).min(deadline)).await;
-            if Instant::now() >= deadline {
-                return Err(past_deadline(polls, last));
-            }
-            polls += 1;
-            // The deadline is hard: a poll in flight (with its own retries) gets the time left.
-            let Ok(polled) = tokio::time::timeout_at(deadline, self.poll_once(job)).await else {
-                return Err(past_deadline(polls, last));
-            };
-            match polled {
-                Ok(JobState::Succeeded(output)) => return Ok(*output),
-                Ok(JobState::Failed(error)) => {
-                    return Err(PollError::Failed {
-                        request_id: job.request_id.clone(),
-                        error,
-                    });
-                }
-                Ok(state) => {
-                    last = state.label();
-                    wait = self.policy.delay(polls + 1, None);
-                    on_event(JobEvent::Polled {
-                        request_id: job.request_id.clone(),
-                        state: last,
-                        polls,
-                        elapsed: start.elapsed(),
-                    });
-                }
-                Err(error) if error.is_transient() => {
-                    wait = self.policy.delay(polls + 1, error.retry_after());
-                    on_event(JobEvent::Retrying {
-                        request_id: job.request_id.clone(),
-                        error: error.to_string(),
-                        wait,
-                    });
-                }
-                Err(source) => {
-                    return Err(PollError::Api {
-                        request_id: job.request_id.clone(),
-                        source,
-                    });
+        tokio::time::sleep_until((Instant::now() + wait.next).min(wait.deadline)).await;
+        if Instant::now() >= wait.deadline {
+            return past_deadline(wait);
+        }
+        wait.polls += 1;
+        // The deadline is hard: a poll in flight (with its own retries) gets the time left.
+        let Ok(polled) = tokio::time::timeout_at(wait.deadline, self.poll_once(job)).await else {
+            return past_deadline(wait);
+        };
+        let polls = wait.polls;
+        match polled {
+            Ok(JobState::Succeeded(output)) => JobEvent::Done(Ok(output)),
+            Ok(JobState::Failed(error)) => JobEvent::Done(Err(PollError::Failed {
+                request_id: job.request_id.clone(),
+                error,
+            })),
+            Ok(state) => {
+                wait.last = state.label();
+                // Each wait is drawn once, so the wait reported is the wait slept.
+                wait.next = self.policy.delay(polls + 1, None);
+                JobEvent::Polled {
+                    request_id: job.request_id.clone(),
+                    state: wait.last,
+                    polls,
+                    elapsed: wait.start.elapsed(),
                 }
             }
+            Err(error) if error.is_transient() => {
+                wait.next = self.policy.delay(polls + 1, error.retry_after());
+                JobEvent::Retrying {
+                    request_id: job.request_id.clone(),
+                    error: error.to_string(),
+                    wait: wait.next,
+                }
+            }
+            Err(source) => JobEvent::Done(Err(PollError::Api {
+                request_id: job.request_id.clone(),
+                source,
+            })),
+        }
+    }
+}
+
+/// Where a wait is: when it began, its deadline, polls so far, the last state, the next wait.
+#[derive(Debug)]
+struct Wait {
+    start: Instant,
+    deadline: Instant,
+    polls: u32,
+    last: &'static str,
+    next: Duration,
+}
+
+impl Wait {
+    fn new(policy: &PollPolicy) -> Wait {
+        let start = Instant::now();
+        Wait {
+            start,
+            deadline: start + policy.deadline,
+            polls: 0,
+            last: "submitted",
+            next: policy.delay(1, None),
         }
     }
 }
 
 impl<A: ExtractApi + Clone + 'static> Poller<A> {
-    /// The wait as a stream of events, ending with [`JobEvent::Done`]. It runs on a spawned task,
-    /// so it makes progress even while the stream is not being read.
+    /// The wait as a stream of events, ending with [`JobEvent::Done`]. The consumer drives
+    /// it: nothing is polled while the stream is not read, and dropping it stops all requests
+    /// (the request in flight is cancelled with it).
+    #[must_use = "a stream does nothing unless polled"]
     pub fn events(&self, job: JobHandle) -> impl Stream<Item = JobEvent> + Send + 'static {
-        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
-        let poller = Arc::new(self.clone());
-        tokio::spawn(async move {
-            let progress = sender.clone();
-            let result = poller
-                .wait_with(&job, move |event| {
-                    let _ = progress.send(event);
-                })
-                .await;
-            let _ = sender.send(JobEvent::Done(result.map(Box::new)));
-        });
-        futures_util::stream::unfold(receiver, |mut receiver| async move {
-            receiver.recv().await.map(|event| (event, receiver))
+        struct Running<A> {
+            poller: Poller<A>,
+            job: JobHandle,
+            wait: Wait,
+            done: bool,
+        }
+        let running = Running {
+            poller: self.clone(),
+            wait: Wait::new(&self.policy),
+            job,
+            done: false,
+        };
+        futures_util::stream::unfold(running, |mut running| async move {
+            if running.done {
+                return None;
+            }
+            let event = running.poller.step(&running.job, &mut running.wait).await;
+            running.done = matches!(event, JobEvent::Done(_));
+            Some((event, running))
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use extract_api::{ApiError, ExtractionStatus, MockExtractApi};

@@ -282,3 +282,46 @@ async fn a_crash_while_submitting_is_resubmitted_and_recorded_as_an_unknown_outc
         ["an earlier run stopped while submitting"]
     );
 }
+
+#[tokio::test]
+async fn dropping_the_event_stream_stops_all_polling() {
+    use futures_util::StreamExt;
+    let (emulator, client) = start(EmulatorConfig {
+        job_duration: Duration::from_secs(30),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pdf = &pdfs(dir.path(), 1)[0];
+    let job: JobHandle = client
+        .submit_file(pdf, &ExtractionOptions::new())
+        .await
+        .expect("submits")
+        .into();
+    let poller = Poller::new(client, fast());
+    let mut events = Box::pin(poller.events(job.clone()));
+    for _ in 0..3 {
+        let event = events.next().await.expect("an event");
+        assert!(
+            matches!(event, extract_poll::JobEvent::Polled { .. }),
+            "{event:?}"
+        );
+    }
+    let polled = emulator.stats().polls[&job.request_id];
+    assert_eq!(polled, 3);
+    // Not read: nothing is polled.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        emulator.stats().polls[&job.request_id],
+        3,
+        "a stream not read polls nothing"
+    );
+    drop(events);
+    // Ten times the longest poll interval: no poll follows.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        emulator.stats().polls[&job.request_id],
+        3,
+        "no poll after the drop"
+    );
+}
