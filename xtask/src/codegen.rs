@@ -238,7 +238,7 @@ fn string_enum(
     } else {
         writeln!(
             out,
-            "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]\npub enum {name} {{"
+            "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]\n#[non_exhaustive]\npub enum {name} {{"
         )?;
     }
     for (i, (value, variant)) in values.iter().zip(&variants).enumerate() {
@@ -432,7 +432,12 @@ fn object(out: &mut String, name: &str, schema: &Schema, form: bool) -> Result {
         (false, true) => "Debug, Clone, PartialEq, Serialize",
         (false, false) => "Debug, Clone, PartialEq, Serialize, Deserialize",
     };
-    writeln!(out, "#[derive({derives})]\npub struct {name} {{")?;
+    // Fields are added as the contract grows: construct with builders or serde, never with a
+    // struct literal, so adding one is not a breaking change.
+    writeln!(
+        out,
+        "#[derive({derives})]\n#[non_exhaustive]\npub struct {name} {{"
+    )?;
     for field in &fields {
         doc(out, &field.doc)?;
         for attr in &field.attrs {
@@ -550,7 +555,29 @@ fn form_fields(out: &mut String, name: &str, fields: &[Field]) -> Result {
             writeln!(out, "fields.push(({:?}, {text}));", field.name)?;
         }
     }
-    writeln!(out, "fields\n}}\n}}")?;
+    writeln!(out, "fields\n}}")?;
+    // A builder setter for every field: `Option<T>` fields take `T` (strings anything that
+    // converts into one), the rest their own type.
+    for field in fields {
+        let optional = field.rust.starts_with("Option<");
+        let inner = field
+            .rust
+            .trim_start_matches("Option<")
+            .trim_end_matches('>');
+        let (argument, value) = match (inner, optional) {
+            ("String", true) => ("impl Into<String>".to_string(), "Some(value.into())"),
+            ("String", false) => ("impl Into<String>".to_string(), "value.into()"),
+            (other, true) => (other.to_string(), "Some(value)"),
+            (other, false) => (other.to_string(), "value"),
+        };
+        writeln!(
+            out,
+            "/// Sets `{wire}`.\n#[must_use]\npub fn {name}(mut self, value: {argument}) -> Self {{ self.{name} = {value}; self }}",
+            wire = field.wire,
+            name = field.name,
+        )?;
+    }
+    writeln!(out, "}}")?;
     Ok(())
 }
 

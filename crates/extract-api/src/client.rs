@@ -28,6 +28,7 @@ use extract_model::generated::{
 /// How a request's output is retrieved, fixed when it is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RetrievalMode {
     /// Created without `output_format`: poll `GET /v3/extractions/{id}`, output inline.
     Inline,
@@ -37,11 +38,22 @@ pub enum RetrievalMode {
 
 /// A created request.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct Submission {
     /// The service's id of the request.
     pub request_id: String,
     /// Where to poll for it.
     pub mode: RetrievalMode,
+}
+
+impl Submission {
+    /// A created request (for mocks and tests; the client makes them).
+    pub fn new(request_id: impl Into<String>, mode: RetrievalMode) -> Self {
+        Submission {
+            request_id: request_id.into(),
+            mode,
+        }
+    }
 }
 
 /// Whether a failed attempt may be repeated.
@@ -687,10 +699,9 @@ impl Client {
         let endpoint = generated::UPLOAD_COMPLETE;
         let url = self.url(endpoint.path)?;
         let label = format!("{} {}", endpoint.method, endpoint.path);
-        let form = UploadCompleteForm {
-            request_id: request_id.to_string(),
-        }
-        .to_fields();
+        let form = UploadCompleteForm::default()
+            .request_id(request_id)
+            .to_fields();
         self.call(
             CallSpec {
                 label: &label,

@@ -47,6 +47,7 @@ pub struct AuthConfig {
 
 /// The method a configuration selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Method {
     /// A given access token.
     AccessToken,

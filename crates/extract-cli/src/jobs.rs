@@ -55,20 +55,33 @@ pub struct ExtractionArgs {
 
 impl ExtractionArgs {
     pub fn options(&self) -> ExtractionOptions {
-        let flag = |on: bool| on.then_some(true);
-        ExtractionOptions {
-            document_type: self.document_type,
-            ocr: self.ocr,
-            enhanced_table_extraction: self.enhanced_tables,
-            figure_extraction: flag(self.figures),
-            include_images: flag(self.images),
-            include_relations: flag(self.relations),
-            document_id: self.document_id.clone(),
-            priority: self.priority.clone(),
-            pages: self.pages.clone(),
-            return_absolute_pdf_page_numbers: None,
-            output_format: self.output_format,
+        let mut options = ExtractionOptions::new()
+            .document_type(self.document_type)
+            .ocr(self.ocr)
+            .enhanced_table_extraction(self.enhanced_tables);
+        // Flags that are off are left out of the request: the service's defaults apply.
+        if self.figures {
+            options = options.figure_extraction(true);
         }
+        if self.images {
+            options = options.include_images(true);
+        }
+        if self.relations {
+            options = options.include_relations(true);
+        }
+        if let Some(id) = &self.document_id {
+            options = options.document_id(id);
+        }
+        if let Some(priority) = &self.priority {
+            options = options.priority(priority);
+        }
+        if let Some(pages) = &self.pages {
+            options = options.pages(pages);
+        }
+        if let Some(format) = self.output_format {
+            options = options.output_format(format);
+        }
+        options
     }
 }
 

@@ -47,6 +47,7 @@ pub const DOWNLOAD_URL: Endpoint = Endpoint {
 };
 /// How the document is analysed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum DocumentType {
     /// `hierarchical_v2`
     #[default]
@@ -92,6 +93,7 @@ impl std::str::FromStr for DocumentType {
 }
 /// What the output document carries besides the content tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum OutputFormat {
     /// `structured_document`
     #[default]
@@ -220,6 +222,7 @@ impl<'de> Deserialize<'de> for Status {
 }
 /// The fields of a direct submission; booleans travel as `true`/`false`.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct SubmitForm {
     pub document_type: DocumentType,
     /// true for scanned documents, false for native PDFs.
@@ -274,9 +277,76 @@ impl SubmitForm {
         }
         fields
     }
+    /// Sets `document_type`.
+    #[must_use]
+    pub fn document_type(mut self, value: DocumentType) -> Self {
+        self.document_type = value;
+        self
+    }
+    /// Sets `ocr`.
+    #[must_use]
+    pub fn ocr(mut self, value: bool) -> Self {
+        self.ocr = value;
+        self
+    }
+    /// Sets `enhanced_table_extraction`.
+    #[must_use]
+    pub fn enhanced_table_extraction(mut self, value: bool) -> Self {
+        self.enhanced_table_extraction = value;
+        self
+    }
+    /// Sets `figure_extraction`.
+    #[must_use]
+    pub fn figure_extraction(mut self, value: bool) -> Self {
+        self.figure_extraction = Some(value);
+        self
+    }
+    /// Sets `include_images`.
+    #[must_use]
+    pub fn include_images(mut self, value: bool) -> Self {
+        self.include_images = Some(value);
+        self
+    }
+    /// Sets `include_relations`.
+    #[must_use]
+    pub fn include_relations(mut self, value: bool) -> Self {
+        self.include_relations = Some(value);
+        self
+    }
+    /// Sets `document_id`.
+    #[must_use]
+    pub fn document_id(mut self, value: impl Into<String>) -> Self {
+        self.document_id = Some(value.into());
+        self
+    }
+    /// Sets `priority`.
+    #[must_use]
+    pub fn priority(mut self, value: impl Into<String>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets `pages`.
+    #[must_use]
+    pub fn pages(mut self, value: impl Into<String>) -> Self {
+        self.pages = Some(value.into());
+        self
+    }
+    /// Sets `return_absolute_pdf_page_numbers`.
+    #[must_use]
+    pub fn return_absolute_pdf_page_numbers(mut self, value: bool) -> Self {
+        self.return_absolute_pdf_page_numbers = Some(value);
+        self
+    }
+    /// Sets `output_format`.
+    #[must_use]
+    pub fn output_format(mut self, value: OutputFormat) -> Self {
+        self.output_format = Some(value);
+        self
+    }
 }
 /// The fields of an upload-url request (always the pre-signed retrieval mode).
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct UploadUrlForm {
     pub output_format: OutputFormat,
     pub document_type: DocumentType,
@@ -316,8 +386,63 @@ impl UploadUrlForm {
         }
         fields
     }
+    /// Sets `output_format`.
+    #[must_use]
+    pub fn output_format(mut self, value: OutputFormat) -> Self {
+        self.output_format = value;
+        self
+    }
+    /// Sets `document_type`.
+    #[must_use]
+    pub fn document_type(mut self, value: DocumentType) -> Self {
+        self.document_type = value;
+        self
+    }
+    /// Sets `ocr`.
+    #[must_use]
+    pub fn ocr(mut self, value: bool) -> Self {
+        self.ocr = value;
+        self
+    }
+    /// Sets `enhanced_table_extraction`.
+    #[must_use]
+    pub fn enhanced_table_extraction(mut self, value: bool) -> Self {
+        self.enhanced_table_extraction = value;
+        self
+    }
+    /// Sets `figure_extraction`.
+    #[must_use]
+    pub fn figure_extraction(mut self, value: bool) -> Self {
+        self.figure_extraction = Some(value);
+        self
+    }
+    /// Sets `document_id`.
+    #[must_use]
+    pub fn document_id(mut self, value: impl Into<String>) -> Self {
+        self.document_id = Some(value.into());
+        self
+    }
+    /// Sets `priority`.
+    #[must_use]
+    pub fn priority(mut self, value: impl Into<String>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets `pages`.
+    #[must_use]
+    pub fn pages(mut self, value: impl Into<String>) -> Self {
+        self.pages = Some(value.into());
+        self
+    }
+    /// Sets `num_pages_to_extract`.
+    #[must_use]
+    pub fn num_pages_to_extract(mut self, value: i64) -> Self {
+        self.num_pages_to_extract = Some(value);
+        self
+    }
 }
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct UploadCompleteForm {
     pub request_id: String,
 }
@@ -328,8 +453,15 @@ impl UploadCompleteForm {
         fields.push(("request_id", self.request_id.clone()));
         fields
     }
+    /// Sets `request_id`.
+    #[must_use]
+    pub fn request_id(mut self, value: impl Into<String>) -> Self {
+        self.request_id = value.into();
+        self
+    }
 }
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RequestCreated {
     pub request_id: String,
     /// Fields this version does not know, kept as they came.
@@ -372,6 +504,7 @@ impl<'de> Deserialize<'de> for RequestCreated {
 }
 /// An S3-style pre-signed POST; send every field, then the file, without a bearer token.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct UploadSpec {
     pub url: String,
     pub fields: std::collections::BTreeMap<String, String>,
@@ -416,6 +549,7 @@ impl<'de> Deserialize<'de> for UploadSpec {
     }
 }
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct UploadUrlCreated {
     pub request_id: String,
     pub upload_spec: UploadSpec,
@@ -463,6 +597,7 @@ impl<'de> Deserialize<'de> for UploadUrlCreated {
     }
 }
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ExtractionStatus {
     pub status: Status,
     /// Why a failed request failed.
@@ -519,6 +654,7 @@ impl<'de> Deserialize<'de> for ExtractionStatus {
     }
 }
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct DownloadStatus {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -576,6 +712,7 @@ impl<'de> Deserialize<'de> for DownloadStatus {
 }
 /// The structured document.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct OutputDocument {
     pub content_tree: ContentNode,
     pub annotations: Vec<Annotation>,
@@ -848,6 +985,7 @@ impl<'de> Deserialize<'de> for NodeType {
 }
 /// A node of the content tree; the root is the DOCUMENT with uid "0".
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ContentNode {
     pub uid: String,
     #[serde(rename = "type")]
@@ -920,6 +1058,7 @@ impl<'de> Deserialize<'de> for ContentNode {
 }
 /// A box as fractions of the page, origin top-left.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Location {
     pub x: f64,
     pub y: f64,
@@ -982,6 +1121,7 @@ impl<'de> Deserialize<'de> for Location {
 /// Parallel lists of text runs, their boxes, and each character's offset in its box; all
 /// three are null on nodes without text runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct TextNodeData {
     pub texts: Option<Vec<String>>,
     pub text_locations: Option<Vec<Location>>,
@@ -1029,6 +1169,7 @@ impl<'de> Deserialize<'de> for TextNodeData {
     }
 }
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct PdfPage {
     pub height: f64,
     pub width: f64,
@@ -1139,6 +1280,7 @@ impl<'de> Deserialize<'de> for AnnotationType {
 /// Extra structure over content nodes; `data` depends on `type` (see TableCellData,
 /// FigureTableCellData, RelationData); unknown types are kept as they are.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Annotation {
     #[serde(rename = "type")]
     pub r#type: AnnotationType,
@@ -1196,6 +1338,7 @@ impl<'de> Deserialize<'de> for Annotation {
 }
 /// The grid position of a TABLE_CELL, 0-based.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct TableCellData {
     /// [row, column]
     pub index: Vec<i64>,
@@ -1253,6 +1396,7 @@ impl<'de> Deserialize<'de> for TableCellData {
     }
 }
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct FigureTableCellData {
     pub index: Vec<i64>,
     pub span: Vec<i64>,
@@ -1303,6 +1447,7 @@ impl<'de> Deserialize<'de> for FigureTableCellData {
     }
 }
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RelationData {
     pub relation_type: String,
     pub source_content_uid: String,

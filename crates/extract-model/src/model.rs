@@ -1,8 +1,8 @@
 //! The output document, with the helpers the generated types leave to hand-written code.
 
 use crate::generated::{
-    Annotation, AnnotationType, ContentNode, DocumentType, FigureTableCellData, OutputDocument,
-    OutputFormat, RelationData, SubmitForm, TableCellData, UploadUrlForm,
+    Annotation, AnnotationType, ContentNode, FigureTableCellData, OutputDocument, OutputFormat,
+    RelationData, SubmitForm, TableCellData, UploadUrlForm,
 };
 
 /// An annotation's `data`, typed by its `type`.
@@ -65,7 +65,7 @@ impl OutputDocument {
 }
 
 /// The options of an extraction request are the fields of a direct submission; `extract-api`
-/// calls them `ExtractionOptions`. These builders keep calls short.
+/// calls them `ExtractionOptions`. The generated code has a builder setter for every field.
 ///
 /// ```
 /// use extract_model::generated::SubmitForm;
@@ -81,36 +81,6 @@ impl SubmitForm {
     /// The service's defaults: `hierarchical_v2`, no OCR, no enhanced tables, inline retrieval.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Sets the document type.
-    pub fn document_type(mut self, value: DocumentType) -> Self {
-        self.document_type = value;
-        self
-    }
-
-    /// Turns OCR on or off.
-    pub fn ocr(mut self, value: bool) -> Self {
-        self.ocr = value;
-        self
-    }
-
-    /// Turns enhanced table extraction on or off.
-    pub fn enhanced_table_extraction(mut self, value: bool) -> Self {
-        self.enhanced_table_extraction = value;
-        self
-    }
-
-    /// Selects pages, 1-based, such as `1-5,7`.
-    pub fn pages(mut self, value: impl Into<String>) -> Self {
-        self.pages = Some(value.into());
-        self
-    }
-
-    /// Chooses the output format, and with it the pre-signed retrieval mode.
-    pub fn output_format(mut self, value: OutputFormat) -> Self {
-        self.output_format = Some(value);
-        self
     }
 
     /// The same request on the pre-signed path, which always has an output format (by default
@@ -135,6 +105,42 @@ impl SubmitForm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generated::DocumentType;
+
+    #[test]
+    fn every_submission_field_has_a_builder_setter() {
+        let fields = SubmitForm::new()
+            .document_type(DocumentType::General)
+            .ocr(true)
+            .enhanced_table_extraction(true)
+            .figure_extraction(true)
+            .include_images(false)
+            .include_relations(true)
+            .document_id("mine-1")
+            .priority("low")
+            .pages("1-2")
+            .return_absolute_pdf_page_numbers(true)
+            .output_format(OutputFormat::StructuredDocument)
+            .to_fields();
+        let names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            names,
+            [
+                "document_type",
+                "ocr",
+                "enhanced_table_extraction",
+                "figure_extraction",
+                "include_images",
+                "include_relations",
+                "document_id",
+                "priority",
+                "pages",
+                "return_absolute_pdf_page_numbers",
+                "output_format"
+            ]
+        );
+        assert!(fields.contains(&("include_images", "false".to_string())));
+    }
 
     #[test]
     fn forms_carry_booleans_as_words_and_leave_unset_fields_out() {

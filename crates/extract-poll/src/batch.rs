@@ -791,10 +791,7 @@ mod tests {
                     status: Some(500),
                 })
             } else {
-                Ok(Submission {
-                    request_id: "second".into(),
-                    mode: RetrievalMode::Inline,
-                })
+                Ok(Submission::new("second", RetrievalMode::Inline))
             }
         });
         api.expect_status().returning(|_, _| {

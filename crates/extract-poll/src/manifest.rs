@@ -18,6 +18,7 @@ pub const MANIFEST_VERSION: u32 = 2;
 /// Where one input is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EntryState {
     /// Known and named, not yet submitted.
     Queued,

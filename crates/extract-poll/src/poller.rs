@@ -90,6 +90,9 @@ impl<A: ExtractApi> Poller<A> {
                     (other, _) => Ok(JobState::from_status(&other, status.error)),
                 }
             }
+            other => Err(extract_api::ApiError::Build(format!(
+                "this version cannot poll requests of retrieval mode {other:?}"
+            ))),
         }
     }
 
