@@ -1,12 +1,14 @@
 //! The RS256 client assertion Okta's `private_key_jwt` client authentication takes.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use extract_keys::PrivateKey;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, Header};
 use serde::Serialize;
 
+use crate::ring_provider::RsaSigner;
 use crate::{AuthError, Secret};
 
 /// Okta refuses assertions that live longer than an hour.
@@ -32,7 +34,8 @@ pub const MAX_ASSERTION_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// ```
 #[derive(Clone)]
 pub struct ClientAssertion {
-    key: EncodingKey,
+    /// The key, parsed once (ring validates a key on each parse); never printed.
+    signer: Result<RsaSigner, Arc<jsonwebtoken::errors::Error>>,
     kid: String,
     client_id: String,
     audience: String,
@@ -57,10 +60,10 @@ impl ClientAssertion {
         client_id: impl Into<String>,
         token_url: impl Into<String>,
     ) -> Self {
-        crate::ring_provider::install();
+        // The DER is zeroized once parsed; ring keeps the key in its own structure.
+        let der = key.to_pkcs1_der();
         ClientAssertion {
-            // jsonwebtoken keeps the DER in a plain Vec; the PrivateKey itself is zeroized.
-            key: EncodingKey::from_rsa_der(&key.to_pkcs1_der()),
+            signer: RsaSigner::new(Algorithm::RS256, &der).map_err(Arc::new),
             kid: key.public_key().thumbprint(),
             client_id: client_id.into(),
             audience: token_url.into(),
@@ -101,9 +104,14 @@ impl ClientAssertion {
         };
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.key)
+        let signer = self
+            .signer
+            .as_ref()
+            .map_err(|e| AuthError::Signing(e.clone()))?;
+        signer
+            .encode(&header, &claims)
             .map(Secret::new)
-            .map_err(|e| AuthError::Signing(std::sync::Arc::new(e)))
+            .map_err(|e| AuthError::Signing(Arc::new(e)))
     }
 }
 
@@ -126,6 +134,8 @@ mod tests {
 
     #[test]
     fn claims_header_and_freshness() {
+        // Verifying here goes through jsonwebtoken, which needs a process-wide provider.
+        crate::ring_provider::install();
         let key = PrivateKey::generate(KeySize::Rsa2048).expect("key");
         let url = "https://kensho.okta.com/oauth2/default/v1/token";
         let signer = ClientAssertion::new(&key, "0oaCLIENT", url);

@@ -12,18 +12,102 @@ pub const USER_AGENT: &str = concat!("kensho-extract/", env!("CARGO_PKG_VERSION"
 
 /// A reqwest client builder with rustls on ring and our user agent.
 ///
-/// reqwest is built without a bundled crypto provider, so this installs ring's as the
-/// process default (unless the application installed one already) before building.
+/// reqwest is built without a bundled crypto provider; rather than install one process-wide
+/// (which would choose for the whole application), this hands reqwest a TLS configuration of
+/// its own: ring, and the platform's root certificates.
 ///
 /// Redirects obey the rules of URLs the user gives: a redirect to plain `http://` on another
 /// machine is refused, and one to another origin is not followed (the 3xx comes back as the
 /// answer), so a bearer token never travels to a host the user did not name.
 pub fn client_builder() -> reqwest::ClientBuilder {
-    install_crypto_provider();
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10))
         .redirect(redirect_policy())
+        .tls_backend_preconfigured(tls_config())
+}
+
+/// rustls on ring with the platform's certificate verifier. Where the platform has no root
+/// certificates, every TLS handshake fails saying so (plain `http://` to loopback still works).
+fn tls_config() -> rustls::ClientConfig {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let verifier: std::sync::Arc<dyn rustls::client::danger::ServerCertVerifier> =
+        match rustls_platform_verifier::Verifier::new(provider.clone()) {
+            Ok(verifier) => std::sync::Arc::new(verifier),
+            Err(e) => std::sync::Arc::new(no_roots::NoRoots::new(e, provider.clone())),
+        };
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports TLS 1.2 and 1.3")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config
+}
+
+mod no_roots {
+    //! A verifier for a platform without root certificates: it refuses every certificate,
+    //! saying why, instead of failing to build a client that may only speak to loopback.
+
+    use std::sync::Arc;
+
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::crypto::CryptoProvider;
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{DigitallySignedStruct, SignatureScheme};
+
+    #[derive(Debug)]
+    pub(super) struct NoRoots {
+        why: String,
+        provider: Arc<CryptoProvider>,
+    }
+
+    impl NoRoots {
+        pub(super) fn new(error: rustls::Error, provider: Arc<CryptoProvider>) -> NoRoots {
+            NoRoots {
+                why: format!("no trusted root certificates could be loaded: {error}"),
+                provider,
+            }
+        }
+    }
+
+    impl ServerCertVerifier for NoRoots {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Err(rustls::Error::General(self.why.clone()))
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            _: &[u8],
+            _: &CertificateDer<'_>,
+            _: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            Err(rustls::Error::General(self.why.clone()))
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            _: &[u8],
+            _: &CertificateDer<'_>,
+            _: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            Err(rustls::Error::General(self.why.clone()))
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.provider
+                .signature_verification_algorithms
+                .supported_schemes()
+        }
+    }
 }
 
 /// Same-origin redirects only, never to plain http off this machine, at most 5.
@@ -40,13 +124,6 @@ pub fn redirect_policy() -> reqwest::redirect::Policy {
         }
         attempt.follow()
     })
-}
-
-/// Installs ring as rustls' process-wide crypto provider, once; keeps one already installed.
-pub fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
 }
 
 /// Turns a reqwest failure into a connection or timeout error, naming the URL without its query.

@@ -4,10 +4,11 @@
 //! second crypto stack to the build just for signing. This one covers the RSA (RS*, PS*) and
 //! HMAC (HS*) algorithms; EC and EdDSA answer `UnsupportedAlgorithm`.
 //!
-//! ring validates an RSA key on every parse, which costs about as much as a signature, so parsed
-//! key pairs are kept in a small cache keyed by the SHA-256 of the key's DER.
+//! Nothing here is process-wide: this crate never installs the provider (an application may,
+//! with [`install`]); [`crate::ClientAssertion`] parses its key once and signs with
+//! [`RsaSigner`] directly, so no cache of private keys outlives the values that own them.
 
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
 
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::{ErrorKind, new_error};
@@ -34,43 +35,85 @@ pub static RING_PROVIDER: CryptoProvider = CryptoProvider {
     },
 };
 
-/// Makes ring jsonwebtoken's provider, unless the application chose one (by installing it or
-/// through jsonwebtoken's features): any provider signs RS256 from the same PKCS#1 DER.
+/// Makes ring jsonwebtoken's process-wide provider, unless one is installed already. For
+/// applications that call jsonwebtoken themselves; this crate never calls it.
 pub fn install() {
     if CryptoProvider::try_get_default().is_none() {
         let _ = RING_PROVIDER.install_default();
     }
 }
 
-const KEY_CACHE_SIZE: usize = 8;
-type KeyCache = Vec<([u8; 32], Arc<sig::RsaKeyPair>)>;
-static KEY_CACHE: LazyLock<Mutex<KeyCache>> = LazyLock::new(|| Mutex::new(Vec::new()));
-
-/// Parses an RSA private key (PKCS#1 DER, or PKCS#8), through the cache.
+/// Parses an RSA private key (PKCS#1 DER, or PKCS#8). ring validates the key here, which
+/// costs about as much as a signature: parse once, sign many times.
 fn rsa_key_pair(der: &[u8]) -> JwtResult<Arc<sig::RsaKeyPair>> {
-    let mut id = [0; 32];
-    id.copy_from_slice(digest::digest(&digest::SHA256, der).as_ref());
-    let mut cache = KEY_CACHE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some((_, pair)) = cache.iter().find(|(k, _)| *k == id) {
-        return Ok(pair.clone());
-    }
     let pair = sig::RsaKeyPair::from_der(der)
         .or_else(|_| sig::RsaKeyPair::from_pkcs8(der))
         .map_err(|e| new_error(ErrorKind::InvalidRsaKey(e.to_string())))?;
-    let pair = Arc::new(pair);
-    if cache.len() == KEY_CACHE_SIZE {
-        cache.remove(0);
-    }
-    cache.push((id, pair.clone()));
-    Ok(pair)
+    Ok(Arc::new(pair))
 }
 
-struct RsaSigner {
+/// An RSA key parsed once, signing JWTs with one algorithm.
+#[derive(Clone)]
+pub struct RsaSigner {
     algorithm: Algorithm,
     encoding: &'static dyn sig::RsaEncoding,
     key: Arc<sig::RsaKeyPair>,
+}
+
+impl std::fmt::Debug for RsaSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RsaSigner")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RsaSigner {
+    /// A signer for `algorithm` (RS256/384/512, PS256/384/512) from a PKCS#1 or PKCS#8 DER key.
+    pub fn new(algorithm: Algorithm, der: &[u8]) -> JwtResult<RsaSigner> {
+        let encoding =
+            rsa_encoding(algorithm).ok_or_else(|| new_error(ErrorKind::UnsupportedAlgorithm))?;
+        Ok(RsaSigner {
+            algorithm,
+            encoding,
+            key: rsa_key_pair(der)?,
+        })
+    }
+
+    /// A compact JWT of `header` and `claims`, signed (jsonwebtoken's `encode`, without its
+    /// process-wide provider).
+    pub fn encode<T: serde::Serialize>(
+        &self,
+        header: &jsonwebtoken::Header,
+        claims: &T,
+    ) -> JwtResult<String> {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        if header.alg != self.algorithm {
+            return Err(new_error(ErrorKind::InvalidAlgorithm));
+        }
+        let part = |value: &dyn erased::Json| -> JwtResult<String> {
+            Ok(URL_SAFE_NO_PAD.encode(value.to_json()?))
+        };
+        let message = format!("{}.{}", part(header)?, part(claims)?);
+        let signature = self
+            .try_sign(message.as_bytes())
+            .map_err(|e| new_error(ErrorKind::Signing(e.to_string())))?;
+        Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    }
+}
+
+/// Serializing values of different types through one closure.
+mod erased {
+    pub trait Json {
+        fn to_json(&self) -> jsonwebtoken::errors::Result<Vec<u8>>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> jsonwebtoken::errors::Result<Vec<u8>> {
+            serde_json::to_vec(self)
+                .map_err(|e| jsonwebtoken::errors::ErrorKind::Json(std::sync::Arc::new(e)).into())
+        }
+    }
 }
 
 impl Signer<Vec<u8>> for RsaSigner {
