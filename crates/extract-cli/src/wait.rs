@@ -382,7 +382,7 @@ async fn run_batch(args: RunArgs, limit: Duration) -> Result<(), Failure> {
         }
     };
     display.finish();
-    let (_, summary) = result.map_err(|e| format!("{e}"))?;
+    let summary = result.map_err(|e| format!("{e}"))?.summary;
     let mut line = format!(
         "{} succeeded, {} already done, {} resumed, {} failed, {} timed out, {} errors",
         summary.succeeded,

@@ -29,7 +29,7 @@ async fn main() {
         let runner = BatchRunner::new(client, out.path())
             .concurrency(16)
             .policy(PollPolicy::default());
-        let (_, summary) = runner
+        let extract_poll::BatchReport { summary, .. } = runner
             .run(&[inputs.path().to_path_buf()])
             .await
             .expect("runs");

@@ -11,7 +11,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::builder()
         .auth_config(&AuthConfig::from_env())?
         .build()?;
-    let (_, summary) = BatchRunner::new(client, "out")
+    let extract_poll::BatchReport { summary, .. } = BatchRunner::new(client, "out")
         .concurrency(8)
         .run(&[dir.into()])
         .await?;

@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
+use crate::DocumentError;
 use crate::lock::FolderLock;
 use crate::manifest::{EntryState, input_key};
 use crate::names::safe_component;
@@ -25,7 +26,7 @@ const MAX_UNKNOWN_OUTCOMES: usize = 3;
 pub type Render = dyn Fn(&OutputDocument) -> Result<Vec<u8>, String> + Send + Sync;
 
 /// What happened to one input.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum BatchOutcome {
     /// Extracted (or its outputs completed from the stored output); these files were written.
@@ -43,8 +44,41 @@ pub enum BatchOutcome {
         /// Why the conversion failed.
         error: String,
     },
-    /// Something else went wrong (the file, the network, credentials…).
-    Error(String),
+    /// Something else went wrong (the file, the network, credentials…): the typed cause,
+    /// shared so that the outcome can be cloned for displays.
+    Error(Arc<DocumentError>),
+}
+
+/// Outcomes are equal when they say the same; two errors, when their messages are.
+impl PartialEq for BatchOutcome {
+    fn eq(&self, other: &Self) -> bool {
+        use BatchOutcome::*;
+        match (self, other) {
+            (Succeeded(a), Succeeded(b)) => a == b,
+            (AlreadyDone, AlreadyDone) => true,
+            (Failed(a), Failed(b)) | (TimedOut(a), TimedOut(b)) => a == b,
+            (
+                ConversionFailed { written, error },
+                ConversionFailed {
+                    written: w,
+                    error: e,
+                },
+            ) => written == w && error == e,
+            (Error(a), Error(b)) => a.to_string() == b.to_string(),
+            _ => false,
+        }
+    }
+}
+
+/// What [`BatchRunner::run`] did: each input's outcome, in the order they finished, and the
+/// counts.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BatchReport {
+    /// Each input and its outcome.
+    pub documents: Vec<(PathBuf, BatchOutcome)>,
+    /// The counts.
+    pub summary: BatchSummary,
 }
 
 /// Progress of a batch, for displays.
@@ -237,10 +271,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// outcome and the counts. The output folder is locked for the run (another run on it fails
     /// at once, or waits with [`BatchRunner::wait_for_lock`]). The manifest in it is updated
     /// after every step, so the future can be dropped (Ctrl-C) at any point and a new run resumes.
-    pub async fn run(
-        &self,
-        inputs: &[PathBuf],
-    ) -> Result<(Vec<(PathBuf, BatchOutcome)>, BatchSummary), std::io::Error> {
+    pub async fn run(&self, inputs: &[PathBuf]) -> Result<BatchReport, std::io::Error> {
         std::fs::create_dir_all(&self.out_dir).map_err(|e| {
             std::io::Error::new(e.kind(), format!("{}: {e}", self.out_dir.display()))
         })?;
@@ -261,7 +292,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 async move {
                     let outcome = match self.try_process(&input, &shared).await {
                         Ok(outcome) => outcome,
-                        Err(e) => BatchOutcome::Error(e),
+                        Err(e) => BatchOutcome::Error(Arc::new(e)),
                     };
                     shared.count(|summary| match &outcome {
                         BatchOutcome::Succeeded(_) => summary.succeeded += 1,
@@ -286,7 +317,10 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
-        Ok((results, summary))
+        Ok(BatchReport {
+            documents: results,
+            summary,
+        })
     }
 
     /// Gives every input its output name: the one the manifest records for it, else its file
@@ -358,24 +392,35 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         shared: &Shared,
         key: &str,
         change: impl FnOnce(&mut ManifestEntry),
-    ) -> Result<(), String> {
+    ) -> Result<(), DocumentError> {
         let mut manifest = shared.manifest.lock().await;
         if let Some(entry) = manifest.documents.get_mut(key) {
             change(entry);
         }
-        manifest.save(&self.out_dir).map_err(|e| {
-            format!(
-                "cannot update the manifest in {}: {e}",
-                self.out_dir.display()
-            )
-        })
+        manifest
+            .save(&self.out_dir)
+            .map_err(|source| self.manifest_error(source))
     }
 
-    async fn try_process(&self, input: &Input, shared: &Shared) -> Result<BatchOutcome, String> {
+    fn manifest_error(&self, source: std::io::Error) -> DocumentError {
+        DocumentError::Manifest {
+            dir: self.out_dir.clone(),
+            source,
+        }
+    }
+
+    async fn try_process(
+        &self,
+        input: &Input,
+        shared: &Shared,
+    ) -> Result<BatchOutcome, DocumentError> {
         let Input { file, key, name } = input;
         let sha256 = hash_file(file.to_path_buf())
             .await
-            .map_err(|e| format!("{}: {e}", file.display()))?;
+            .map_err(|source| DocumentError::File {
+                path: file.clone(),
+                source,
+            })?;
 
         // What an earlier run left, if it was about this content.
         let earlier = shared
@@ -461,10 +506,10 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                     Err(PollError::Deadline { request_id, .. }) => {
                         Ok(BatchOutcome::TimedOut(request_id))
                     }
-                    Err(other) => Err(other.to_string()),
+                    Err(other) => Err(other.into()),
                 }
             }
-            Err(other) => Err(other.to_string()),
+            Err(other) => Err(other.into()),
         }
     }
 
@@ -475,7 +520,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         input: &Input,
         json: &Path,
         shared: &Shared,
-    ) -> Result<BatchOutcome, String> {
+    ) -> Result<BatchOutcome, DocumentError> {
         let missing = self.renderers.iter().any(|(extension, _)| {
             !self
                 .out_dir
@@ -487,12 +532,18 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         }
         let path = json.to_path_buf();
         let document = tokio::task::spawn_blocking(move || {
-            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let bytes = std::fs::read(&path).map_err(|source| {
+                Box::new(DocumentError::File {
+                    path: path.clone(),
+                    source,
+                })
+            })?;
             OutputDocument::from_json(&bytes)
-                .map_err(|e| format!("{}: not an output document ({e})", path.display()))
+                .map_err(|source| Box::new(DocumentError::StoredOutput { path, source }))
         })
         .await
-        .map_err(|e| e.to_string())??;
+        .map_err(|e| DocumentError::Internal(e.to_string()))?
+        .map_err(|e| *e)?;
         shared.count(|s| s.completed_without_submission += 1);
         self.write_all(input, &document, &[json.to_path_buf()], shared)
             .await
@@ -505,7 +556,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         sha256: &str,
         earlier: Option<ManifestEntry>,
         shared: &Shared,
-    ) -> Result<JobHandle, String> {
+    ) -> Result<JobHandle, DocumentError> {
         let Input { file, key, name } = input;
         // A submission started by an earlier run and never answered may have created a job.
         let mut unknown = earlier
@@ -539,7 +590,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             );
             manifest
                 .save(&self.out_dir)
-                .map_err(|e| format!("cannot update the manifest: {e}"))?;
+                .map_err(|source| self.manifest_error(source))?;
         }
         let job = self.submit(file, key, shared).await?;
         (self.on_event)(BatchEvent::Started {
@@ -551,7 +602,12 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     }
 
     /// Submits, resubmitting (and recording it) when a submission's outcome is unknown.
-    async fn submit(&self, file: &Path, key: &str, shared: &Shared) -> Result<JobHandle, String> {
+    async fn submit(
+        &self,
+        file: &Path,
+        key: &str,
+        shared: &Shared,
+    ) -> Result<JobHandle, DocumentError> {
         loop {
             shared.count(|s| s.submissions += 1);
             match self.api.submit_file(file, &self.options).await {
@@ -576,11 +632,11 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                     })
                     .await?;
                     if tries > MAX_UNKNOWN_OUTCOMES {
-                        return Err(format!(
-                            "{} submissions of {} had an unknown outcome; giving up: {reason}",
-                            tries,
-                            file.display()
-                        ));
+                        return Err(DocumentError::GaveUp {
+                            path: file.to_path_buf(),
+                            submissions: tries,
+                            last: error,
+                        });
                     }
                     shared.count(|s| s.resubmitted_after_unknown_outcome += 1);
                     // Reported once, through the event (displays print it); logs get detail.
@@ -598,7 +654,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                         e.error = Some(noted);
                     })
                     .await?;
-                    return Err(reason);
+                    return Err(error.into());
                 }
             }
         }
@@ -612,7 +668,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         document: &OutputDocument,
         kept: &[PathBuf],
         shared: &Shared,
-    ) -> Result<BatchOutcome, String> {
+    ) -> Result<BatchOutcome, DocumentError> {
         let previous = shared
             .manifest
             .lock()
@@ -623,7 +679,8 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             .unwrap_or_default();
         let mut files: Vec<(String, Result<Vec<u8>, String>)> = Vec::new();
         if kept.is_empty() {
-            let json = serde_json::to_vec_pretty(document).map_err(|e| e.to_string())?;
+            let json = serde_json::to_vec_pretty(document)
+                .map_err(|e| DocumentError::Internal(e.to_string()))?;
             files.push(("json".into(), Ok(json)));
         }
         for (extension, render) in &self.renderers {
@@ -644,8 +701,10 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             match bytes {
                 Ok(bytes) => {
                     let replace = self.overwrite || previous.contains(&path);
-                    write_file(&path, &bytes, replace)
-                        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+                    write_file(&path, &bytes, replace).map_err(|source| DocumentError::File {
+                        path: path.clone(),
+                        source,
+                    })?;
                     written.push(path);
                 }
                 Err(error) => errors.push(format!("{extension}: {error}")),
@@ -808,7 +867,11 @@ mod tests {
                 seen.lock().expect("lock").push(reason);
             }
         });
-        let (results, summary) = runner.run(&[pdf]).await.expect("runs");
+        let BatchReport {
+            documents: results,
+            summary,
+            ..
+        } = runner.run(&[pdf]).await.expect("runs");
         assert!(matches!(results[0].1, BatchOutcome::Succeeded(_)));
         assert_eq!(
             (
@@ -824,6 +887,44 @@ mod tests {
         assert_eq!(entry.request_id.as_deref(), Some("second"));
         assert_eq!(entry.unknown_outcomes.len(), 1);
         assert!(entry.unknown_outcomes[0].contains("HTTP 500"));
+    }
+
+    #[tokio::test]
+    async fn a_documents_error_keeps_its_type() {
+        use extract_api::MockExtractApi;
+        let mut api = MockExtractApi::new();
+        api.expect_submit_file().returning(|_, _| {
+            Err(ApiError::Service {
+                endpoint: "POST /v3/extractions".into(),
+                status: 400,
+                field: Some("pages".into()),
+                body: "{}".into(),
+                request_id: None,
+                retry_after: None,
+            })
+        });
+        let inputs = tempfile::tempdir().expect("tempdir");
+        let out = tempfile::tempdir().expect("tempdir");
+        let pdf = inputs.path().join("a.pdf");
+        std::fs::write(&pdf, "%PDF-1.4").expect("writes");
+        let report = BatchRunner::new(Arc::new(api), out.path())
+            .run(&[pdf])
+            .await
+            .expect("runs");
+        assert_eq!(report.summary.errors, 1);
+        match &report.documents[0].1 {
+            BatchOutcome::Error(error) => {
+                assert!(
+                    matches!(
+                        &**error,
+                        DocumentError::Api(ApiError::Service { status: 400, .. })
+                    ),
+                    "{error:?}"
+                );
+                assert!(!error.is_transient() && !error.may_have_created_job());
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

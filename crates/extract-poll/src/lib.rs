@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod document_error;
 mod error;
 mod lock;
 mod manifest;
@@ -29,7 +30,8 @@ mod policy;
 mod poller;
 mod state;
 
-pub use batch::{BatchEvent, BatchOutcome, BatchRunner, BatchSummary, Render};
+pub use batch::{BatchEvent, BatchOutcome, BatchReport, BatchRunner, BatchSummary, Render};
+pub use document_error::DocumentError;
 pub use error::PollError;
 pub use lock::{FolderLock, LOCK_FILE};
 pub use manifest::{

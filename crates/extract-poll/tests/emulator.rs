@@ -56,7 +56,11 @@ async fn a_batch_writes_every_output_with_one_token_and_one_submission_each() {
     let runner = BatchRunner::new(client.clone(), out.path())
         .policy(fast())
         .concurrency(4);
-    let (results, summary) = runner
+    let extract_poll::BatchReport {
+        documents: results,
+        summary,
+        ..
+    } = runner
         .run(&[inputs.path().to_path_buf()])
         .await
         .expect("runs");
@@ -75,7 +79,7 @@ async fn a_batch_writes_every_output_with_one_token_and_one_submission_each() {
 
     // A re-run finds everything done and sends nothing.
     let requests = emulator.request_log().len();
-    let (_, again) = runner
+    let extract_poll::BatchReport { summary: again, .. } = runner
         .run(&[inputs.path().to_path_buf()])
         .await
         .expect("runs");
@@ -105,7 +109,11 @@ async fn under_faults_every_output_is_written_and_unknown_outcomes_are_reported(
                 seen.lock().expect("lock").push(input);
             }
         });
-    let (results, summary) = runner.run(&files).await.expect("runs");
+    let extract_poll::BatchReport {
+        documents: results,
+        summary,
+        ..
+    } = runner.run(&files).await.expect("runs");
     assert_eq!(summary.succeeded, 30, "{summary:?} {results:?}");
     for file in &files {
         assert!(
@@ -164,7 +172,11 @@ async fn a_service_failure_is_reported_and_other_documents_still_finish() {
     let broken = inputs.path().join("broken.pdf");
     std::fs::write(&broken, "%PDF-1.4 nothing more").expect("writes");
     files.push(broken.clone());
-    let (results, summary) = BatchRunner::new(client, out.path())
+    let extract_poll::BatchReport {
+        documents: results,
+        summary,
+        ..
+    } = BatchRunner::new(client, out.path())
         .policy(fast())
         .run(&files)
         .await
@@ -218,7 +230,11 @@ async fn an_interrupted_batch_resumes_its_jobs_instead_of_resubmitting() {
     );
 
     // The next run resumes the same request ids with a short deadline and submits nothing new.
-    let (results, summary) = BatchRunner::new(client, out.path())
+    let extract_poll::BatchReport {
+        documents: results,
+        summary,
+        ..
+    } = BatchRunner::new(client, out.path())
         .policy(PollPolicy {
             deadline: Duration::from_millis(200),
             ..fast()
@@ -265,7 +281,7 @@ async fn a_crash_while_submitting_is_resubmitted_and_recorded_as_an_unknown_outc
     }
     manifest.save(out.path()).expect("saves");
 
-    let (_, summary) = runner.run(&files).await.expect("second run");
+    let extract_poll::BatchReport { summary, .. } = runner.run(&files).await.expect("second run");
     assert_eq!(
         (
             summary.succeeded,

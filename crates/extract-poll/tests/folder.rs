@@ -65,7 +65,7 @@ async fn a_second_run_on_the_same_folder_is_refused_and_no_job_is_doubled() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         second.run(&files).await
     });
-    let (_, summary) = a.expect("the first run works");
+    let summary = a.expect("the first run works").summary;
     assert_eq!(summary.succeeded, 3);
     let refused = b.expect_err("the second is refused");
     assert_eq!(refused.kind(), std::io::ErrorKind::WouldBlock);
@@ -81,7 +81,7 @@ async fn a_second_run_on_the_same_folder_is_refused_and_no_job_is_doubled() {
     let waiting = BatchRunner::new(client, out.path())
         .policy(fast())
         .wait_for_lock(true);
-    let (_, summary) = waiting.run(&files).await.expect("runs");
+    let extract_poll::BatchReport { summary, .. } = waiting.run(&files).await.expect("runs");
     assert_eq!(summary.already_done, 3);
     assert_eq!(emulator.stats().submissions, 3);
 }
@@ -98,7 +98,11 @@ async fn a_name_once_given_stays_with_its_input() {
         .render("md", markdown());
     runner.run(std::slice::from_ref(&a)).await.expect("a");
     runner.run(std::slice::from_ref(&c)).await.expect("c");
-    let (results, summary) = runner.run(std::slice::from_ref(&a)).await.expect("a again");
+    let extract_poll::BatchReport {
+        documents: results,
+        summary,
+        ..
+    } = runner.run(std::slice::from_ref(&a)).await.expect("a again");
     assert_eq!(summary.already_done, 1);
     assert_eq!(results[0].1, BatchOutcome::AlreadyDone);
     let x = std::fs::read_to_string(out.path().join("x.md")).expect("x.md");
@@ -124,7 +128,11 @@ async fn a_file_the_runner_did_not_write_is_never_replaced() {
                 seen.lock().expect("lock").push((name, kept));
             }
         });
-    let (results, _) = runner.run(std::slice::from_ref(&doc)).await.expect("runs");
+    let extract_poll::BatchReport {
+        documents: results,
+        summary: _,
+        ..
+    } = runner.run(std::slice::from_ref(&doc)).await.expect("runs");
     assert_eq!(
         std::fs::read_to_string(out.path().join("doc1.json")).expect("reads"),
         "the user's own file"
@@ -141,7 +149,11 @@ async fn a_file_the_runner_did_not_write_is_never_replaced() {
     // With overwrite, a new input may take the name.
     let other = pdf_saying(&inputs.path().join("b/notes.pdf"), "Notes");
     std::fs::write(out.path().join("notes.json"), "old").expect("writes");
-    let (results, _) = BatchRunner::new(client, out.path())
+    let extract_poll::BatchReport {
+        documents: results,
+        summary: _,
+        ..
+    } = BatchRunner::new(client, out.path())
         .policy(fast())
         .overwrite(true)
         .run(std::slice::from_ref(&other))
@@ -174,16 +186,21 @@ async fn a_new_format_and_a_deleted_output_cost_no_submission() {
     let with_markdown = BatchRunner::new(client.clone(), out.path())
         .policy(fast())
         .render("md", markdown());
-    let (_, summary) = with_markdown.run(&files).await.expect("markdown");
+    let extract_poll::BatchReport { summary, .. } =
+        with_markdown.run(&files).await.expect("markdown");
     assert_eq!(summary.completed_without_submission, 2);
     assert!(out.path().join("doc-000.md").is_file());
     assert_eq!(emulator.stats().submissions, 2, "nothing resubmitted");
-    let (_, summary) = with_markdown.run(&files).await.expect("again");
+    let extract_poll::BatchReport { summary, .. } = with_markdown.run(&files).await.expect("again");
     assert_eq!(summary.already_done, 2);
 
     // A deleted output is fetched again from its request.
     std::fs::remove_file(out.path().join("doc-001.json")).expect("removes");
-    let (results, summary) = with_markdown.run(&files).await.expect("refetch");
+    let extract_poll::BatchReport {
+        documents: results,
+        summary,
+        ..
+    } = with_markdown.run(&files).await.expect("refetch");
     assert_eq!(summary.resumed, 1);
     assert!(out.path().join("doc-001.json").is_file());
     assert!(
@@ -213,7 +230,11 @@ async fn a_conversion_that_fails_loses_neither_the_document_nor_the_batch() {
     let runner = BatchRunner::new(client, out.path())
         .policy(fast())
         .render("md", fragile);
-    let (results, summary) = runner.run(&files).await.expect("runs");
+    let extract_poll::BatchReport {
+        documents: results,
+        summary,
+        ..
+    } = runner.run(&files).await.expect("runs");
     assert_eq!((summary.succeeded, summary.conversion_failed), (1, 2));
     for (file, outcome) in &results {
         let stem = file
@@ -230,7 +251,7 @@ async fn a_conversion_that_fails_loses_neither_the_document_nor_the_batch() {
         }
     }
     // A re-run retries the conversion from the stored JSON, and submits nothing.
-    let (_, summary) = runner.run(&files).await.expect("again");
+    let extract_poll::BatchReport { summary, .. } = runner.run(&files).await.expect("again");
     assert_eq!((summary.already_done, summary.conversion_failed), (1, 2));
     assert_eq!(emulator.stats().submissions, 3);
 }
@@ -253,9 +274,9 @@ async fn file_names_that_are_not_utf8_stay_two_inputs() {
         })
         .collect();
     let runner = BatchRunner::new(client, out.path()).policy(fast());
-    let (_, summary) = runner.run(&files).await.expect("runs");
+    let extract_poll::BatchReport { summary, .. } = runner.run(&files).await.expect("runs");
     assert_eq!(summary.succeeded, 2);
-    let (_, summary) = runner.run(&files).await.expect("again");
+    let extract_poll::BatchReport { summary, .. } = runner.run(&files).await.expect("again");
     assert_eq!(summary.already_done, 2, "neither is submitted again");
     assert_eq!(emulator.stats().submissions, 2);
     assert_eq!(
@@ -293,7 +314,11 @@ async fn a_fifo_is_refused_at_once() {
     );
     // In a folder, it is passed over and the real PDFs run.
     let files = pdfs(inputs.path(), 1);
-    let (results, _) = tokio::time::timeout(
+    let extract_poll::BatchReport {
+        documents: results,
+        summary: _,
+        ..
+    } = tokio::time::timeout(
         Duration::from_secs(30),
         runner.run(&[inputs.path().to_path_buf()]),
     )
