@@ -18,8 +18,9 @@ use url::Url;
 
 use crate::document::{self, DIRECT_LIMIT};
 use crate::error::{describe_body, excerpt};
+use crate::retry::{RetryDecision, RetryPolicy, StandardRetry};
 use crate::watchdog::Progress;
-use crate::{ApiError, ExtractionOptions, RetryPolicy};
+use crate::{ApiError, ExtractionOptions};
 use extract_model::generated::{
     self, DownloadStatus, ExtractionStatus, OutputDocument, OutputFormat, RequestCreated,
     UploadCompleteForm, UploadSpec, UploadUrlCreated,
@@ -78,7 +79,7 @@ pub struct ClientBuilder {
     upload_timeout: Duration,
     response_timeout: Duration,
     stall_timeout: Duration,
-    retry: RetryPolicy,
+    retry: Arc<dyn RetryPolicy>,
     direct_limit: u64,
 }
 
@@ -102,7 +103,7 @@ impl Default for ClientBuilder {
             upload_timeout: Duration::from_secs(30 * 60),
             response_timeout: Duration::from_secs(60),
             stall_timeout: Duration::from_secs(60),
-            retry: RetryPolicy::default(),
+            retry: Arc::new(StandardRetry::default()),
             direct_limit: DIRECT_LIMIT,
         }
     }
@@ -164,9 +165,10 @@ impl ClientBuilder {
         self
     }
 
-    /// How failed calls are retried.
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+    /// How failed calls are retried (default [`StandardRetry`]); [`Client::with_retry_policy`]
+    /// overrides it for some calls.
+    pub fn retry_policy(mut self, retry: impl RetryPolicy + 'static) -> Self {
+        self.retry = Arc::new(retry);
         self
     }
 
@@ -218,9 +220,9 @@ impl ClientBuilder {
                 upload_timeout: self.upload_timeout,
                 response_timeout: self.response_timeout,
                 stall_timeout: self.stall_timeout,
-                retry: self.retry,
                 direct_limit: self.direct_limit,
             }),
+            retry: self.retry,
         })
     }
 }
@@ -233,7 +235,6 @@ struct Inner {
     upload_timeout: Duration,
     response_timeout: Duration,
     stall_timeout: Duration,
-    retry: RetryPolicy,
     direct_limit: u64,
 }
 
@@ -254,6 +255,7 @@ struct Inner {
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    retry: Arc<dyn RetryPolicy>,
 }
 
 impl std::fmt::Debug for Client {
@@ -307,6 +309,16 @@ impl Client {
     /// Starts a builder.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// The same client (sharing its connections and tokens) with another retry policy, for
+    /// calls that need one: `client.with_retry_policy(NoRetry).status(id, None)`.
+    #[must_use]
+    pub fn with_retry_policy(&self, retry: impl RetryPolicy + 'static) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            retry: Arc::new(retry),
+        }
     }
 
     fn url(&self, path: &str) -> Result<Url, ApiError> {
@@ -554,16 +566,12 @@ impl Client {
             if !failure.is_transient() {
                 return Err(failure);
             }
-            match self
-                .inner
-                .retry
-                .wait(attempt, start.elapsed(), failure.retry_after())
-            {
-                Some(wait) => {
+            match self.retry.on_error(attempt, start.elapsed(), &failure) {
+                RetryDecision::Retry(wait) => {
                     tracing::info!(endpoint = label, attempt, ?wait, "retrying: {failure}");
                     tokio::time::sleep(wait).await;
                 }
-                None => return Err(failure),
+                RetryDecision::Stop => return Err(failure),
             }
         }
     }

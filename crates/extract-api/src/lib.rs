@@ -39,6 +39,8 @@ pub use api::MockExtractApi;
 pub use client::{Client, ClientBuilder, RetrievalMode, Submission};
 pub use document::{DIRECT_LIMIT, check as check_document};
 pub use error::ApiError;
+/// The exponential backoff every layer shares (from `extract-auth`).
+pub use extract_auth::backoff;
 pub use extract_model::{
     Annotation, AnnotationKind, AnnotationType, ContentNode, DocumentType, DownloadStatus,
     ExtractionStatus, FigureTableCellData, Location, NodeType, OutputDocument, OutputFormat,
@@ -48,4 +50,6 @@ pub use extract_model::{
 /// The options of an extraction request: the fields of a direct submission, with builders
 /// (`ExtractionOptions::new().ocr(true)…`) and the service's defaults.
 pub type ExtractionOptions = extract_model::generated::SubmitForm;
-pub use retry::RetryPolicy;
+pub use retry::{
+    AttemptLimit, NoRetry, RetryDecision, RetryPolicy, RetryPolicyExt, StandardRetry, TimeLimit,
+};

@@ -1,95 +1,257 @@
-//! When and how long to wait before trying a call again.
+//! When and how long to wait before trying a call again: a trait, so a program can decide, with
+//! the standard behaviour as its default implementation and decorators for common limits.
+//!
+//! The client asks a policy only about failures that are safe to retry (a submission whose
+//! outcome is unknown never is); the policy says how long to wait, or to stop.
+//!
+//! ```
+//! use std::time::Duration;
+//! use extract_api::{RetryPolicy, RetryPolicyExt, StandardRetry};
+//!
+//! // The standard policy, but never more than 3 attempts or 10 seconds in all.
+//! let policy = StandardRetry::default()
+//!     .with_attempt_limit(3)
+//!     .with_time_limit(Duration::from_secs(10));
+//! # let _: &dyn RetryPolicy = &policy;
+//! ```
 
+use std::fmt::Debug;
 use std::time::Duration;
 
-use rand::Rng;
+use extract_auth::backoff::ExponentialBackoff;
 
-/// Bounded retries with exponential backoff and full jitter, `Retry-After` first, and an overall
-/// deadline for one call (all its attempts and waits together).
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Attempts in all, counting the first. Default 5.
-    pub max_attempts: u32,
-    /// The first backoff; it doubles each time, and each wait is a random share of it. Default 500 ms.
-    pub initial_backoff: Duration,
-    /// The longest single wait, `Retry-After` included. Default 20 s.
-    pub max_backoff: Duration,
-    /// No new attempt starts once this much time has passed since the first. Default 2 min.
-    pub deadline: Duration,
+use crate::ApiError;
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetryDecision {
+    /// Try again after this wait.
+    Retry(Duration),
+    /// Give up: the failure is the call's answer.
+    Stop,
 }
 
-impl Default for RetryPolicy {
+/// Decides whether a failed call is tried again, and when.
+pub trait RetryPolicy: Send + Sync + Debug {
+    /// Attempt number `attempt` (1 for the first) failed with `error`, a transient failure,
+    /// `elapsed` after the first attempt began.
+    fn on_error(&self, attempt: u32, elapsed: Duration, error: &ApiError) -> RetryDecision;
+}
+
+/// Decorators for any [`RetryPolicy`].
+pub trait RetryPolicyExt: RetryPolicy + Sized {
+    /// Stops after `attempts` attempts in all, whatever the inner policy says.
+    fn with_attempt_limit(self, attempts: u32) -> AttemptLimit<Self> {
+        AttemptLimit {
+            inner: self,
+            attempts,
+        }
+    }
+
+    /// Starts no attempt (and sleeps no wait) past `limit` after the first began.
+    fn with_time_limit(self, limit: Duration) -> TimeLimit<Self> {
+        TimeLimit { inner: self, limit }
+    }
+}
+
+impl<P: RetryPolicy + Sized> RetryPolicyExt for P {}
+
+/// The standard policy: exponential backoff with full jitter (500 ms doubling to 20 s),
+/// `Retry-After` first (capped at the longest wait), at most 5 attempts in 2 minutes.
+#[derive(Debug, Clone)]
+pub struct StandardRetry {
+    backoff: ExponentialBackoff,
+    max_attempts: u32,
+    deadline: Duration,
+}
+
+impl Default for StandardRetry {
     fn default() -> Self {
-        RetryPolicy {
+        StandardRetry {
+            backoff: ExponentialBackoff::new(
+                Duration::from_millis(500),
+                2.0,
+                Duration::from_secs(20),
+            ),
             max_attempts: 5,
-            initial_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(20),
             deadline: Duration::from_secs(120),
         }
     }
 }
 
-impl RetryPolicy {
-    /// No retries at all.
-    pub fn none() -> Self {
-        RetryPolicy {
-            max_attempts: 1,
-            ..RetryPolicy::default()
-        }
+impl StandardRetry {
+    /// The same policy with another backoff (its longest wait also caps `Retry-After`).
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: ExponentialBackoff) -> Self {
+        self.backoff = backoff;
+        self
     }
 
-    /// The wait before attempt `attempt + 1` (after `attempt` failed), or `None` to give up.
-    pub(crate) fn wait(
-        &self,
-        attempt: u32,
-        elapsed: Duration,
-        retry_after: Option<Duration>,
-    ) -> Option<Duration> {
+    /// The same policy with waits from `initial`, doubling, at most `maximum`.
+    #[must_use]
+    pub fn with_waits(self, initial: Duration, maximum: Duration) -> Self {
+        self.with_backoff(ExponentialBackoff::new(initial, 2.0, maximum))
+    }
+
+    /// The same policy with another number of attempts (counting the first).
+    #[must_use]
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// The same policy with another overall deadline for one call.
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+}
+
+impl RetryPolicy for StandardRetry {
+    fn on_error(&self, attempt: u32, elapsed: Duration, error: &ApiError) -> RetryDecision {
         if attempt >= self.max_attempts {
-            return None;
+            return RetryDecision::Stop;
         }
-        let ceiling = self
-            .initial_backoff
-            .saturating_mul(1 << (attempt - 1).min(16))
-            .min(self.max_backoff);
-        let wait = retry_after
-            .unwrap_or_else(|| ceiling.mul_f64(rand::thread_rng().r#gen::<f64>()))
-            .min(self.max_backoff);
-        (elapsed + wait < self.deadline).then_some(wait)
+        let wait = error
+            .retry_after()
+            .unwrap_or_else(|| self.backoff.delay(attempt))
+            .min(self.backoff.maximum());
+        if elapsed + wait < self.deadline {
+            RetryDecision::Retry(wait)
+        } else {
+            RetryDecision::Stop
+        }
+    }
+}
+
+/// Never retries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRetry;
+
+impl RetryPolicy for NoRetry {
+    fn on_error(&self, _: u32, _: Duration, _: &ApiError) -> RetryDecision {
+        RetryDecision::Stop
+    }
+}
+
+/// A policy stopped after a number of attempts ([`RetryPolicyExt::with_attempt_limit`]).
+#[derive(Debug, Clone)]
+pub struct AttemptLimit<P> {
+    inner: P,
+    attempts: u32,
+}
+
+impl<P: RetryPolicy> RetryPolicy for AttemptLimit<P> {
+    fn on_error(&self, attempt: u32, elapsed: Duration, error: &ApiError) -> RetryDecision {
+        if attempt >= self.attempts {
+            RetryDecision::Stop
+        } else {
+            self.inner.on_error(attempt, elapsed, error)
+        }
+    }
+}
+
+/// A policy stopped at a time limit ([`RetryPolicyExt::with_time_limit`]).
+#[derive(Debug, Clone)]
+pub struct TimeLimit<P> {
+    inner: P,
+    limit: Duration,
+}
+
+impl<P: RetryPolicy> RetryPolicy for TimeLimit<P> {
+    fn on_error(&self, attempt: u32, elapsed: Duration, error: &ApiError) -> RetryDecision {
+        match self.inner.on_error(attempt, elapsed, error) {
+            RetryDecision::Retry(wait) if elapsed + wait < self.limit => RetryDecision::Retry(wait),
+            _ => RetryDecision::Stop,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use extract_auth::backoff::{FixedRandom, Jitter};
+
     use super::*;
 
-    #[test]
-    fn backoff_grows_with_jitter_and_respects_limits() {
-        let policy = RetryPolicy::default();
-        for attempt in 1..5 {
-            let ceiling = Duration::from_millis(500) * (1 << (attempt - 1));
-            let wait = policy.wait(attempt, Duration::ZERO, None).expect("retries");
-            assert!(wait <= ceiling, "attempt {attempt}: {wait:?}");
+    fn transient(retry_after: Option<Duration>) -> ApiError {
+        ApiError::Service {
+            endpoint: "GET".into(),
+            status: 503,
+            field: None,
+            body: String::new(),
+            request_id: None,
+            retry_after,
         }
-        assert_eq!(
-            policy.wait(5, Duration::ZERO, None),
-            None,
-            "five attempts at most"
+    }
+
+    #[test]
+    fn the_standard_policy_backs_off_honours_retry_after_and_stops() {
+        let policy = StandardRetry::default().with_backoff(
+            ExponentialBackoff::new(Duration::from_millis(500), 2.0, Duration::from_secs(20))
+                .with_jitter(Jitter::Full)
+                .with_random(Arc::new(FixedRandom(0.5))),
         );
+        let waits: Vec<RetryDecision> = (1..=5)
+            .map(|a| policy.on_error(a, Duration::ZERO, &transient(None)))
+            .collect();
+        let ms = RetryDecision::Retry;
         assert_eq!(
-            policy.wait(1, Duration::ZERO, Some(Duration::from_secs(3))),
-            Some(Duration::from_secs(3))
+            waits,
+            [
+                ms(Duration::from_millis(250)),
+                ms(Duration::from_millis(500)),
+                ms(Duration::from_millis(1000)),
+                ms(Duration::from_millis(2000)),
+                RetryDecision::Stop,
+            ],
+            "half of each ceiling (the injected random source), five attempts at most"
         );
+        let asked = transient(Some(Duration::from_secs(3)));
         assert_eq!(
-            policy.wait(1, Duration::ZERO, Some(Duration::from_secs(300))),
-            Some(Duration::from_secs(20)),
+            policy.on_error(1, Duration::ZERO, &asked),
+            ms(Duration::from_secs(3))
+        );
+        let too_long = transient(Some(Duration::from_secs(300)));
+        assert_eq!(
+            policy.on_error(1, Duration::ZERO, &too_long),
+            ms(Duration::from_secs(20)),
             "clamped"
         );
         assert_eq!(
-            policy.wait(1, Duration::from_secs(119), Some(Duration::from_secs(3))),
-            None,
+            policy.on_error(1, Duration::from_secs(119), &asked),
+            RetryDecision::Stop,
             "past the deadline"
         );
-        assert_eq!(RetryPolicy::none().wait(1, Duration::ZERO, None), None);
+        assert_eq!(
+            NoRetry.on_error(1, Duration::ZERO, &asked),
+            RetryDecision::Stop
+        );
+    }
+
+    #[test]
+    fn decorators_limit_attempts_and_time() {
+        let limited = StandardRetry::default().with_attempt_limit(2);
+        assert!(matches!(
+            limited.on_error(1, Duration::ZERO, &transient(None)),
+            RetryDecision::Retry(_)
+        ));
+        assert_eq!(
+            limited.on_error(2, Duration::ZERO, &transient(None)),
+            RetryDecision::Stop
+        );
+        let timed = StandardRetry::default().with_time_limit(Duration::from_secs(5));
+        let asked = transient(Some(Duration::from_secs(3)));
+        assert!(matches!(
+            timed.on_error(1, Duration::ZERO, &asked),
+            RetryDecision::Retry(_)
+        ));
+        assert_eq!(
+            timed.on_error(1, Duration::from_secs(3), &asked),
+            RetryDecision::Stop
+        );
     }
 }

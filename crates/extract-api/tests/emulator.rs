@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use extract_api::{
-    ApiError, Client, ExtractionOptions, OutputFormat, RetrievalMode, RetryPolicy, Status,
+    ApiError, Client, ExtractionOptions, OutputFormat, RetrievalMode, RetryPolicy, StandardRetry,
+    Status,
 };
 use extract_auth::{
     CachedTokenSource, ClientAssertion, KeypairSource, MockTokenSource, Secret, Token, TokenSource,
@@ -26,7 +27,7 @@ struct Env {
     dir: tempfile::TempDir,
 }
 
-async fn env_with(config: EmulatorConfig, retry: RetryPolicy) -> Env {
+async fn env_with(config: EmulatorConfig, retry: impl RetryPolicy + 'static) -> Env {
     let emulator = Emulator::start(config).await.expect("starts");
     let client_id = emulator
         .register_client(key().public_key())
@@ -51,7 +52,7 @@ async fn env_with(config: EmulatorConfig, retry: RetryPolicy) -> Env {
 }
 
 async fn env() -> Env {
-    env_with(instant(), RetryPolicy::default()).await
+    env_with(instant(), StandardRetry::default()).await
 }
 
 fn instant() -> EmulatorConfig {
@@ -399,12 +400,8 @@ async fn a_truncated_answer_to_a_submission_is_an_unknown_outcome() {
 }
 
 /// Retries as the default policy makes them, with waits short enough for real time.
-fn short_retries() -> RetryPolicy {
-    RetryPolicy {
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        ..RetryPolicy::default()
-    }
+fn short_retries() -> StandardRetry {
+    StandardRetry::default().with_waits(Duration::from_millis(10), Duration::from_millis(50))
 }
 
 #[tokio::test]
@@ -489,10 +486,9 @@ async fn no_connection_is_retried_then_reported() {
     let client = Client::builder()
         .base_url(format!("http://127.0.0.1:{port}"))
         .token_source(Arc::new(tokens))
-        .retry_policy(RetryPolicy {
-            initial_backoff: Duration::from_millis(1),
-            ..RetryPolicy::default()
-        })
+        .retry_policy(
+            StandardRetry::default().with_waits(Duration::from_millis(1), Duration::from_secs(20)),
+        )
         .build()
         .expect("client");
     let dir = tempfile::tempdir().expect("tempdir");

@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use extract_api::{ApiError, Client, ExtractionOptions, RetryPolicy};
+use extract_api::{ApiError, Client, ExtractionOptions, NoRetry};
 use extract_auth::{GivenToken, Secret};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -89,7 +89,7 @@ fn client(base: &str) -> Client {
     Client::builder()
         .base_url(base)
         .token_source(Arc::new(GivenToken::new(Secret::new("secret-bearer"))))
-        .retry_policy(RetryPolicy::none())
+        .retry_policy(NoRetry)
         .response_timeout(Duration::from_secs(1))
         .build()
         .expect("client")

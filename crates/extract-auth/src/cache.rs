@@ -4,9 +4,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rand::Rng;
 use tokio::time::Instant;
 
+use crate::backoff::ExponentialBackoff;
 use crate::{AuthError, Token, TokenSource};
 
 /// How [`CachedTokenSource`] refreshes and retries.
@@ -19,10 +19,9 @@ pub struct CachePolicy {
     pub exchange_timeout: Duration,
     /// Exchanges tried for one refresh, counting the first. Default 4.
     pub max_attempts: u32,
-    /// The first backoff before a retry (with full jitter); it doubles each time. Default 250 ms.
-    pub initial_backoff: Duration,
-    /// The longest wait between attempts, `Retry-After` included. Default 10 s.
-    pub max_backoff: Duration,
+    /// The waits between attempts: from 250 ms, doubling, at most 10 s, full jitter. The
+    /// longest also caps a `Retry-After`.
+    pub backoff: ExponentialBackoff,
     /// The longest one refresh may take, all attempts and waits together: no attempt runs
     /// past it. Default 45 s.
     pub deadline: Duration,
@@ -34,8 +33,11 @@ impl Default for CachePolicy {
             refresh_window: Duration::from_secs(5 * 60),
             exchange_timeout: Duration::from_secs(30),
             max_attempts: 4,
-            initial_backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(10),
+            backoff: ExponentialBackoff::new(
+                Duration::from_millis(250),
+                2.0,
+                Duration::from_secs(10),
+            ),
             deadline: Duration::from_secs(45),
         }
     }
@@ -161,7 +163,6 @@ impl<S: TokenSource> CachedTokenSource<S> {
 
     async fn exchange_with_retries(&self) -> Result<Token, AuthError> {
         let start = Instant::now();
-        let mut backoff = self.policy.initial_backoff;
         let mut attempt = 1;
         loop {
             // No attempt runs past the refresh's deadline.
@@ -180,11 +181,11 @@ impl<S: TokenSource> CachedTokenSource<S> {
                 Ok(token) => return Ok(token),
                 Err(error) => error,
             };
-            let jittered = backoff.mul_f64(rand::thread_rng().r#gen::<f64>());
+            let backoff = &self.policy.backoff;
             let wait = error
                 .retry_after()
-                .unwrap_or(jittered)
-                .min(self.policy.max_backoff);
+                .unwrap_or_else(|| backoff.delay(attempt))
+                .min(backoff.maximum());
             let in_time = start.elapsed() + wait < self.policy.deadline;
             if !(error.is_transient() && attempt < self.policy.max_attempts && in_time) {
                 // A timeout says the time actually waited, over every attempt.
@@ -198,7 +199,6 @@ impl<S: TokenSource> CachedTokenSource<S> {
             }
             tracing::info!(attempt, ?wait, "token exchange failed, retrying: {error}");
             tokio::time::sleep(wait).await;
-            backoff = (backoff * 2).min(self.policy.max_backoff);
             attempt += 1;
         }
     }

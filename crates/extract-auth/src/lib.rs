@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 mod assertion;
+pub mod backoff;
 mod cache;
 mod config;
 mod endpoint;

@@ -16,7 +16,9 @@ use crate::DocumentError;
 use crate::lock::FolderLock;
 use crate::manifest::{EntryState, input_key};
 use crate::names::safe_component;
-use crate::{JobEvent, JobHandle, Manifest, ManifestEntry, PollError, PollPolicy, Poller};
+use crate::{
+    JobEvent, JobHandle, Manifest, ManifestEntry, PollError, PollPolicy, Poller, PollingPolicy,
+};
 
 /// How many times an input is resubmitted after submissions of unknown outcome before giving up.
 const MAX_UNKNOWN_OUTCOMES: usize = 3;
@@ -160,7 +162,7 @@ pub struct BatchSummary {
 pub struct BatchRunner<A> {
     api: A,
     options: ExtractionOptions,
-    policy: PollPolicy,
+    policy: Arc<dyn PollingPolicy>,
     concurrency: usize,
     out_dir: PathBuf,
     renderers: Vec<(String, Arc<Render>)>,
@@ -208,7 +210,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         BatchRunner {
             api,
             options: ExtractionOptions::new(),
-            policy: PollPolicy::default(),
+            policy: Arc::new(PollPolicy::default()),
             concurrency: 4,
             out_dir: out_dir.into(),
             renderers: Vec::new(),
@@ -225,8 +227,8 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     }
 
     /// The polling policy (its deadline applies to each document).
-    pub fn policy(mut self, policy: PollPolicy) -> Self {
-        self.policy = policy;
+    pub fn policy(mut self, policy: impl PollingPolicy + 'static) -> Self {
+        self.policy = Arc::new(policy);
         self
     }
 
@@ -464,7 +466,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             None => self.submit_new(input, &sha256, earlier, shared).await?,
         };
 
-        let poller = Poller::new(self.api.clone(), self.policy.clone());
+        let poller = Poller::with_shared_policy(self.api.clone(), self.policy.clone());
         let on_event = self.on_event.clone();
         let shown = file.clone();
         let waited = poller

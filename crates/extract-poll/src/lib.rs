@@ -37,6 +37,6 @@ pub use lock::{FolderLock, LOCK_FILE};
 pub use manifest::{
     EntryState, MANIFEST_FILE, MANIFEST_VERSION, Manifest, ManifestEntry, input_key,
 };
-pub use policy::PollPolicy;
+pub use policy::{PollPolicy, PollingPolicy};
 pub use poller::{JobEvent, Poller};
 pub use state::{JobHandle, JobState};

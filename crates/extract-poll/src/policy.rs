@@ -1,8 +1,23 @@
 //! How often to ask, and for how long.
 
+use std::fmt::Debug;
+use std::sync::Arc;
 use std::time::Duration;
 
-use rand::Rng;
+use extract_api::backoff::{ExponentialBackoff, Jitter, Random, ThreadRandom};
+
+/// Decides when to poll a job again, and when to give up waiting.
+///
+/// [`PollPolicy`] is the standard implementation; a program may bring its own (a fixed
+/// schedule, a policy that learns from finished jobs…) to [`crate::Poller::new`].
+pub trait PollingPolicy: Send + Sync + Debug {
+    /// The wait before poll number `poll` (1 for the first); `retry_after` when the server
+    /// asked for one with its last answer.
+    fn delay(&self, poll: u32, retry_after: Option<Duration>) -> Duration;
+
+    /// How long a wait may last in all.
+    fn deadline(&self) -> Duration;
+}
 
 /// When to poll a job again, and when to give up.
 ///
@@ -11,7 +26,7 @@ use rand::Rng;
 /// grows past `max_delay`); a server's `Retry-After` replaces the computed delay, clamped to
 /// `[floor, max_retry_after]`; no delay is ever below `floor`. The defaults notice a job that
 /// finishes after 10 s within 1.5 s, with at most 10 polls (see `docs/benchmarks.md`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct PollPolicy {
     /// The wait before the first poll. Default 1 s.
     pub first_delay: Duration,
@@ -27,6 +42,8 @@ pub struct PollPolicy {
     pub max_retry_after: Duration,
     /// Give up waiting after this long. Default 30 minutes.
     pub deadline: Duration,
+    /// Where jitter's randomness comes from. Default: the thread's generator.
+    pub random: Arc<dyn Random>,
 }
 
 impl Default for PollPolicy {
@@ -39,6 +56,7 @@ impl Default for PollPolicy {
             floor: Duration::from_millis(250),
             max_retry_after: Duration::from_secs(60),
             deadline: Duration::from_secs(30 * 60),
+            random: Arc::new(ThreadRandom),
         }
     }
 }
@@ -50,21 +68,31 @@ impl PollPolicy {
         self
     }
 
-    /// The computed delay before poll number `poll` (1 for the first), before jitter.
-    pub(crate) fn base_delay(&self, poll: u32) -> Duration {
-        let grown = self.first_delay.as_secs_f64()
-            * self.factor.powi(poll.saturating_sub(1).min(64) as i32);
-        Duration::from_secs_f64(grown.min(self.max_delay.as_secs_f64())).max(self.floor)
+    /// The shared exponential backoff these fields describe.
+    fn backoff(&self) -> ExponentialBackoff {
+        ExponentialBackoff::new(self.first_delay, self.factor, self.max_delay)
+            .with_jitter(Jitter::Shorten(self.jitter))
+            .with_random(self.random.clone())
     }
 
+    /// The computed delay before poll number `poll` (1 for the first), before jitter.
+    #[cfg(test)]
+    pub(crate) fn base_delay(&self, poll: u32) -> Duration {
+        self.backoff().ceiling(poll).max(self.floor)
+    }
+}
+
+impl PollingPolicy for PollPolicy {
     /// The delay before poll number `poll`, jittered, or the server's `Retry-After` if it sent one.
-    pub(crate) fn delay(&self, poll: u32, retry_after: Option<Duration>) -> Duration {
+    fn delay(&self, poll: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(asked) = retry_after {
             return asked.clamp(self.floor, self.max_retry_after.max(self.floor));
         }
-        let base = self.base_delay(poll);
-        let cut = rand::thread_rng().gen_range(0.0..=self.jitter.clamp(0.0, 1.0));
-        base.mul_f64(1.0 - cut).max(self.floor)
+        self.backoff().delay(poll).max(self.floor)
+    }
+
+    fn deadline(&self) -> Duration {
+        self.deadline
     }
 }
 
@@ -84,6 +112,18 @@ mod tests {
                 "{d:?}"
             );
         }
+    }
+
+    #[test]
+    fn jitter_draws_from_the_injected_source() {
+        use extract_api::backoff::FixedRandom;
+        let p = PollPolicy {
+            random: Arc::new(FixedRandom(0.5)),
+            ..PollPolicy::default()
+        };
+        // Half of the 10% jitter off each base delay.
+        assert_eq!(p.delay(1, None), Duration::from_millis(950));
+        assert_eq!(p.delay(2, None), Duration::from_millis(1425));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Polling one job: once, until done, or as a stream of events.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use extract_api::{ExtractApi, OutputDocument, RetrievalMode, Status};
@@ -7,7 +8,7 @@ use futures_util::Stream;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::{JobHandle, JobState, PollError, PollPolicy};
+use crate::{JobHandle, JobState, PollError, PollingPolicy};
 
 /// What happens while a job is waited for, for progress displays.
 #[derive(Debug)]
@@ -51,18 +52,26 @@ pub enum JobEvent {
 #[derive(Debug, Clone)]
 pub struct Poller<A> {
     api: A,
-    policy: PollPolicy,
+    policy: Arc<dyn PollingPolicy>,
 }
 
 impl<A: ExtractApi> Poller<A> {
     /// A poller for `api`.
-    pub fn new(api: A, policy: PollPolicy) -> Self {
+    pub fn new(api: A, policy: impl PollingPolicy + 'static) -> Self {
+        Poller {
+            api,
+            policy: Arc::new(policy),
+        }
+    }
+
+    /// A poller sharing a policy with others.
+    pub fn with_shared_policy(api: A, policy: Arc<dyn PollingPolicy>) -> Self {
         Poller { api, policy }
     }
 
     /// The policy in use.
-    pub fn policy(&self) -> &PollPolicy {
-        &self.policy
+    pub fn policy(&self) -> &dyn PollingPolicy {
+        &*self.policy
     }
 
     /// Asks once where the job is; downloads the output if it is done (pre-signed mode).
@@ -110,7 +119,7 @@ impl<A: ExtractApi> Poller<A> {
         let span =
             tracing::info_span!("extract_job", request_id = %job.request_id, mode = ?job.mode);
         async {
-            let mut wait = Wait::new(&self.policy);
+            let mut wait = Wait::new(&*self.policy);
             loop {
                 match self.step(job, &mut wait).await {
                     JobEvent::Done(result) => return result.map(|output| *output),
@@ -187,11 +196,11 @@ struct Wait {
 }
 
 impl Wait {
-    fn new(policy: &PollPolicy) -> Wait {
+    fn new(policy: &dyn PollingPolicy) -> Wait {
         let start = Instant::now();
         Wait {
             start,
-            deadline: start + policy.deadline,
+            deadline: start + policy.deadline(),
             polls: 0,
             last: "submitted",
             next: policy.delay(1, None),
@@ -213,7 +222,7 @@ impl<A: ExtractApi + Clone + 'static> Poller<A> {
         }
         let running = Running {
             poller: self.clone(),
-            wait: Wait::new(&self.policy),
+            wait: Wait::new(&*self.policy),
             job,
             done: false,
         };
@@ -231,6 +240,8 @@ impl<A: ExtractApi + Clone + 'static> Poller<A> {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+
+    use crate::PollPolicy;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use extract_api::{ApiError, ExtractionStatus, MockExtractApi};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use extract_api::{Client, RetryPolicy};
+use extract_api::{Client, StandardRetry};
 use extract_auth::{CachedTokenSource, ClientAssertion, KeypairSource};
 use extract_emulator::{Emulator, EmulatorConfig, RunningEmulator, SamplePage, sample_pdf};
 use extract_keys::{KeySize, PrivateKey};
@@ -30,11 +30,10 @@ pub async fn start(config: EmulatorConfig) -> (RunningEmulator, Client) {
     let client = Client::builder()
         .base_url(emulator.base_url())
         .token_source(Arc::new(tokens))
-        .retry_policy(RetryPolicy {
-            initial_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(50),
-            ..RetryPolicy::default()
-        })
+        .retry_policy(
+            StandardRetry::default()
+                .with_waits(Duration::from_millis(10), Duration::from_millis(50)),
+        )
         .build()
         .expect("client");
     (emulator, client)
