@@ -18,6 +18,13 @@ pub trait ExtractApi: Send + Sync {
         path: &Path,
         options: &ExtractionOptions,
     ) -> Result<Submission, ApiError>;
+    /// Submits a document held in memory by the right path (see [`Client::submit_bytes`]).
+    async fn submit_bytes(
+        &self,
+        bytes: bytes::Bytes,
+        file_name: &str,
+        options: &ExtractionOptions,
+    ) -> Result<Submission, ApiError>;
     /// Status of an inline-mode request (see [`Client::status`]).
     async fn status(
         &self,
@@ -38,6 +45,14 @@ impl ExtractApi for Client {
         options: &ExtractionOptions,
     ) -> Result<Submission, ApiError> {
         Client::submit_file(self, path, options).await
+    }
+    async fn submit_bytes(
+        &self,
+        bytes: bytes::Bytes,
+        file_name: &str,
+        options: &ExtractionOptions,
+    ) -> Result<Submission, ApiError> {
+        Client::submit_bytes(self, bytes, file_name, options).await
     }
     async fn status(
         &self,
@@ -63,6 +78,14 @@ impl<T: ExtractApi + ?Sized> ExtractApi for std::sync::Arc<T> {
         options: &ExtractionOptions,
     ) -> Result<Submission, ApiError> {
         (**self).submit_file(path, options).await
+    }
+    async fn submit_bytes(
+        &self,
+        bytes: bytes::Bytes,
+        file_name: &str,
+        options: &ExtractionOptions,
+    ) -> Result<Submission, ApiError> {
+        (**self).submit_bytes(bytes, file_name, options).await
     }
     async fn status(
         &self,

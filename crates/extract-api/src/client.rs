@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
-use crate::document::{self, DIRECT_LIMIT};
+use crate::document::{DIRECT_LIMIT, Source};
 use crate::error::{describe_body, excerpt};
 use crate::retry::{RetryDecision, RetryPolicy, StandardRetry};
 use crate::watchdog::Progress;
@@ -81,6 +81,7 @@ pub struct ClientBuilder {
     stall_timeout: Duration,
     retry: Arc<dyn RetryPolicy>,
     direct_limit: u64,
+    max_answer_bytes: u64,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -104,6 +105,7 @@ impl Default for ClientBuilder {
             response_timeout: Duration::from_secs(60),
             stall_timeout: Duration::from_secs(60),
             retry: Arc::new(StandardRetry::default()),
+            max_answer_bytes: 1 << 30,
             direct_limit: DIRECT_LIMIT,
         }
     }
@@ -156,6 +158,13 @@ impl ClientBuilder {
     /// it, a submission's outcome is unknown.
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
         self.response_timeout = timeout;
+        self
+    }
+
+    /// The largest answer read (default 1 GiB, room for the largest output documents): a
+    /// server sending more gets [`ApiError::TooLarge`], not all of the memory.
+    pub fn max_answer_bytes(mut self, bytes: u64) -> Self {
+        self.max_answer_bytes = bytes;
         self
     }
 
@@ -221,6 +230,7 @@ impl ClientBuilder {
                 response_timeout: self.response_timeout,
                 stall_timeout: self.stall_timeout,
                 direct_limit: self.direct_limit,
+                max_answer_bytes: self.max_answer_bytes,
             }),
             retry: self.retry,
         })
@@ -236,6 +246,7 @@ struct Inner {
     response_timeout: Duration,
     stall_timeout: Duration,
     direct_limit: u64,
+    max_answer_bytes: u64,
 }
 
 /// A Kensho Extract v3 client. Cheap to clone; clones share connections and tokens.
@@ -408,7 +419,8 @@ impl Client {
         let body = match &prepared.upload {
             // An upload's answer is small; it must not trickle for the upload's whole timeout.
             Some(_) => {
-                match tokio::time::timeout(self.inner.response_timeout, response.bytes()).await {
+                let read = read_capped(response, self.inner.max_answer_bytes);
+                match tokio::time::timeout(self.inner.response_timeout, read).await {
                     Ok(body) => body,
                     Err(elapsed) => {
                         let after = self.inner.response_timeout;
@@ -427,11 +439,19 @@ impl Client {
                     }
                 }
             }
-            None => response.bytes().await,
+            None => read_capped(response, self.inner.max_answer_bytes).await,
         };
         match body {
             Ok(body) => Attempt::Answer(status, headers, body),
-            Err(e) => {
+            Err(Capped::Over(limit)) => Attempt::Lost(
+                ApiError::TooLarge {
+                    endpoint: label.into(),
+                    request_id: id(),
+                    limit,
+                },
+                format!("its answer was over {limit} bytes"),
+            ),
+            Err(Capped::Broken(e)) => {
                 let e = e.without_url();
                 let detail = extract_auth::http::describe(&e);
                 Attempt::Lost(
@@ -585,11 +605,18 @@ impl Client {
         path: &Path,
         options: &ExtractionOptions,
     ) -> Result<Submission, ApiError> {
-        let size = document::check(path).await?;
+        self.submit_source(Source::File(path), options).await
+    }
+
+    async fn submit_source(
+        &self,
+        source: Source<'_>,
+        options: &ExtractionOptions,
+    ) -> Result<Submission, ApiError> {
+        let size = source.check().await?;
         if size > DIRECT_LIMIT {
             return Err(ApiError::Build(format!(
-                "{} is {size} bytes, over the 100 MB limit of direct submission: use submit_file, which uploads it pre-signed",
-                path.display()
+                "the document is {size} bytes, over the 100 MB limit of direct submission: use submit_file or submit_bytes, which upload it pre-signed"
             )));
         }
         let endpoint = generated::SUBMIT;
@@ -607,7 +634,7 @@ impl Client {
                 },
                 &|token| {
                     Box::pin(async {
-                        let (file, progress) = document::file_part(path).await?;
+                        let (file, progress) = source.part().await?;
                         let form = text_form(&fields).part("file", file);
                         let request = self
                             .inner
@@ -672,7 +699,11 @@ impl Client {
     /// from the service, and obeys the rule of URLs the user gives: `https://`, or plain
     /// `http://` only to this machine.
     pub async fn upload(&self, spec: &UploadSpec, path: &Path) -> Result<(), ApiError> {
-        document::check(path).await?;
+        self.upload_source(spec, Source::File(path)).await
+    }
+
+    async fn upload_source(&self, spec: &UploadSpec, source: Source<'_>) -> Result<(), ApiError> {
+        source.check().await?;
         let url = checked_url(&spec.url, "upload URL the service gave")?;
         let label = format!("POST {}", redacted(&url));
         self.call(
@@ -689,7 +720,7 @@ impl Client {
                     for (name, value) in &spec.fields {
                         form = form.text(name.clone(), value.clone());
                     }
-                    let (file, progress) = document::file_part(path).await?;
+                    let (file, progress) = source.part().await?;
                     let form = form.part("file", file);
                     Ok(Prepared {
                         request: self.inner.http.post(url.clone()).multipart(form),
@@ -796,6 +827,23 @@ impl Client {
     /// (no bearer token: the URL carries its own signature). The URL must be `https://`, or
     /// plain `http://` only to this machine.
     pub async fn download_bytes(&self, output_url: &str) -> Result<Bytes, ApiError> {
+        self.download_with(output_url, |body| {
+            serde_json::from_slice::<serde::de::IgnoredAny>(body).map(|_| body.clone())
+        })
+        .await
+    }
+
+    /// Downloads and parses the output document from a pre-signed `output_url` (parsed once).
+    pub async fn download(&self, output_url: &str) -> Result<OutputDocument, ApiError> {
+        self.download_with(output_url, |body| serde_json::from_slice(body))
+            .await
+    }
+
+    async fn download_with<T>(
+        &self,
+        output_url: &str,
+        decode: impl Fn(&Bytes) -> Result<T, serde_json::Error> + Send + Sync,
+    ) -> Result<T, ApiError> {
         let url = checked_url(output_url, "output URL the service gave")?;
         let label = format!("GET {}", redacted(&url));
         self.call(
@@ -810,21 +858,9 @@ impl Client {
                 let request = self.inner.http.get(url.clone());
                 Box::pin(async { Ok(request.into()) })
             },
-            |body| serde_json::from_slice::<serde::de::IgnoredAny>(body).map(|_| body.clone()),
+            decode,
         )
         .await
-    }
-
-    /// Downloads and parses the output document from a pre-signed `output_url`.
-    pub async fn download(&self, output_url: &str) -> Result<OutputDocument, ApiError> {
-        let bytes = self.download_bytes(output_url).await?;
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
-            endpoint: "GET output URL".into(),
-            request_id: None,
-            status: 200,
-            excerpt: excerpt(&String::from_utf8_lossy(&bytes), 200),
-            source: Box::new(e),
-        })
     }
 
     /// Submits a file by the right path: directly up to 100 MB (or the builder's
@@ -835,12 +871,34 @@ impl Client {
         path: &Path,
         options: &ExtractionOptions,
     ) -> Result<Submission, ApiError> {
-        let size = document::check(path).await?;
+        self.submit_by_size(Source::File(path), options).await
+    }
+
+    /// Submits a document held in memory, by the right path as [`Client::submit_file`] does:
+    /// a service that has the bytes needs no temporary file. `file_name` is what the form
+    /// calls the document. A retry sends the same buffer again (no copy).
+    pub async fn submit_bytes(
+        &self,
+        bytes: impl Into<Bytes>,
+        file_name: &str,
+        options: &ExtractionOptions,
+    ) -> Result<Submission, ApiError> {
+        let bytes = bytes.into();
+        self.submit_by_size(Source::Bytes(&bytes, file_name), options)
+            .await
+    }
+
+    async fn submit_by_size(
+        &self,
+        source: Source<'_>,
+        options: &ExtractionOptions,
+    ) -> Result<Submission, ApiError> {
+        let size = source.check().await?;
         if size <= self.inner.direct_limit {
-            return self.submit(path, options).await;
+            return self.submit_source(source, options).await;
         }
         let created = self.create_upload_url(options).await?;
-        self.upload(&created.upload_spec, path).await?;
+        self.upload_source(&created.upload_spec, source).await?;
         self.complete_upload(&created.request_id).await?;
         Ok(Submission {
             request_id: created.request_id,
@@ -863,4 +921,31 @@ fn text_form(fields: &[(&'static str, String)]) -> Form {
 
 fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, serde_json::Error> {
     serde_json::from_slice(body)
+}
+
+/// Why an answer's body was not read whole.
+enum Capped {
+    /// It was longer than the limit (said, or found while reading).
+    Over(u64),
+    /// The connection broke.
+    Broken(reqwest::Error),
+}
+
+/// Reads an answer's body, refusing one over `limit` bytes before reading it (when its length
+/// is given) or as soon as it passes the limit.
+async fn read_capped(mut response: reqwest::Response, limit: u64) -> Result<Bytes, Capped> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit)
+    {
+        return Err(Capped::Over(limit));
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(Capped::Broken)? {
+        if body.len() as u64 + chunk.len() as u64 > limit {
+            return Err(Capped::Over(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }

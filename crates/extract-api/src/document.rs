@@ -70,6 +70,59 @@ pub async fn check(path: &Path) -> Result<u64, ApiError> {
     Ok(metadata.len())
 }
 
+/// A document to send: a file, streamed from disk, or bytes a program already holds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Source<'a> {
+    /// A file on disk.
+    File(&'a Path),
+    /// Bytes in memory, with the file name the form gives them.
+    Bytes(&'a bytes::Bytes, &'a str),
+}
+
+impl Source<'_> {
+    /// Checks the document as [`check`] does; returns its size.
+    pub(crate) async fn check(&self) -> Result<u64, ApiError> {
+        match self {
+            Source::File(path) => check(path).await,
+            Source::Bytes(bytes, name) => {
+                if bytes.is_empty() {
+                    return Err(ApiError::Build(format!("{name}: the document is empty")));
+                }
+                let head = &bytes[..bytes.len().min(1024)];
+                if !head.windows(5).any(|w| w == b"%PDF-") {
+                    return Err(ApiError::Build(format!(
+                        "{name}: not a PDF (no %PDF- header in its first kilobyte)"
+                    )));
+                }
+                Ok(bytes.len() as u64)
+            }
+        }
+    }
+
+    /// The `file` part of a form, and the progress of its sending.
+    pub(crate) async fn part(&self) -> Result<(Part, Arc<Progress>), ApiError> {
+        match self {
+            Source::File(path) => file_part(path).await,
+            Source::Bytes(bytes, name) => {
+                let progress = Progress::new(bytes.len() as u64);
+                // Cloning `Bytes` shares the buffer: a retry sends the same memory again.
+                let chunks = futures_util::stream::iter(
+                    bytes
+                        .chunks(64 * 1024)
+                        .map(|c| Ok::<_, std::io::Error>(bytes.slice_ref(c)))
+                        .collect::<Vec<_>>(),
+                );
+                let body = reqwest::Body::wrap_stream(progress.track(chunks));
+                let part = Part::stream_with_length(body, bytes.len() as u64)
+                    .file_name(form_file_name(name))
+                    .mime_str("application/pdf")
+                    .map_err(|e| ApiError::Build(e.to_string()))?;
+                Ok((part, progress))
+            }
+        }
+    }
+}
+
 /// The `file` part of a form, streamed from disk in 64 KiB chunks (memory use does not grow
 /// with the document), and the progress of its sending.
 pub(crate) async fn file_part(path: &Path) -> Result<(Part, Arc<Progress>), ApiError> {

@@ -68,6 +68,16 @@ pub enum ApiError {
         /// `Retry-After`, when sent.
         retry_after: Option<Duration>,
     },
+    /// An answer longer than the client reads ([`crate::ClientBuilder::max_answer_bytes`]).
+    #[error("{endpoint} answered with more than {limit} bytes; not read")]
+    TooLarge {
+        /// The endpoint.
+        endpoint: String,
+        /// The request id the call was about, when there was one.
+        request_id: Option<String>,
+        /// The limit.
+        limit: u64,
+    },
     /// A success status with a body that is not what the contract says.
     #[error("{endpoint} answered HTTP {status} with an unreadable body ({source}): {excerpt}")]
     Decode {
@@ -139,6 +149,7 @@ impl ApiError {
             ApiError::Service { request_id, .. }
             | ApiError::Connect { request_id, .. }
             | ApiError::Timeout { request_id, .. }
+            | ApiError::TooLarge { request_id, .. }
             | ApiError::Decode { request_id, .. } => request_id.as_deref(),
             _ => None,
         }

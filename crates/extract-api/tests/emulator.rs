@@ -573,3 +573,36 @@ async fn a_token_that_stays_refused_is_one_401_not_a_loop() {
         "the first try and one renewal"
     );
 }
+
+#[tokio::test]
+async fn documents_in_memory_are_submitted_without_a_file() {
+    let env = env().await;
+    let small = std::fs::read(env.pdf("small.pdf", 1, 0)).expect("reads");
+    let large = std::fs::read(env.pdf("large.pdf", 2, 10_000)).expect("reads");
+    assert!(
+        small.len() <= 4096 && large.len() > 4096,
+        "the builder's direct limit is 4096"
+    );
+    for (bytes, mode, uploads) in [
+        (small, RetrievalMode::Inline, 0),
+        (large, RetrievalMode::Presigned, 1),
+    ] {
+        let submission = env
+            .client
+            .submit_bytes(bytes, "in-memory.pdf", &ExtractionOptions::new())
+            .await
+            .expect("submits");
+        assert_eq!(submission.mode, mode);
+        assert_eq!(env.emulator.stats().uploads, uploads);
+    }
+    let refused = env
+        .client
+        .submit_bytes(&b"not a pdf"[..], "notes.txt", &ExtractionOptions::new())
+        .await
+        .expect_err("refused before sending");
+    assert!(
+        refused.to_string().contains("notes.txt: not a PDF"),
+        "{refused}"
+    );
+    assert_eq!(env.emulator.stats().submissions, 1);
+}

@@ -230,3 +230,25 @@ async fn a_line_break_in_a_file_name_cannot_break_the_request() {
     );
     assert!(!requests[0].contains("\r\nX-Injected"));
 }
+
+#[tokio::test]
+async fn an_answer_past_the_size_cap_is_refused_not_read() {
+    let big = format!(
+        "{{\"status\": \"pending\", \"pad\": \"{}\"}}",
+        "x".repeat(5000)
+    );
+    let (api, _) = canned(move |_| Some(answer("200 OK", "", &big))).await;
+    let client = Client::builder()
+        .base_url(&api)
+        .token_source(Arc::new(GivenToken::new(Secret::new("t"))))
+        .retry_policy(NoRetry)
+        .max_answer_bytes(1000)
+        .build()
+        .expect("client");
+    let error = client.status(ID, None).await.expect_err("too large");
+    assert!(
+        matches!(error, ApiError::TooLarge { limit: 1000, .. }),
+        "{error}"
+    );
+    assert_eq!(error.request_id(), Some(ID));
+}

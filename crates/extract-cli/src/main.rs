@@ -6,7 +6,9 @@
 
 mod auth;
 mod convert;
+#[cfg(feature = "emulator")]
 mod demo;
+#[cfg(feature = "emulator")]
 mod emulator;
 mod exit;
 mod jobs;
@@ -32,6 +34,7 @@ enum Command {
     #[command(subcommand)]
     Keys(keys::KeysCommand),
     /// Run the whole flow offline on the built-in emulator: key, token, upload, wait, output.
+    #[cfg(feature = "emulator")]
     Demo(demo::DemoArgs),
     /// Extract PDFs (files and folders) into a directory, resuming where a previous run stopped.
     Run(wait::RunArgs),
@@ -53,6 +56,7 @@ enum Command {
         auth: auth::AuthArgs,
     },
     /// Run a local stand-in for Kensho's Okta and Extract, for development and tests.
+    #[cfg(feature = "emulator")]
     Emulator(emulator::EmulatorArgs),
 }
 
@@ -81,7 +85,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keys(command) => keys::run(command),
+        #[cfg(feature = "emulator")]
         Command::Emulator(args) => emulator::run(args),
+        #[cfg(feature = "emulator")]
         Command::Demo(args) => demo::run(args),
         Command::Run(args) => wait::run(args),
         Command::Wait(args) => wait::wait(args),
