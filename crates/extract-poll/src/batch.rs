@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use crate::DocumentError;
+use crate::journal::Journal;
 use crate::lock::FolderLock;
 use crate::manifest::{EntryState, input_key};
 use crate::names::safe_component;
@@ -156,6 +157,8 @@ pub struct BatchSummary {
     pub resubmitted_after_unknown_outcome: usize,
     /// Submissions sent.
     pub submissions: usize,
+    /// Bytes appended to the manifest's journal: linear in the number of documents.
+    pub journal_bytes: u64,
 }
 
 /// Runs many documents. Build it, then call [`BatchRunner::run`].
@@ -183,6 +186,7 @@ impl<A> std::fmt::Debug for BatchRunner<A> {
 /// The state a run shares between its tasks.
 struct Shared {
     manifest: Mutex<Manifest>,
+    journal: Journal,
     summary: std::sync::Mutex<BatchSummary>,
 }
 
@@ -279,13 +283,16 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         })?;
         let _lock = FolderLock::acquire(&self.out_dir, self.wait_for_lock).await?;
         let files = expand(inputs)?;
-        let mut manifest = Manifest::load(&self.out_dir)?;
+        let (mut manifest, journal) = Journal::open(&self.out_dir)?;
         let inputs = self.name_inputs(files, &mut manifest);
-        manifest
-            .save(&self.out_dir)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot save the manifest: {e}")))?;
+        for input in &inputs {
+            if let Some(entry) = manifest.documents.get(&input.key) {
+                journal.record(&input.key, entry).await?;
+            }
+        }
         let shared = Arc::new(Shared {
             manifest: Mutex::new(manifest),
+            journal,
             summary: std::sync::Mutex::new(BatchSummary::default()),
         });
         let results: Vec<(PathBuf, BatchOutcome)> = futures_util::stream::iter(inputs)
@@ -314,11 +321,18 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
-        let summary = shared
+        let mut summary = shared
             .summary
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
+        summary.journal_bytes = shared.journal.bytes_written();
+        // Compact the journal into the snapshot, off the runtime's threads.
+        let snapshot = shared.manifest.lock().await.clone();
+        let dir = self.out_dir.clone();
+        tokio::task::spawn_blocking(move || snapshot.save(&dir))
+            .await
+            .map_err(std::io::Error::other)??;
         Ok(BatchReport {
             documents: results,
             summary,
@@ -395,12 +409,16 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         key: &str,
         change: impl FnOnce(&mut ManifestEntry),
     ) -> Result<(), DocumentError> {
+        // The lock is held until the line is synced, so lines of one entry stay in order.
         let mut manifest = shared.manifest.lock().await;
-        if let Some(entry) = manifest.documents.get_mut(key) {
-            change(entry);
-        }
-        manifest
-            .save(&self.out_dir)
+        let Some(entry) = manifest.documents.get_mut(key) else {
+            return Ok(());
+        };
+        change(entry);
+        shared
+            .journal
+            .record(key, entry)
+            .await
             .map_err(|source| self.manifest_error(source))
     }
 
@@ -579,20 +597,21 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 .get(key)
                 .map(|e| e.outputs.clone())
                 .unwrap_or_default();
-            manifest.documents.insert(
-                key.clone(),
-                ManifestEntry {
-                    sha256: sha256.to_string(),
-                    state: EntryState::Submitting,
-                    unknown_outcomes: unknown,
-                    // Files written for earlier content stay this input's to replace.
-                    outputs,
-                    ..ManifestEntry::queued(String::new(), name.clone())
-                },
-            );
-            manifest
-                .save(&self.out_dir)
+            let entry = ManifestEntry {
+                sha256: sha256.to_string(),
+                state: EntryState::Submitting,
+                unknown_outcomes: unknown,
+                // Files written for earlier content stay this input's to replace.
+                outputs,
+                ..ManifestEntry::queued(String::new(), name.clone())
+            };
+            // On disk before the submission leaves: a crash then is an unknown outcome.
+            shared
+                .journal
+                .record(key, &entry)
+                .await
                 .map_err(|source| self.manifest_error(source))?;
+            manifest.documents.insert(key.clone(), entry);
         }
         let job = self.submit(file, key, shared).await?;
         (self.on_event)(BatchEvent::Started {
@@ -703,10 +722,15 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             match bytes {
                 Ok(bytes) => {
                     let replace = self.overwrite || previous.contains(&path);
-                    write_file(&path, &bytes, replace).map_err(|source| DocumentError::File {
-                        path: path.clone(),
-                        source,
-                    })?;
+                    // Written and synced off the runtime's threads.
+                    let target = path.clone();
+                    tokio::task::spawn_blocking(move || write_file(&target, &bytes, replace))
+                        .await
+                        .map_err(|e| DocumentError::Internal(e.to_string()))?
+                        .map_err(|source| DocumentError::File {
+                            path: path.clone(),
+                            source,
+                        })?;
                     written.push(path);
                 }
                 Err(error) => errors.push(format!("{extension}: {error}")),
@@ -927,6 +951,53 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A batch of `n` documents against a mock that answers at once; the journal's bytes.
+    async fn journal_bytes(n: usize) -> u64 {
+        use extract_api::{MockExtractApi, RetrievalMode, Submission};
+        let mut api = MockExtractApi::new();
+        api.expect_submit_file().returning(|path, _| {
+            Ok(Submission::new(
+                format!("id-{}", path.display()),
+                RetrievalMode::Inline,
+            ))
+        });
+        api.expect_status().returning(|_, _| {
+            Ok(serde_json::from_value(serde_json::json!({"status": "success", "output": {"content_tree": {"uid": "0", "type": "DOCUMENT", "content": null, "children": []}, "annotations": []}})).expect("status"))
+        });
+        let inputs = tempfile::tempdir().expect("tempdir");
+        let out = tempfile::tempdir().expect("tempdir");
+        for i in 0..n {
+            std::fs::write(inputs.path().join(format!("doc-{i:05}.pdf")), "%PDF-1.4")
+                .expect("writes");
+        }
+        let fast = PollPolicy {
+            first_delay: std::time::Duration::from_millis(1),
+            floor: std::time::Duration::ZERO,
+            ..PollPolicy::default()
+        };
+        let report = BatchRunner::new(Arc::new(api), out.path())
+            .policy(fast)
+            .concurrency(16)
+            .run(&[inputs.path().to_path_buf()])
+            .await
+            .expect("runs");
+        assert_eq!(report.summary.succeeded, n);
+        report.summary.journal_bytes
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_journal_grows_linearly_with_the_batch() {
+        let small = journal_bytes(50).await;
+        let large = journal_bytes(200).await;
+        // Four times the documents: four times the bytes (rewriting the manifest after every
+        // step, as before the journal, made it sixteen).
+        let ratio = large as f64 / small as f64;
+        assert!(
+            (3.5..=4.6).contains(&ratio),
+            "{small} -> {large} bytes: {ratio:.2}"
+        );
     }
 
     #[test]

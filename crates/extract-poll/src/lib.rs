@@ -23,6 +23,7 @@
 mod batch;
 mod document_error;
 mod error;
+mod journal;
 mod lock;
 mod manifest;
 pub mod names;
@@ -33,6 +34,7 @@ mod state;
 pub use batch::{BatchEvent, BatchOutcome, BatchReport, BatchRunner, BatchSummary, Render};
 pub use document_error::DocumentError;
 pub use error::PollError;
+pub use journal::{JOURNAL_FILE, Journal};
 pub use lock::{FolderLock, LOCK_FILE};
 pub use manifest::{
     EntryState, MANIFEST_FILE, MANIFEST_VERSION, Manifest, ManifestEntry, input_key,

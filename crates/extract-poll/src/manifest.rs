@@ -126,10 +126,13 @@ impl Manifest {
                 )));
             }
         }
+        // Changes since the snapshot.
+        crate::journal::replay(dir, &mut manifest)?;
         Ok(manifest)
     }
 
-    /// Writes the manifest atomically (a temporary file, then a rename).
+    /// Writes the manifest atomically (a temporary file, then a rename) as the new snapshot,
+    /// and empties the journal, whose changes it now holds.
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
         let mut file = tempfile::Builder::new()
             .prefix(".manifest-")
@@ -138,6 +141,10 @@ impl Manifest {
         file.write_all(b"\n")?;
         file.as_file().sync_all()?;
         file.persist(dir.join(MANIFEST_FILE)).map_err(|e| e.error)?;
+        let journal = dir.join(crate::journal::JOURNAL_FILE);
+        if journal.exists() {
+            std::fs::File::create(&journal)?;
+        }
         Ok(())
     }
 
