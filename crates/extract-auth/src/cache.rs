@@ -9,8 +9,10 @@ use tokio::time::Instant;
 use crate::backoff::ExponentialBackoff;
 use crate::{AuthError, Token, TokenSource};
 
-/// How [`CachedTokenSource`] refreshes and retries.
+/// How [`CachedTokenSource`] refreshes and retries. Start from [`CachePolicy::default`] and
+/// set fields; fields may be added in later versions.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CachePolicy {
     /// Refresh this long before expiry at most; for short-lived tokens a fifth of their
     /// lifetime instead, whichever is less. Default 5 minutes.

@@ -16,8 +16,9 @@ pub const MAX_VISUAL_SIDE: usize = 2000;
 const PAGE_END: &str =
     "=======================================================================================";
 
-/// Options of [`to_visual`].
+/// Options of [`to_visual`]: start from [`VisualOptions::default`] and set fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VisualOptions {
     /// Characters per line. Default 300, at most [`MAX_VISUAL_SIDE`].
     pub page_width: usize,

@@ -125,14 +125,10 @@ fn the_crash_cases_of_issue_10_convert_within_bounds() {
 fn options_from_outside_cannot_ask_for_a_huge_page() {
     let (_, bytes) = &json_files(dir("tests/hostile"))[0];
     let document = OutputDocument::from_json(bytes).expect("parses");
-    let pages = to_visual(
-        &document,
-        VisualOptions {
-            page_width: usize::MAX,
-            page_height: usize::MAX,
-            resize: true,
-        },
-    );
+    let mut options = VisualOptions::default();
+    options.page_width = usize::MAX;
+    options.page_height = usize::MAX;
+    let pages = to_visual(&document, options);
     assert!(
         pages[0]
             .lines()

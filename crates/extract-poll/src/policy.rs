@@ -26,7 +26,11 @@ pub trait PollingPolicy: Send + Sync + Debug {
 /// grows past `max_delay`); a server's `Retry-After` replaces the computed delay, clamped to
 /// `[floor, max_retry_after]`; no delay is ever below `floor`. The defaults notice a job that
 /// finishes after 10 s within 1.5 s, with at most 10 polls (see `docs/benchmarks.md`).
+///
+/// Build it from [`PollPolicy::default`] with the `with_*` setters; fields may be added in
+/// later versions.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PollPolicy {
     /// The wait before the first poll. Default 1 s.
     pub first_delay: Duration,
@@ -63,8 +67,46 @@ impl Default for PollPolicy {
 
 impl PollPolicy {
     /// The same policy with another deadline.
+    #[must_use]
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
+        self
+    }
+
+    /// The same policy with delays from `first`, growing by `factor`, at most `max`.
+    #[must_use]
+    pub fn with_delays(mut self, first: Duration, factor: f64, max: Duration) -> Self {
+        self.first_delay = first;
+        self.factor = factor;
+        self.max_delay = max;
+        self
+    }
+
+    /// The same policy with another floor (no delay is shorter).
+    #[must_use]
+    pub fn with_floor(mut self, floor: Duration) -> Self {
+        self.floor = floor;
+        self
+    }
+
+    /// The same policy honouring `Retry-After` up to `max`.
+    #[must_use]
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// The same policy with another share of jitter (0 to 1).
+    #[must_use]
+    pub fn with_jitter(mut self, jitter: f64) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The same policy drawing its jitter from `random`.
+    #[must_use]
+    pub fn with_random(mut self, random: Arc<dyn Random>) -> Self {
+        self.random = random;
         self
     }
 

@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use extract_api::ExtractionOptions;
 use extract_emulator::EmulatorConfig;
-use extract_poll::{
-    BatchEvent, BatchOutcome, BatchRunner, JobHandle, Manifest, PollPolicy, Poller,
-};
+use extract_poll::{BatchEvent, BatchOutcome, BatchRunner, JobHandle, Manifest, Poller};
 
 mod common;
 use common::{fast, pdfs, start};
@@ -235,10 +233,7 @@ async fn an_interrupted_batch_resumes_its_jobs_instead_of_resubmitting() {
         summary,
         ..
     } = BatchRunner::new(client, out.path())
-        .policy(PollPolicy {
-            deadline: Duration::from_millis(200),
-            ..fast()
-        })
+        .policy(fast().with_deadline(Duration::from_millis(200)))
         .run(&files)
         .await
         .expect("runs");

@@ -182,12 +182,9 @@ async fn an_event_stream_dropped_half_way_stops_polling() {
         .await
         .expect("submits")
         .into();
-    let policy = PollPolicy {
-        first_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(20),
-        floor: Duration::from_millis(10),
-        ..PollPolicy::default()
-    };
+    let policy = PollPolicy::default()
+        .with_delays(Duration::from_millis(20), 1.0, Duration::from_millis(20))
+        .with_floor(Duration::from_millis(10));
     let mut events = Box::pin(Poller::new(client, policy).events(job.clone()));
     let first = events.next().await.expect("an event");
     assert!(

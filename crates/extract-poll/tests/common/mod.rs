@@ -40,13 +40,10 @@ pub async fn start(config: EmulatorConfig) -> (RunningEmulator, Client) {
 }
 
 pub fn fast() -> PollPolicy {
-    PollPolicy {
-        first_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(50),
-        floor: Duration::from_millis(10),
-        max_retry_after: Duration::from_millis(50),
-        ..PollPolicy::default()
-    }
+    PollPolicy::default()
+        .with_delays(Duration::from_millis(20), 1.5, Duration::from_millis(50))
+        .with_floor(Duration::from_millis(10))
+        .with_max_retry_after(Duration::from_millis(50))
 }
 
 pub fn pdfs(dir: &std::path::Path, count: usize) -> Vec<PathBuf> {
