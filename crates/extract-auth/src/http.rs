@@ -20,17 +20,40 @@ pub const USER_AGENT: &str = concat!("kensho-extract/", env!("CARGO_PKG_VERSION"
 /// machine is refused, and one to another origin is not followed (the 3xx comes back as the
 /// answer), so a bearer token never travels to a host the user did not name.
 pub fn client_builder() -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .connect_timeout(Duration::from_secs(10))
-        .redirect(redirect_policy())
-        .tls_backend_preconfigured(tls_config())
+    with_tls(
+        reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(Duration::from_secs(10))
+            .redirect(redirect_policy()),
+    )
 }
 
-/// rustls on ring with the platform's certificate verifier. Where the platform has no root
+/// The platform's TLS (the `native-tls` feature).
+#[cfg(feature = "native-tls")]
+fn with_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    builder.tls_backend_native()
+}
+
+/// rustls, on the provider the features choose.
+#[cfg(not(feature = "native-tls"))]
+fn with_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    builder.tls_backend_preconfigured(tls_config())
+}
+
+/// The rustls crypto provider: aws-lc-rs with the `rustls-aws-lc` feature, else ring.
+#[cfg(not(feature = "native-tls"))]
+fn provider() -> rustls::crypto::CryptoProvider {
+    #[cfg(feature = "rustls-aws-lc")]
+    return rustls::crypto::aws_lc_rs::default_provider();
+    #[cfg(not(feature = "rustls-aws-lc"))]
+    rustls::crypto::ring::default_provider()
+}
+
+/// rustls with the platform's certificate verifier. Where the platform has no root
 /// certificates, every TLS handshake fails saying so (plain `http://` to loopback still works).
+#[cfg(not(feature = "native-tls"))]
 fn tls_config() -> rustls::ClientConfig {
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let provider = std::sync::Arc::new(provider());
     let verifier: std::sync::Arc<dyn rustls::client::danger::ServerCertVerifier> =
         match rustls_platform_verifier::Verifier::new(provider.clone()) {
             Ok(verifier) => std::sync::Arc::new(verifier),
@@ -46,6 +69,7 @@ fn tls_config() -> rustls::ClientConfig {
     config
 }
 
+#[cfg(not(feature = "native-tls"))]
 mod no_roots {
     //! A verifier for a platform without root certificates: it refuses every certificate,
     //! saying why, instead of failing to build a client that may only speak to loopback.
