@@ -94,6 +94,10 @@ mod no_roots {
                 provider,
             }
         }
+
+        fn refuse<T>(&self) -> Result<T, rustls::Error> {
+            Err(rustls::Error::General(self.why.clone()))
+        }
     }
 
     impl ServerCertVerifier for NoRoots {
@@ -105,7 +109,7 @@ mod no_roots {
             _: &[u8],
             _: UnixTime,
         ) -> Result<ServerCertVerified, rustls::Error> {
-            Err(rustls::Error::General(self.why.clone()))
+            self.refuse()
         }
 
         fn verify_tls12_signature(
@@ -114,7 +118,7 @@ mod no_roots {
             _: &CertificateDer<'_>,
             _: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            Err(rustls::Error::General(self.why.clone()))
+            self.refuse()
         }
 
         fn verify_tls13_signature(
@@ -123,7 +127,7 @@ mod no_roots {
             _: &CertificateDer<'_>,
             _: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            Err(rustls::Error::General(self.why.clone()))
+            self.refuse()
         }
 
         fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -6,7 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{run, silent_server};
+use common::run;
+use extract_emulator::SilentServer;
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -16,7 +17,8 @@ const ID: &str = "7d7c1c64-2a2b-4c4b-9e4e-6c0a3a1a2b3c";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wait_stops_at_its_timeout_with_exit_code_4() {
-    let api = silent_server();
+    let silent = SilentServer::start().await.expect("starts");
+    let api = silent.url().to_string();
     let started = Instant::now();
     let out = run(
         &["wait", ID, "--timeout", "2"],
@@ -35,7 +37,8 @@ async fn wait_stops_at_its_timeout_with_exit_code_4() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_stops_at_its_timeout_with_exit_code_4() {
-    let api = silent_server();
+    let silent = SilentServer::start().await.expect("starts");
+    let api = silent.url().to_string();
     let dir = tempfile::tempdir().expect("tempdir");
     let pdf = dir.path().join("in/a.pdf");
     std::fs::create_dir_all(pdf.parent().expect("parent")).expect("mkdir");
@@ -69,7 +72,8 @@ async fn run_stops_at_its_timeout_with_exit_code_4() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unanswered_submission_is_an_unknown_outcome_said_as_such() {
-    let api = silent_server();
+    let silent = SilentServer::start().await.expect("starts");
+    let api = silent.url().to_string();
     let dir = tempfile::tempdir().expect("tempdir");
     let pdf = dir.path().join("a.pdf");
     std::fs::write(&pdf, b"%PDF-1.4 a small document").expect("writes");
@@ -100,7 +104,8 @@ async fn an_unanswered_submission_is_an_unknown_outcome_said_as_such() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn auth_token_says_the_time_it_really_waited() {
-    let okta = silent_server();
+    let silent = SilentServer::start().await.expect("starts");
+    let okta = silent.url().to_string();
     let dir = tempfile::tempdir().expect("tempdir");
     let key = extract_keys::PrivateKey::generate(extract_keys::KeySize::Rsa2048).expect("key");
     let paths = extract_keys::write_keypair(dir.path(), &key, false).expect("writes");

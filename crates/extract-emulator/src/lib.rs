@@ -34,6 +34,7 @@ mod output;
 mod pdf;
 mod reply;
 mod server;
+mod silent;
 mod state;
 mod storage;
 
@@ -49,6 +50,7 @@ use tokio::task::JoinHandle;
 pub use config::EmulatorConfig;
 pub use faults::FaultSpec;
 pub use pdf::{SamplePage, sample_pdf};
+pub use silent::SilentServer;
 pub use state::{LoggedRequest, Stats};
 
 use state::{State, lock};

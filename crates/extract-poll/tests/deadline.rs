@@ -10,17 +10,12 @@ use extract_poll::{JobHandle, PollError, PollPolicy, Poller};
 
 #[tokio::test]
 async fn a_poll_in_flight_is_cut_at_the_deadline() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
-    let address = listener.local_addr().expect("address");
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
+    let silent = extract_emulator::SilentServer::start()
+        .await
+        .expect("starts");
     // The client's own limits are long (60 s a request, retries for 2 minutes).
     let client = Client::builder()
-        .base_url(format!("http://{address}"))
+        .base_url(silent.url())
         .token_source(Arc::new(GivenToken::new(Secret::new("t"))))
         .build()
         .expect("client");

@@ -3,12 +3,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use extract_api::ExtractionOptions;
 use extract_emulator::EmulatorConfig;
 use extract_poll::{BatchEvent, BatchOutcome, BatchRunner, JobHandle, Manifest, Poller};
 
 mod common;
-use common::{fast, pdfs, start};
+use common::{fast, pdfs, start, submit_one};
 
 #[tokio::test]
 async fn a_job_is_resumed_from_its_request_id_alone() {
@@ -18,12 +17,7 @@ async fn a_job_is_resumed_from_its_request_id_alone() {
     })
     .await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let pdf = &pdfs(dir.path(), 1)[0];
-    let job: JobHandle = client
-        .submit_file(pdf, &ExtractionOptions::new())
-        .await
-        .expect("submits")
-        .into();
+    let job = submit_one(&client, dir.path()).await;
     // Another process: it knows only the saved handle.
     let saved = serde_json::to_string(&job).expect("serializes");
     let resumed: JobHandle = serde_json::from_str(&saved).expect("deserializes");
@@ -303,12 +297,7 @@ async fn dropping_the_event_stream_stops_all_polling() {
     })
     .await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let pdf = &pdfs(dir.path(), 1)[0];
-    let job: JobHandle = client
-        .submit_file(pdf, &ExtractionOptions::new())
-        .await
-        .expect("submits")
-        .into();
+    let job = submit_one(&client, dir.path()).await;
     let poller = Poller::new(client, fast());
     let mut events = Box::pin(poller.events(job.clone()));
     for _ in 0..3 {

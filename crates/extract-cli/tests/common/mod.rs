@@ -76,17 +76,3 @@ pub async fn probe(s: &Setup, token: &str) -> u16 {
         .status()
         .as_u16()
 }
-
-/// A server on 127.0.0.1 that accepts connections and never answers (nor reads): what a stuck
-/// gateway looks like. It lives as long as the test process.
-pub fn silent_server() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
-    let address = listener.local_addr().expect("address");
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    format!("http://{address}")
-}

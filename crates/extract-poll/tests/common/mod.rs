@@ -59,3 +59,13 @@ pub fn pdfs(dir: &std::path::Path, count: usize) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// Submits one sample PDF (written in `dir`) and returns its job.
+pub async fn submit_one(client: &Client, dir: &std::path::Path) -> extract_poll::JobHandle {
+    let pdf = &pdfs(dir, 1)[0];
+    client
+        .submit_file(pdf, &extract_api::ExtractionOptions::new())
+        .await
+        .expect("submits")
+        .into()
+}
