@@ -56,10 +56,7 @@ async fn env() -> Env {
 }
 
 fn instant() -> EmulatorConfig {
-    EmulatorConfig {
-        job_duration: Duration::ZERO,
-        ..EmulatorConfig::default()
-    }
+    EmulatorConfig::default().with_job_duration(Duration::ZERO)
 }
 
 impl Env {

@@ -135,11 +135,8 @@ async fn rejections_are_typed_errors_with_oauths_words() {
 #[tokio::test]
 async fn clock_skew_is_a_clear_error() {
     // A server whose clock is two hours ahead: our assertions look expired to it.
-    let (emulator, client_id) = emulator_with(EmulatorConfig {
-        clock_ahead: Duration::from_secs(7200),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let (emulator, client_id) =
+        emulator_with(EmulatorConfig::default().with_clock_ahead(Duration::from_secs(7200))).await;
     let error = keypair(&emulator, &client_id, key())
         .token()
         .await

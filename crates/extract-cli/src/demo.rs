@@ -51,11 +51,8 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
         .map_err(|_| "--job-seconds must be a number of seconds")?;
     crate::block_on(async move {
         let start = Instant::now();
-        let emulator = Emulator::start(EmulatorConfig {
-            job_duration,
-            ..EmulatorConfig::default()
-        })
-        .await?;
+        let emulator =
+            Emulator::start(EmulatorConfig::default().with_job_duration(job_duration)).await?;
         eprintln!(
             "1. Started the emulator, a local stand-in for Kensho's Okta and Extract, at {}",
             emulator.base_url()

@@ -50,14 +50,12 @@ pub fn run(args: EmulatorArgs) -> Result<(), Failure> {
         .iter()
         .map(PublicKey::load)
         .collect::<Result<Vec<_>, _>>()?;
-    let config = EmulatorConfig {
-        bind: SocketAddr::new(args.host, args.port),
-        job_duration,
-        token_lifetime: Duration::from_secs(args.token_seconds),
-        faults: args.faults.unwrap_or_default(),
-        state_dir: args.state_dir,
-        ..EmulatorConfig::default()
-    };
+    let config = EmulatorConfig::default()
+        .with_bind(SocketAddr::new(args.host, args.port))
+        .with_job_duration(job_duration)
+        .with_token_lifetime(Duration::from_secs(args.token_seconds))
+        .with_faults(args.faults.unwrap_or_default())
+        .with_state_dir(args.state_dir);
     crate::block_on(async move {
         let emulator = Emulator::start(config).await?;
         for key in keys {

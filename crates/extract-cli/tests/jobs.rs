@@ -8,11 +8,7 @@ use common::*;
 use extract_emulator::{EmulatorConfig, SamplePage, sample_pdf};
 
 async fn instant() -> Setup {
-    setup_with(EmulatorConfig {
-        job_duration: Duration::ZERO,
-        ..EmulatorConfig::default()
-    })
-    .await
+    setup_with(EmulatorConfig::default().with_job_duration(Duration::ZERO)).await
 }
 
 fn write_pdf(s: &Setup) -> String {

@@ -37,11 +37,8 @@ async fn demo_runs_the_whole_flow_offline() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_extracts_a_folder_writes_markdown_and_resumes() {
-    let s = setup_with(EmulatorConfig {
-        job_duration: Duration::from_millis(100),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let s =
+        setup_with(EmulatorConfig::default().with_job_duration(Duration::from_millis(100))).await;
     let inputs = s.dir.path().join("in");
     std::fs::create_dir(&inputs).expect("mkdir");
     pdfs(&inputs, 3);
@@ -84,11 +81,8 @@ async fn run_extracts_a_folder_writes_markdown_and_resumes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_exit_codes_say_failed_3_and_deadline_4() {
-    let s = setup_with(EmulatorConfig {
-        job_duration: Duration::from_secs(3600),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let s =
+        setup_with(EmulatorConfig::default().with_job_duration(Duration::from_secs(3600))).await;
     let inputs = s.dir.path().join("in");
     std::fs::create_dir(&inputs).expect("mkdir");
     pdfs(&inputs, 1);
@@ -124,11 +118,7 @@ async fn run_exit_codes_say_failed_3_and_deadline_4() {
     let broken = s.dir.path().join("broken");
     std::fs::create_dir(&broken).expect("mkdir");
     std::fs::write(broken.join("broken.pdf"), "%PDF-1.4 and nothing").expect("writes");
-    let fast = setup_with(EmulatorConfig {
-        job_duration: Duration::ZERO,
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let fast = setup_with(EmulatorConfig::default().with_job_duration(Duration::ZERO)).await;
     let vars = keypair_vars(&fast);
     let out = run(
         &[
@@ -145,11 +135,8 @@ async fn run_exit_codes_say_failed_3_and_deadline_4() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wait_finds_the_mode_and_writes_the_output() {
-    let s = setup_with(EmulatorConfig {
-        job_duration: Duration::from_millis(300),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let s =
+        setup_with(EmulatorConfig::default().with_job_duration(Duration::from_millis(300))).await;
     pdfs(s.dir.path(), 1);
     let pdf = s
         .dir
@@ -242,11 +229,8 @@ fn convert_turns_each_fixture_into_every_target() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_stops_run_cleanly_and_says_how_to_resume() {
-    let s = setup_with(EmulatorConfig {
-        job_duration: Duration::from_secs(3600),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let s =
+        setup_with(EmulatorConfig::default().with_job_duration(Duration::from_secs(3600))).await;
     let inputs = s.dir.path().join("in");
     std::fs::create_dir(&inputs).expect("mkdir");
     pdfs(&inputs, 2);
@@ -394,11 +378,11 @@ fn convert_warns_about_impossible_values_and_still_converts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_resubmission_is_reported_once_without_a_terminal() {
-    let s = setup_with(EmulatorConfig {
-        job_duration: Duration::ZERO,
-        faults: "500=0.35,seed=11".parse().expect("faults"),
-        ..EmulatorConfig::default()
-    })
+    let s = setup_with(
+        EmulatorConfig::default()
+            .with_job_duration(Duration::ZERO)
+            .with_faults("500=0.35,seed=11".parse().expect("faults")),
+    )
     .await;
     let inputs = s.dir.path().join("in");
     std::fs::create_dir(&inputs).expect("mkdir");

@@ -8,7 +8,10 @@ use crate::FaultSpec;
 
 /// The emulator's settings. `Default` is what tests want: an ephemeral loopback port, jobs that
 /// finish in 2 s, one-hour tokens, 15-minute pre-signed URLs, the service's 100 MB limit.
+///
+/// Build it from [`EmulatorConfig::default`] with the `with_*` setters; fields may be added.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct EmulatorConfig {
     /// Where to listen; loopback and an ephemeral port by default.
     pub bind: SocketAddr,
@@ -51,5 +54,84 @@ impl Default for EmulatorConfig {
             header_read_timeout: Duration::from_secs(30),
             state_dir: None,
         }
+    }
+}
+
+impl EmulatorConfig {
+    /// Sets `bind`.
+    #[must_use]
+    pub fn with_bind(mut self, value: SocketAddr) -> Self {
+        self.bind = value;
+        self
+    }
+
+    /// Sets `job_duration`.
+    #[must_use]
+    pub fn with_job_duration(mut self, value: Duration) -> Self {
+        self.job_duration = value;
+        self
+    }
+
+    /// Sets `token_lifetime`.
+    #[must_use]
+    pub fn with_token_lifetime(mut self, value: Duration) -> Self {
+        self.token_lifetime = value;
+        self
+    }
+
+    /// Sets `presigned_lifetime`.
+    #[must_use]
+    pub fn with_presigned_lifetime(mut self, value: Duration) -> Self {
+        self.presigned_lifetime = value;
+        self
+    }
+
+    /// Sets `max_document_bytes`.
+    #[must_use]
+    pub fn with_max_document_bytes(mut self, value: u64) -> Self {
+        self.max_document_bytes = value;
+        self
+    }
+
+    /// Sets `max_upload_bytes`.
+    #[must_use]
+    pub fn with_max_upload_bytes(mut self, value: u64) -> Self {
+        self.max_upload_bytes = value;
+        self
+    }
+
+    /// Sets `clock_skew`.
+    #[must_use]
+    pub fn with_clock_skew(mut self, value: Duration) -> Self {
+        self.clock_skew = value;
+        self
+    }
+
+    /// Sets `faults`.
+    #[must_use]
+    pub fn with_faults(mut self, value: FaultSpec) -> Self {
+        self.faults = value;
+        self
+    }
+
+    /// Sets `clock_ahead`.
+    #[must_use]
+    pub fn with_clock_ahead(mut self, value: Duration) -> Self {
+        self.clock_ahead = value;
+        self
+    }
+
+    /// Sets `header_read_timeout`.
+    #[must_use]
+    pub fn with_header_read_timeout(mut self, value: Duration) -> Self {
+        self.header_read_timeout = value;
+        self
+    }
+
+    /// Sets `state_dir`.
+    #[must_use]
+    pub fn with_state_dir(mut self, value: Option<PathBuf>) -> Self {
+        self.state_dir = value;
+        self
     }
 }

@@ -11,10 +11,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
 fn instant_jobs() -> EmulatorConfig {
-    EmulatorConfig {
-        job_duration: Duration::ZERO,
-        ..EmulatorConfig::default()
-    }
+    EmulatorConfig::default().with_job_duration(Duration::ZERO)
 }
 
 async fn json(response: reqwest::Response) -> (u16, Value) {
@@ -96,11 +93,7 @@ async fn keypair_flow_then_inline_extraction_reads_back_the_pdfs_text() {
 
 #[tokio::test]
 async fn jobs_are_pending_until_their_time_has_passed() {
-    let env = Env::start(EmulatorConfig {
-        job_duration: Duration::from_secs(3),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let env = Env::start(EmulatorConfig::default().with_job_duration(Duration::from_secs(3))).await;
     let token = env.access_token().await;
     let (_, body) = json(
         env.http
@@ -372,11 +365,8 @@ async fn tokens_missing_bad_or_expired_get_401_and_unknown_ids_404() {
 
 #[tokio::test]
 async fn access_tokens_expire() {
-    let env = Env::start(EmulatorConfig {
-        token_lifetime: Duration::from_secs(3),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let env =
+        Env::start(EmulatorConfig::default().with_token_lifetime(Duration::from_secs(3))).await;
     let token = env.access_token().await;
     let probe = env.url(&format!("/v3/extractions/{}", uuid::Uuid::new_v4()));
     assert_eq!(
@@ -560,11 +550,7 @@ async fn the_wrong_retrieval_mode_is_400() {
 
 #[tokio::test]
 async fn presigned_uploads_check_fields_signature_order_and_expiry() {
-    let env = Env::start(EmulatorConfig {
-        presigned_lifetime: Duration::from_secs(3),
-        ..instant_jobs()
-    })
-    .await;
+    let env = Env::start(instant_jobs().with_presigned_lifetime(Duration::from_secs(3))).await;
     let token = env.access_token().await;
     let form = Form::new()
         .text("output_format", "structured_document")
@@ -723,10 +709,7 @@ async fn outputs_have_the_shape_of_the_real_services_outputs() {
 #[tokio::test]
 async fn a_state_dir_keeps_clients_and_refresh_tokens_across_runs() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = EmulatorConfig {
-        state_dir: Some(dir.path().to_path_buf()),
-        ..instant_jobs()
-    };
+    let config = instant_jobs().with_state_dir(Some(dir.path().to_path_buf()));
     let first = Env::start(config.clone()).await;
     first.emulator.add_refresh_token("rt-kept").expect("adds");
     let client_id = first.client_id.clone();

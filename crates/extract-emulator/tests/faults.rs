@@ -13,10 +13,7 @@ fn faults(spec: &str) -> FaultSpec {
 }
 
 fn instant_jobs() -> EmulatorConfig {
-    EmulatorConfig {
-        job_duration: Duration::ZERO,
-        ..EmulatorConfig::default()
-    }
+    EmulatorConfig::default().with_job_duration(Duration::ZERO)
 }
 
 /// A token, then one submission under `spec`; the environment and what the client got.
@@ -194,11 +191,7 @@ async fn oversized_documents_get_413_before_the_body_is_read() {
 
 #[tokio::test]
 async fn documents_over_the_limit_are_refused_while_streaming() {
-    let env = Env::start(EmulatorConfig {
-        max_document_bytes: 10_000,
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let env = Env::start(EmulatorConfig::default().with_max_document_bytes(10_000)).await;
     let token = env.access_token().await;
     // Chunked, so no Content-Length tells in advance.
     let chunks =

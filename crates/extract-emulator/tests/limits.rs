@@ -69,11 +69,9 @@ async fn bodies_without_a_document_are_bounded() {
 
 #[tokio::test]
 async fn a_connection_that_never_sends_its_headers_is_closed() {
-    let env = Env::start(EmulatorConfig {
-        header_read_timeout: Duration::from_millis(500),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let env =
+        Env::start(EmulatorConfig::default().with_header_read_timeout(Duration::from_millis(500)))
+            .await;
     let address = env
         .emulator
         .base_url()

@@ -9,12 +9,9 @@ use extract_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use extract_keys::{KeySize, PrivateKey};
 
 pub async fn start(job_duration: Duration) -> (RunningEmulator, Client) {
-    let emulator = Emulator::start(EmulatorConfig {
-        job_duration,
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("starts");
+    let emulator = Emulator::start(EmulatorConfig::default().with_job_duration(job_duration))
+        .await
+        .expect("starts");
     let key = PrivateKey::generate(KeySize::Rsa2048).expect("key");
     let client_id = emulator
         .register_client(key.public_key())

@@ -11,11 +11,8 @@ use common::{fast, pdfs, start, submit_one};
 
 #[tokio::test]
 async fn a_job_is_resumed_from_its_request_id_alone() {
-    let (emulator, client) = start(EmulatorConfig {
-        job_duration: Duration::from_millis(500),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let (emulator, client) =
+        start(EmulatorConfig::default().with_job_duration(Duration::from_millis(500))).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let job = submit_one(&client, dir.path()).await;
     // Another process: it knows only the saved handle.
@@ -37,11 +34,8 @@ async fn a_job_is_resumed_from_its_request_id_alone() {
 
 #[tokio::test]
 async fn a_batch_writes_every_output_with_one_token_and_one_submission_each() {
-    let (emulator, client) = start(EmulatorConfig {
-        job_duration: Duration::from_millis(50),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let (emulator, client) =
+        start(EmulatorConfig::default().with_job_duration(Duration::from_millis(50))).await;
     let inputs = tempfile::tempdir().expect("tempdir");
     let out = tempfile::tempdir().expect("tempdir");
     pdfs(inputs.path(), 12);
@@ -81,11 +75,8 @@ async fn a_batch_writes_every_output_with_one_token_and_one_submission_each() {
 
 #[tokio::test]
 async fn under_faults_every_output_is_written_and_unknown_outcomes_are_reported() {
-    let (emulator, client) = start(EmulatorConfig {
-        job_duration: Duration::from_millis(20),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let (emulator, client) =
+        start(EmulatorConfig::default().with_job_duration(Duration::from_millis(20))).await;
     let inputs = tempfile::tempdir().expect("tempdir");
     let out = tempfile::tempdir().expect("tempdir");
     let files = pdfs(inputs.path(), 30);
@@ -153,11 +144,8 @@ fn uuid_like() -> String {
 
 #[tokio::test]
 async fn a_service_failure_is_reported_and_other_documents_still_finish() {
-    let (_emulator, client) = start(EmulatorConfig {
-        job_duration: Duration::ZERO,
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let (_emulator, client) =
+        start(EmulatorConfig::default().with_job_duration(Duration::ZERO)).await;
     let inputs = tempfile::tempdir().expect("tempdir");
     let out = tempfile::tempdir().expect("tempdir");
     let mut files = pdfs(inputs.path(), 2);
@@ -187,11 +175,8 @@ async fn a_service_failure_is_reported_and_other_documents_still_finish() {
 
 #[tokio::test]
 async fn an_interrupted_batch_resumes_its_jobs_instead_of_resubmitting() {
-    let (emulator, client) = start(EmulatorConfig {
-        job_duration: Duration::from_secs(3600),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let (emulator, client) =
+        start(EmulatorConfig::default().with_job_duration(Duration::from_secs(3600))).await;
     let inputs = tempfile::tempdir().expect("tempdir");
     let out = tempfile::tempdir().expect("tempdir");
     let files = pdfs(inputs.path(), 3);
@@ -249,11 +234,8 @@ async fn an_interrupted_batch_resumes_its_jobs_instead_of_resubmitting() {
 
 #[tokio::test]
 async fn a_crash_while_submitting_is_resubmitted_and_recorded_as_an_unknown_outcome() {
-    let (emulator, client) = start(EmulatorConfig {
-        job_duration: Duration::ZERO,
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let (emulator, client) =
+        start(EmulatorConfig::default().with_job_duration(Duration::ZERO)).await;
     let inputs = tempfile::tempdir().expect("tempdir");
     let out = tempfile::tempdir().expect("tempdir");
     let files = pdfs(inputs.path(), 1);
@@ -291,11 +273,8 @@ async fn a_crash_while_submitting_is_resubmitted_and_recorded_as_an_unknown_outc
 #[tokio::test]
 async fn dropping_the_event_stream_stops_all_polling() {
     use futures_util::StreamExt;
-    let (emulator, client) = start(EmulatorConfig {
-        job_duration: Duration::from_secs(30),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let (emulator, client) =
+        start(EmulatorConfig::default().with_job_duration(Duration::from_secs(30))).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let job = submit_one(&client, dir.path()).await;
     let poller = Poller::new(client, fast());

@@ -15,11 +15,7 @@ use extract_emulator::{EmulatorConfig, RunningEmulator, SamplePage, sample_pdf};
 use extract_poll::{BatchEvent, BatchOutcome, BatchRunner, Manifest, Render};
 
 async fn instant() -> (RunningEmulator, extract_api::Client) {
-    start(EmulatorConfig {
-        job_duration: Duration::ZERO,
-        ..EmulatorConfig::default()
-    })
-    .await
+    start(EmulatorConfig::default().with_job_duration(Duration::ZERO)).await
 }
 
 fn markdown() -> Arc<Render> {
@@ -50,11 +46,8 @@ fn pdf_saying(path: &Path, heading: &str) -> PathBuf {
 
 #[tokio::test]
 async fn a_second_run_on_the_same_folder_is_refused_and_no_job_is_doubled() {
-    let (emulator, client) = start(EmulatorConfig {
-        job_duration: Duration::from_millis(600),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let (emulator, client) =
+        start(EmulatorConfig::default().with_job_duration(Duration::from_millis(600))).await;
     let inputs = tempfile::tempdir().expect("tempdir");
     let out = tempfile::tempdir().expect("tempdir");
     let files = pdfs(inputs.path(), 3);

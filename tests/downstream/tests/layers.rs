@@ -79,11 +79,8 @@ fn pdf() -> Vec<u8> {
 
 #[tokio::test]
 async fn a_custom_token_source_and_an_in_memory_document() {
-    let (emulator, source) = emulator(EmulatorConfig {
-        job_duration: Duration::ZERO,
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let (emulator, source) =
+        emulator(EmulatorConfig::default().with_job_duration(Duration::ZERO)).await;
     let client = Client::builder()
         .base_url(emulator.base_url())
         .token_source(source.clone())
@@ -113,11 +110,8 @@ async fn a_custom_token_source_and_an_in_memory_document() {
 
 #[tokio::test]
 async fn a_custom_retry_policy_decides_and_a_per_call_override_replaces_it() {
-    let (emulator, source) = emulator(EmulatorConfig {
-        job_duration: Duration::ZERO,
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let (emulator, source) =
+        emulator(EmulatorConfig::default().with_job_duration(Duration::ZERO)).await;
     let eager = Arc::new(Eager::default());
     #[derive(Debug)]
     struct Shared(Arc<Eager>);
@@ -167,11 +161,8 @@ async fn a_custom_retry_policy_decides_and_a_per_call_override_replaces_it() {
 
 #[tokio::test]
 async fn an_event_stream_dropped_half_way_stops_polling() {
-    let (emulator, source) = emulator(EmulatorConfig {
-        job_duration: Duration::from_secs(30),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let (emulator, source) =
+        emulator(EmulatorConfig::default().with_job_duration(Duration::from_secs(30))).await;
     let client = Client::builder()
         .base_url(emulator.base_url())
         .token_source(source)
