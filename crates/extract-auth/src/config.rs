@@ -30,6 +30,7 @@ pub mod env {
 
 /// Everything that decides how tokens are obtained. Empty strings count as unset.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct AuthConfig {
     /// API base URL (default [`KENSHO_EXTRACT_API_URL`]).
     pub api_url: Option<String>,
@@ -58,6 +59,47 @@ pub enum Method {
 }
 
 impl AuthConfig {
+    /// Sets the API base URL.
+    #[must_use]
+    pub fn with_api_url(mut self, url: impl Into<String>) -> Self {
+        self.api_url = Some(url.into());
+        self
+    }
+
+    /// Sets the token endpoint.
+    #[must_use]
+    pub fn with_token_url(mut self, url: impl Into<String>) -> Self {
+        self.token_url = Some(url.into());
+        self
+    }
+
+    /// Sets the client id (keypair method).
+    #[must_use]
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// Sets the private key file (keypair method).
+    #[must_use]
+    pub fn with_private_key(mut self, path: impl Into<PathBuf>) -> Self {
+        self.private_key = Some(path.into());
+        self
+    }
+
+    /// Sets a refresh token.
+    #[must_use]
+    pub fn with_refresh_token(mut self, token: Secret) -> Self {
+        self.refresh_token = Some(token);
+        self
+    }
+
+    /// Sets a given access token.
+    #[must_use]
+    pub fn with_access_token(mut self, token: Secret) -> Self {
+        self.access_token = Some(token);
+        self
+    }
     /// Reads the `KENSHO_*` environment variables.
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());

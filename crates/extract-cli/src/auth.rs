@@ -40,17 +40,17 @@ pub struct AuthArgs {
 impl AuthArgs {
     pub fn config(&self) -> AuthConfig {
         let set = |v: &Option<String>| v.as_ref().filter(|s| !s.trim().is_empty()).cloned();
-        AuthConfig {
-            api_url: Some(self.api_url.clone()),
-            token_url: Some(self.token_url.clone()),
-            client_id: set(&self.client_id),
-            private_key: self
-                .private_key
-                .clone()
-                .filter(|p| !p.as_os_str().is_empty()),
-            refresh_token: set(&self.refresh_token).map(Secret::new),
-            access_token: set(&self.access_token).map(Secret::new),
-        }
+        let mut config = AuthConfig::default()
+            .with_api_url(&self.api_url)
+            .with_token_url(&self.token_url);
+        config.client_id = set(&self.client_id);
+        config.private_key = self
+            .private_key
+            .clone()
+            .filter(|p| !p.as_os_str().is_empty());
+        config.refresh_token = set(&self.refresh_token).map(Secret::new);
+        config.access_token = set(&self.access_token).map(Secret::new);
+        config
     }
 
     fn request_timeout(&self) -> Duration {

@@ -67,13 +67,11 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
             dir.path().display()
         );
 
-        let config = AuthConfig {
-            api_url: Some(emulator.base_url().to_string()),
-            token_url: Some(emulator.token_url()),
-            client_id: Some(client_id),
-            private_key: Some(paths.private),
-            ..AuthConfig::default()
-        };
+        let config = AuthConfig::default()
+            .with_api_url(emulator.base_url())
+            .with_token_url(emulator.token_url())
+            .with_client_id(client_id)
+            .with_private_key(paths.private);
         let client = Client::builder().auth_config(&config)?.build()?;
 
         let pdf = dir.path().join("kensho-extract-demo.pdf");

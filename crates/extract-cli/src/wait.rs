@@ -142,10 +142,7 @@ pub fn wait(args: WaitArgs) -> Result<(), Failure> {
             let started = tokio::time::Instant::now();
             let client = args.auth.client()?;
             let mode = mode_of(&client, &args.id).await?;
-            let job = JobHandle {
-                request_id: args.id.clone(),
-                mode,
-            };
+            let job = JobHandle::new(args.id.clone(), mode);
             // The polls get what is left of the command's deadline.
             let policy =
                 PollPolicy::default().with_deadline(limit.saturating_sub(started.elapsed()));

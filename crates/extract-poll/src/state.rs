@@ -5,11 +5,22 @@ use serde::{Deserialize, Serialize};
 
 /// A job as it can be saved and resumed: its request id and retrieval mode are all it takes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct JobHandle {
     /// The service's request id.
     pub request_id: String,
     /// Which endpoint to poll.
     pub mode: RetrievalMode,
+}
+
+impl JobHandle {
+    /// The job of request `request_id`, polled in `mode`: all it takes to resume it.
+    pub fn new(request_id: impl Into<String>, mode: RetrievalMode) -> Self {
+        JobHandle {
+            request_id: request_id.into(),
+            mode,
+        }
+    }
 }
 
 impl From<extract_api::Submission> for JobHandle {

@@ -23,10 +23,10 @@ async fn a_poll_in_flight_is_cut_at_the_deadline() {
         client,
         PollPolicy::default().with_deadline(Duration::from_millis(1500)),
     );
-    let job = JobHandle {
-        request_id: "7d7c1c64-2a2b-4c4b-9e4e-6c0a3a1a2b3c".into(),
-        mode: RetrievalMode::Inline,
-    };
+    let job = JobHandle::new(
+        "7d7c1c64-2a2b-4c4b-9e4e-6c0a3a1a2b3c",
+        RetrievalMode::Inline,
+    );
     let started = Instant::now();
     let error = poller.wait(&job).await.expect_err("deadline");
     let took = started.elapsed();
