@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
-use crate::document::{DIRECT_LIMIT, Source};
+use crate::document::{DIRECT_LIMIT, OnceReader, Source};
 use crate::error::{describe_body, excerpt};
 use crate::retry::{RetryDecision, RetryPolicy, StandardRetry};
 use crate::watchdog::Progress;
@@ -885,6 +885,22 @@ impl Client {
     ) -> Result<Submission, ApiError> {
         let bytes = bytes.into();
         self.submit_by_size(Source::Bytes(&bytes, file_name), options)
+            .await
+    }
+
+    /// Submits a document read from a stream of `len` bytes, directly (so at most 100 MB),
+    /// without a copy in memory or on disk. A stream can be read only once: the submission is
+    /// made once and not retried, and the document is not checked for a PDF header before it
+    /// is sent. Prefer [`Client::submit_bytes`] or [`Client::submit_file`] when you can.
+    pub async fn submit_reader(
+        &self,
+        reader: impl tokio::io::AsyncRead + Send + Sync + Unpin + 'static,
+        len: u64,
+        file_name: &str,
+        options: &ExtractionOptions,
+    ) -> Result<Submission, ApiError> {
+        let once: OnceReader = std::sync::Mutex::new(Some(Box::new(reader)));
+        self.submit_source(Source::Stream(&once, len, file_name), options)
             .await
     }
 

@@ -71,13 +71,29 @@ pub async fn check(path: &Path) -> Result<u64, ApiError> {
 }
 
 /// A document to send: a file, streamed from disk, or bytes a program already holds.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) enum Source<'a> {
     /// A file on disk.
     File(&'a Path),
     /// Bytes in memory, with the file name the form gives them.
     Bytes(&'a bytes::Bytes, &'a str),
+    /// A stream of a known length, readable once, with its file name.
+    Stream(&'a OnceReader, u64, &'a str),
 }
+
+impl std::fmt::Debug for Source<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File(path) => f.debug_tuple("File").field(path).finish(),
+            Source::Bytes(bytes, name) => write!(f, "Bytes({name}, {} bytes)", bytes.len()),
+            Source::Stream(_, len, name) => write!(f, "Stream({name}, {len} bytes)"),
+        }
+    }
+}
+
+/// A stream that can be taken once: a second attempt finds it gone and says so.
+pub(crate) type OnceReader =
+    std::sync::Mutex<Option<Box<dyn tokio::io::AsyncRead + Send + Sync + Unpin>>>;
 
 impl Source<'_> {
     /// Checks the document as [`check`] does; returns its size.
@@ -96,6 +112,11 @@ impl Source<'_> {
                 }
                 Ok(bytes.len() as u64)
             }
+            // A stream is not read before it is sent: its length is all there is to check.
+            Source::Stream(_, len, name) if *len == 0 => {
+                Err(ApiError::Build(format!("{name}: the document is empty")))
+            }
+            Source::Stream(_, len, _) => Ok(*len),
         }
     }
 
@@ -114,6 +135,26 @@ impl Source<'_> {
                 );
                 let body = reqwest::Body::wrap_stream(progress.track(chunks));
                 let part = Part::stream_with_length(body, bytes.len() as u64)
+                    .file_name(form_file_name(name))
+                    .mime_str("application/pdf")
+                    .map_err(|e| ApiError::Build(e.to_string()))?;
+                Ok((part, progress))
+            }
+            Source::Stream(reader, len, name) => {
+                let reader = reader
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take()
+                    .ok_or_else(|| {
+                        ApiError::Build(format!(
+                            "{name}: a stream can be sent once, and it was; submit bytes or a file to have failures retried"
+                        ))
+                    })?;
+                let progress = Progress::new(*len);
+                let body = reqwest::Body::wrap_stream(
+                    progress.track(ReaderStream::with_capacity(reader, 64 * 1024)),
+                );
+                let part = Part::stream_with_length(body, *len)
                     .file_name(form_file_name(name))
                     .mime_str("application/pdf")
                     .map_err(|e| ApiError::Build(e.to_string()))?;

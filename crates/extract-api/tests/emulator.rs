@@ -603,3 +603,38 @@ async fn documents_in_memory_are_submitted_without_a_file() {
     );
     assert_eq!(env.emulator.stats().submissions, 1);
 }
+
+#[tokio::test]
+async fn a_stream_is_submitted_once_without_a_copy() {
+    let env = env().await;
+    let bytes = std::fs::read(env.pdf("streamed.pdf", 1, 0)).expect("reads");
+    let len = bytes.len() as u64;
+    let submission = env
+        .client
+        .submit_reader(
+            std::io::Cursor::new(bytes),
+            len,
+            "streamed.pdf",
+            &ExtractionOptions::new(),
+        )
+        .await
+        .expect("submits");
+    let status = env
+        .client
+        .status(&submission.request_id, None)
+        .await
+        .expect("status");
+    assert_eq!(status.status, Status::Success);
+    assert_eq!(env.emulator.stats().submissions, 1);
+    let empty = env
+        .client
+        .submit_reader(
+            std::io::Cursor::new(Vec::new()),
+            0,
+            "empty.pdf",
+            &ExtractionOptions::new(),
+        )
+        .await
+        .expect_err("refused");
+    assert!(empty.to_string().contains("empty"), "{empty}");
+}
