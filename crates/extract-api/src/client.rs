@@ -69,6 +69,7 @@ enum Safety {
 
 /// Builds a [`Client`].
 #[derive(Clone)]
+#[must_use = "a builder does nothing until `build()`"]
 pub struct ClientBuilder {
     base_url: String,
     tokens: Option<Arc<dyn TokenSource>>,

@@ -378,17 +378,21 @@ fn convert_warns_about_impossible_values_and_still_converts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_resubmission_is_reported_once_without_a_terminal() {
-    let s = setup_with(
-        EmulatorConfig::default()
-            .with_job_duration(Duration::ZERO)
-            .with_faults("500=0.35,seed=11".parse().expect("faults")),
-    )
-    .await;
+    let s = setup_with(EmulatorConfig::default().with_job_duration(Duration::ZERO)).await;
+    // A token first, while the emulator is healthy: the faults below then hit only
+    // submissions and polls (with half of all answers 500s, twenty submissions all going
+    // through is a one-in-a-million draw).
+    let vars = keypair_vars(&s);
+    let token = run(&["auth", "token"], &as_refs(&vars)).await;
+    assert_eq!(token.status.code(), Some(0), "{}", text(&token.stderr));
+    let token = text(&token.stdout).trim().to_string();
+    s.emulator
+        .set_faults("500=0.5,seed=11".parse().expect("faults"));
     let inputs = s.dir.path().join("in");
     std::fs::create_dir(&inputs).expect("mkdir");
-    pdfs(&inputs, 6);
+    pdfs(&inputs, 20);
     let out_dir = s.dir.path().join("out");
-    let vars = keypair_vars(&s);
+    let api = s.emulator.base_url().to_string();
     let out = run(
         &[
             "run",
@@ -396,7 +400,10 @@ async fn each_resubmission_is_reported_once_without_a_terminal() {
             "--out-dir",
             &out_dir.to_string_lossy(),
         ],
-        &as_refs(&vars),
+        &[
+            ("KENSHO_EXTRACT_API_URL", &api),
+            ("KENSHO_ACCESS_TOKEN", &token),
+        ],
     )
     .await;
     let stderr = text(&out.stderr);

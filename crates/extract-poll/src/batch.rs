@@ -162,6 +162,7 @@ pub struct BatchSummary {
 }
 
 /// Runs many documents. Build it, then call [`BatchRunner::run`].
+#[must_use = "a runner does nothing until `run()`"]
 pub struct BatchRunner<A> {
     api: A,
     options: ExtractionOptions,

@@ -31,7 +31,7 @@ async fn a_poll_in_flight_is_cut_at_the_deadline() {
     let error = poller.wait(&job).await.expect_err("deadline");
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(1500) && took < Duration::from_millis(2500),
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(4),
         "took {took:?}"
     );
     match error {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::{fast, pdfs, start};
 use extract_emulator::{EmulatorConfig, RunningEmulator, SamplePage, sample_pdf};
-use extract_poll::{BatchEvent, BatchOutcome, BatchRunner, Manifest, Render};
+use extract_poll::{BatchEvent, BatchOutcome, BatchRunner, FolderLock, Manifest, Render};
 
 async fn instant() -> (RunningEmulator, extract_api::Client) {
     start(EmulatorConfig::default().with_job_duration(Duration::ZERO)).await
@@ -47,20 +47,15 @@ fn pdf_saying(path: &Path, heading: &str) -> PathBuf {
 #[tokio::test]
 async fn a_second_run_on_the_same_folder_is_refused_and_no_job_is_doubled() {
     let (emulator, client) =
-        start(EmulatorConfig::default().with_job_duration(Duration::from_millis(600))).await;
+        start(EmulatorConfig::default().with_job_duration(Duration::from_millis(300))).await;
     let inputs = tempfile::tempdir().expect("tempdir");
     let out = tempfile::tempdir().expect("tempdir");
     let files = pdfs(inputs.path(), 3);
-    let first = BatchRunner::new(client.clone(), out.path()).policy(fast());
-    let second = BatchRunner::new(client.clone(), out.path()).policy(fast());
-    let (a, b) = tokio::join!(first.run(&files), async {
-        // Let the first take the lock.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        second.run(&files).await
-    });
-    let summary = a.expect("the first run works").summary;
-    assert_eq!(summary.succeeded, 3);
-    let refused = b.expect_err("the second is refused");
+
+    // Another run holds the folder: this one stops at once, having sent nothing.
+    let other_run = FolderLock::acquire(out.path(), false).await.expect("locks");
+    let runner = BatchRunner::new(client.clone(), out.path()).policy(fast());
+    let refused = runner.run(&files).await.expect_err("refused");
     assert_eq!(refused.kind(), std::io::ErrorKind::WouldBlock);
     assert!(
         refused
@@ -68,15 +63,43 @@ async fn a_second_run_on_the_same_folder_is_refused_and_no_job_is_doubled() {
             .contains(&format!("process {}", std::process::id())),
         "{refused}"
     );
-    assert_eq!(emulator.stats().submissions, 3, "every job once");
+    assert_eq!(emulator.stats().submissions, 0);
 
-    // With --wait-lock, the second waits and then finds everything done.
-    let waiting = BatchRunner::new(client, out.path())
+    // With --wait-lock, a run waits for the holder, then works.
+    let waiting = tokio::spawn({
+        let runner = BatchRunner::new(client.clone(), out.path())
+            .policy(fast())
+            .wait_for_lock(true);
+        let files = files.clone();
+        async move { runner.run(&files).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "waits while the folder is held");
+    assert_eq!(emulator.stats().submissions, 0);
+    drop(other_run);
+    let report = waiting.await.expect("joins").expect("runs");
+    assert_eq!(report.summary.succeeded, 3);
+
+    // Two runs at once, whichever locks first: every job exactly once.
+    let first = BatchRunner::new(client.clone(), out.path())
         .policy(fast())
         .wait_for_lock(true);
-    let extract_poll::BatchReport { summary, .. } = waiting.run(&files).await.expect("runs");
-    assert_eq!(summary.already_done, 3);
-    assert_eq!(emulator.stats().submissions, 3);
+    let second = BatchRunner::new(client, out.path())
+        .policy(fast())
+        .wait_for_lock(true);
+    std::fs::remove_file(out.path().join(extract_poll::MANIFEST_FILE)).expect("forgets");
+    for name in ["doc-000", "doc-001", "doc-002"] {
+        std::fs::remove_file(out.path().join(format!("{name}.json"))).expect("removes");
+    }
+    let (a, b) = tokio::join!(first.run(&files), second.run(&files));
+    let (a, b) = (a.expect("first").summary, b.expect("second").summary);
+    assert_eq!(a.succeeded + b.succeeded, 3, "{a:?} {b:?}");
+    assert_eq!(a.already_done + b.already_done, 3, "{a:?} {b:?}");
+    assert_eq!(
+        emulator.stats().submissions,
+        6,
+        "three, then three again: never doubled"
+    );
 }
 
 #[tokio::test]
