@@ -43,6 +43,13 @@ pub fn hint(failure: &Failure) -> Option<String> {
     }
 }
 
+/// Whether a failure is stdout closed by its reader (EPIPE).
+pub fn is_closed_pipe(failure: &Failure) -> bool {
+    failure
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
 /// The exit code of a failure.
 pub fn code_of(failure: &Failure) -> u8 {
     if let Some(coded) = failure.downcast_ref::<Coded>() {

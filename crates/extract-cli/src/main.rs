@@ -99,6 +99,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that stopped early (`convert … | head`) is not a failure: end quietly.
+        Err(error) if exit::is_closed_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             match exit::hint(&error) {
                 Some(hint) => eprintln!("error: {error}; {hint}"),

@@ -451,3 +451,27 @@ async fn errors_about_files_name_the_file() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_status_0() {
+    use std::io::Read;
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/extract-output/extract_output_item_relations.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kensho-extract"))
+        .arg("convert")
+        .arg(&fixture)
+        .args(["--to", "items"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // Read a little, as `head -c 16` would, then close the pipe (the output, megabytes, is far
+    // larger than the pipe's buffer, so the writer meets the closed end).
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0; 16];
+    stdout.read_exact(&mut first).expect("reads");
+    drop(stdout);
+    let out = child.wait_with_output().expect("waits");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}
