@@ -615,6 +615,16 @@ impl Client {
         options: &ExtractionOptions,
     ) -> Result<Submission, ApiError> {
         let size = source.check().await?;
+        self.submit_checked(source, size, options).await
+    }
+
+    /// A direct submission of a document already checked to be `size` bytes.
+    async fn submit_checked(
+        &self,
+        source: Source<'_>,
+        size: u64,
+        options: &ExtractionOptions,
+    ) -> Result<Submission, ApiError> {
         if size > DIRECT_LIMIT {
             return Err(ApiError::Build(format!(
                 "the document is {size} bytes, over the 100 MB limit of direct submission: use submit_file or submit_bytes, which upload it pre-signed"
@@ -700,11 +710,13 @@ impl Client {
     /// from the service, and obeys the rule of URLs the user gives: `https://`, or plain
     /// `http://` only to this machine.
     pub async fn upload(&self, spec: &UploadSpec, path: &Path) -> Result<(), ApiError> {
-        self.upload_source(spec, Source::File(path)).await
+        let source = Source::File(path);
+        source.check().await?;
+        self.upload_source(spec, source).await
     }
 
+    /// Uploads a document already checked.
     async fn upload_source(&self, spec: &UploadSpec, source: Source<'_>) -> Result<(), ApiError> {
-        source.check().await?;
         let url = checked_url(&spec.url, "upload URL the service gave")?;
         let label = format!("POST {}", redacted(&url));
         self.call(
@@ -912,7 +924,7 @@ impl Client {
     ) -> Result<Submission, ApiError> {
         let size = source.check().await?;
         if size <= self.inner.direct_limit {
-            return self.submit_source(source, options).await;
+            return self.submit_checked(source, size, options).await;
         }
         let created = self.create_upload_url(options).await?;
         self.upload_source(&created.upload_spec, source).await?;

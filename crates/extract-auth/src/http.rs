@@ -186,22 +186,6 @@ pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// The causes of an error, joined, without the error's own message (reqwest puts the URL there,
-/// which may carry a refresh token or a signature).
-pub fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut causes = Vec::new();
-    let mut source = error.source();
-    while let Some(e) = source {
-        causes.push(e.to_string());
-        source = e.source();
-    }
-    if causes.is_empty() {
-        "connection failed".into()
-    } else {
-        causes.join(": ")
-    }
-}
-
 /// The `Retry-After` of a response, in seconds form (the HTTP-date form is rare in APIs).
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers

@@ -92,10 +92,7 @@ impl RsaSigner {
         if header.alg != self.algorithm {
             return Err(new_error(ErrorKind::InvalidAlgorithm));
         }
-        let part = |value: &dyn erased::Json| -> JwtResult<String> {
-            Ok(URL_SAFE_NO_PAD.encode(value.to_json()?))
-        };
-        let message = format!("{}.{}", part(header)?, part(claims)?);
+        let message = format!("{}.{}", json_part(header)?, json_part(claims)?);
         let signature = self
             .try_sign(message.as_bytes())
             .map_err(|e| new_error(ErrorKind::Signing(e.to_string())))?;
@@ -103,17 +100,11 @@ impl RsaSigner {
     }
 }
 
-/// Serializing values of different types through one closure.
-mod erased {
-    pub trait Json {
-        fn to_json(&self) -> jsonwebtoken::errors::Result<Vec<u8>>;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> jsonwebtoken::errors::Result<Vec<u8>> {
-            serde_json::to_vec(self)
-                .map_err(|e| jsonwebtoken::errors::ErrorKind::Json(std::sync::Arc::new(e)).into())
-        }
-    }
+/// One part of a compact JWT: the value's JSON, base64url without padding.
+fn json_part<T: serde::Serialize + ?Sized>(value: &T) -> JwtResult<String> {
+    use base64::Engine;
+    let json = serde_json::to_vec(value).map_err(|e| new_error(ErrorKind::Json(Arc::new(e))))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json))
 }
 
 impl Signer<Vec<u8>> for RsaSigner {

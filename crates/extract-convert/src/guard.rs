@@ -5,7 +5,7 @@
 //! every skip so a program (the CLI does) can warn about it. The limits are documented in
 //! `docs/limits.md`; each is far above what a real Extract output holds.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use extract_model::{Location, OutputDocument};
 
@@ -152,10 +152,10 @@ pub fn check(document: &OutputDocument) -> Vec<Warning> {
         }
     }
     let structure = Structure::of(document);
-    let mut seen: HashMap<&str, ()> = HashMap::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for table in document.nodes().filter(|n| is_table(&n.r#type)) {
         let skipped = structure.skipped_cells(table);
-        if skipped > 0 && seen.insert(&table.uid, ()).is_none() {
+        if skipped > 0 && seen.insert(&table.uid) {
             warnings.push(Warning::OversizedTable {
                 table: table.uid.clone(),
                 skipped,

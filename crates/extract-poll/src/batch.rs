@@ -202,11 +202,12 @@ impl Shared {
     }
 }
 
-/// One input of a run: its path, manifest key and output name.
+/// One input of a run: its path, manifest key and output name, and whether this run named it.
 struct Input {
     file: PathBuf,
     key: String,
     name: String,
+    new: bool,
 }
 
 impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
@@ -286,7 +287,8 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         let files = expand(inputs)?;
         let (mut manifest, journal) = Journal::open(&self.out_dir)?;
         let inputs = self.name_inputs(files, &mut manifest);
-        for input in &inputs {
+        // The names this run gave; the rest are in the snapshot already.
+        for input in inputs.iter().filter(|i| i.new) {
             if let Some(entry) = manifest.documents.get(&input.key) {
                 journal.record(&input.key, entry).await?;
             }
@@ -349,11 +351,21 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             .values()
             .filter_map(|e| e.name.as_deref().map(str::to_lowercase))
             .collect();
+        let written: HashSet<PathBuf> = manifest
+            .documents
+            .values()
+            .flat_map(|e| e.outputs.iter().cloned())
+            .collect();
         let mut inputs = Vec::with_capacity(files.len());
         for file in files {
             let key = input_key(&file);
             if let Some(name) = manifest.documents.get(&key).and_then(|e| e.name.clone()) {
-                inputs.push(Input { file, key, name });
+                inputs.push(Input {
+                    file,
+                    key,
+                    name,
+                    new: false,
+                });
                 continue;
             }
             let stem = file
@@ -376,7 +388,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                     }
                     let foreign = self.extensions().find_map(|extension| {
                         let path = self.out_dir.join(format!("{candidate}.{extension}"));
-                        (path.exists() && !manifest.wrote(&path)).then_some(path)
+                        (path.exists() && !written.contains(&path)).then_some(path)
                     });
                     match foreign {
                         Some(path) if !self.overwrite => {
@@ -399,7 +411,12 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 key.clone(),
                 ManifestEntry::queued(String::new(), name.clone()),
             );
-            inputs.push(Input { file, key, name });
+            inputs.push(Input {
+                file,
+                key,
+                name,
+                new: true,
+            });
         }
         inputs
     }
@@ -435,7 +452,9 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         input: &Input,
         shared: &Shared,
     ) -> Result<BatchOutcome, DocumentError> {
-        let Input { file, key, name } = input;
+        let Input {
+            file, key, name, ..
+        } = input;
         let sha256 = hash_file(file.to_path_buf())
             .await
             .map_err(|source| DocumentError::File {
@@ -578,7 +597,9 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         earlier: Option<ManifestEntry>,
         shared: &Shared,
     ) -> Result<JobHandle, DocumentError> {
-        let Input { file, key, name } = input;
+        let Input {
+            file, key, name, ..
+        } = input;
         // A submission started by an earlier run and never answered may have created a job.
         let mut unknown = earlier
             .as_ref()

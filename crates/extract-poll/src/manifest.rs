@@ -147,26 +147,6 @@ impl Manifest {
         }
         Ok(())
     }
-
-    /// The input that owns output name `name`, compared without case (as macOS and Windows
-    /// compare file names).
-    pub fn owner_of(&self, name: &str) -> Option<&str> {
-        self.documents
-            .iter()
-            .find(|(_, e)| {
-                e.name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            })
-            .map(|(k, _)| k.as_str())
-    }
-
-    /// Whether `path` is a file some entry wrote.
-    pub fn wrote(&self, path: &Path) -> bool {
-        self.documents
-            .values()
-            .any(|e| e.outputs.iter().any(|o| o == path))
-    }
 }
 
 /// The manifest key of an input path: the path itself when it is UTF-8; otherwise a NUL (which
@@ -239,7 +219,6 @@ mod tests {
         let manifest = Manifest::load(dir.path()).expect("loads");
         assert_eq!(manifest.version, MANIFEST_VERSION);
         assert_eq!(manifest.documents["in/x.pdf"].name.as_deref(), Some("x"));
-        assert_eq!(manifest.owner_of("X"), Some("in/x.pdf"));
     }
 
     #[cfg(unix)]
