@@ -219,6 +219,39 @@ mod tests {
         assert_eq!(super::form_file_name("rapport é.pdf"), "rapport é.pdf");
     }
 
+    mod properties {
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever a file is called, its encoded name cannot end the header, and decoding
+            /// it gives the name back.
+            #[test]
+            fn any_name_is_one_header_value(name in any::<String>()) {
+                let encoded = super::super::form_file_name(&name);
+                prop_assert!(!encoded.chars().any(|c| c.is_control() || c == '"'));
+                let decoded = percent_decode(&encoded);
+                prop_assert_eq!(decoded, name);
+            }
+        }
+
+        fn percent_decode(text: &str) -> String {
+            let bytes = text.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i] == b'%' {
+                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("hex");
+                    out.push(u8::from_str_radix(hex, 16).expect("hex"));
+                    i += 3;
+                } else {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+            String::from_utf8(out).expect("utf8")
+        }
+    }
+
     use super::*;
 
     #[tokio::test]

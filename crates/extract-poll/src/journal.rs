@@ -135,8 +135,41 @@ fn write_lines(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
     use crate::manifest::EntryState;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// A journal is a file from the past, maybe cut or damaged: replaying any bytes never
+        /// panics, and every whole line before the damage is applied.
+        #[test]
+        fn any_journal_bytes_replay_without_panic(
+            names in prop::collection::vec("[a-z]{1,8}", 0..6),
+            junk in prop::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut bytes = Vec::new();
+            for name in &names {
+                let line = Line {
+                    key: format!("{name}.pdf"),
+                    entry: ManifestEntry::queued("ab".into(), name.clone()),
+                };
+                bytes.extend(serde_json::to_vec(&line).expect("json"));
+                bytes.push(b'\n');
+            }
+            bytes.extend(&junk);
+            std::fs::write(dir.path().join(JOURNAL_FILE), &bytes).expect("writes");
+            let mut manifest = Manifest::default();
+            replay(dir.path(), &mut manifest).expect("replays");
+            for name in &names {
+                let key = format!("{name}.pdf");
+                prop_assert!(manifest.documents.contains_key(&key), "{} missing", key);
+            }
+        }
+    }
 
     #[tokio::test]
     async fn changes_survive_a_reopen_and_a_torn_last_line_is_ignored() {

@@ -222,6 +222,27 @@ mod tests {
     }
 
     #[cfg(unix)]
+    mod properties {
+        use std::os::unix::ffi::OsStrExt;
+
+        use proptest::prelude::*;
+
+        use super::super::input_key;
+
+        proptest! {
+            /// Two different file names never share a manifest key.
+            #[test]
+            fn keys_are_lossless(
+                a in prop::collection::vec(1u8..=255, 1..12),
+                b in prop::collection::vec(1u8..=255, 1..12),
+            ) {
+                let key = |bytes: &[u8]| input_key(std::path::Path::new(std::ffi::OsStr::from_bytes(bytes)));
+                prop_assert_eq!(a == b, key(&a) == key(&b));
+            }
+        }
+    }
+
+    #[cfg(unix)]
     #[test]
     fn keys_keep_every_byte_of_a_file_name() {
         use std::os::unix::ffi::OsStrExt;
