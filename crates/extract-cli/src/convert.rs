@@ -10,8 +10,11 @@ use crate::Failure;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Target {
-    /// Markdown: headings as `#`, tables as `|` rows.
+    /// Markdown: headings as `#`, tables as `|` rows (`--page-anchors`, `--source-map`).
     Markdown,
+    /// A self-contained HTML page; tables keep merged cells (`rowspan`/`colspan`), header rows
+    /// (`<thead>`) and captions.
+    Html,
     /// The whole text.
     Text,
     /// A JSON array with the text of each page.
@@ -25,6 +28,9 @@ pub enum Target {
     Sections,
     /// Each page as plain text laid out like the page, pages ending in a line of `=`.
     Visual,
+    /// Chunks for retrieval as JSON Lines: text under a token budget, headings, pages, and the
+    /// node, page and box of every fragment (`--max-tokens`, `--overlap`, `--tokenizer`).
+    Chunks,
 }
 
 #[derive(Debug, Args)]
@@ -37,9 +43,70 @@ pub struct ConvertArgs {
     /// Where to write (a directory for tables-csv); stdout when absent.
     #[arg(short, long, value_name = "PATH")]
     output: Option<PathBuf>,
+    /// Markdown: a line `<!-- page N -->` where each page starts.
+    #[arg(long)]
+    page_anchors: bool,
+    /// Markdown: also write, as JSON, the bytes of Markdown every node produced, with its uid,
+    /// page and box.
+    #[arg(long, value_name = "FILE")]
+    source_map: Option<PathBuf>,
+    #[command(flatten)]
+    chunking: ChunkArgs,
+}
+
+/// How `--to chunks` cuts.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Chunks")]
+pub struct ChunkArgs {
+    /// The token budget no chunk exceeds (overlap included).
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    max_tokens: usize,
+    /// Tokens repeated from the end of the previous chunk of the same section.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    overlap: usize,
+    /// How tokens are counted: `estimate` (no vocabulary), `cl100k_base` or `o200k_base`
+    /// (built with the `tiktoken` feature), or a Hugging Face `tokenizer.json` file (built with
+    /// the `hf-tokenizers` feature).
+    #[arg(long, value_name = "NAME|FILE", default_value = "estimate")]
+    tokenizer: String,
+    /// Keep page headers and footers in chunks.
+    #[arg(long)]
+    furniture: bool,
+}
+
+impl ChunkArgs {
+    fn tokenizer(&self) -> Result<Box<dyn extract_convert::Tokenizer>, Failure> {
+        let name = self.tokenizer.as_str();
+        match name {
+            "estimate" => Ok(Box::new(extract_convert::Estimate)),
+            "cl100k_base" | "cl100k" | "o200k_base" | "o200k" => {
+                #[cfg(feature = "tiktoken")]
+                return Ok(Box::new(extract_convert::Tiktoken::named(name)?));
+                #[cfg(not(feature = "tiktoken"))]
+                Err(format!("--tokenizer {name} needs a build with the `tiktoken` feature: cargo install --path crates/extract-cli --features tiktoken").into())
+            }
+            file if file.ends_with(".json") => {
+                #[cfg(feature = "hf-tokenizers")]
+                return Ok(Box::new(extract_convert::HuggingFace::from_file(Path::new(file))?));
+                #[cfg(not(feature = "hf-tokenizers"))]
+                Err(format!("--tokenizer {file} needs a build with the `hf-tokenizers` feature: cargo install --path crates/extract-cli --features hf-tokenizers").into())
+            }
+            other => Err(format!("--tokenizer {other:?}: use estimate, cl100k_base, o200k_base or a tokenizer.json file").into()),
+        }
+    }
+
+    fn options(&self) -> extract_convert::ChunkOptions {
+        extract_convert::ChunkOptions::default()
+            .with_max_tokens(self.max_tokens)
+            .with_overlap(self.overlap)
+            .with_furniture(self.furniture)
+    }
 }
 
 pub fn run(args: ConvertArgs) -> Result<(), Failure> {
+    if (args.page_anchors || args.source_map.is_some()) && !matches!(args.to, Target::Markdown) {
+        return Err("--page-anchors and --source-map go with --to markdown".into());
+    }
     let bytes = std::fs::read(&args.input).map_err(|e| format!("{}: {e}", args.input.display()))?;
     let document = OutputDocument::from_json(&bytes).map_err(|e| {
         format!(
@@ -58,6 +125,27 @@ pub fn run(args: ConvertArgs) -> Result<(), Failure> {
             )?;
             write_tables_csv(&document, &dir)
         }
+        Target::Markdown if args.page_anchors || args.source_map.is_some() => {
+            let options =
+                extract_convert::MarkdownOptions::default().with_page_anchors(args.page_anchors);
+            let (markdown, map) = extract_convert::to_markdown_with_map(&document, &options);
+            if let Some(path) = &args.source_map {
+                crate::output::write(Some(path), &serde_json::to_vec(&map)?)?;
+            }
+            crate::output::write(args.output.as_deref(), markdown.as_bytes())
+        }
+        Target::Chunks => {
+            let tokenizer = args.chunking.tokenizer()?;
+            let chunks =
+                extract_convert::chunks(&document, &args.chunking.options(), tokenizer.as_ref())
+                    .map_err(|e| format!("{}: {e}", args.input.display()))?;
+            let mut lines = Vec::new();
+            for chunk in &chunks {
+                serde_json::to_writer(&mut lines, chunk)?;
+                lines.push(b'\n');
+            }
+            crate::output::write(args.output.as_deref(), &lines)
+        }
         target => crate::output::write(args.output.as_deref(), &render(&document, target)?),
     }
 }
@@ -66,6 +154,7 @@ fn render(document: &OutputDocument, target: Target) -> Result<Vec<u8>, Failure>
     Ok(match target {
         Target::Markdown => extract_convert::to_markdown(document).into_bytes(),
         Target::Text => extract_convert::to_text(document).into_bytes(),
+        Target::Html => extract_convert::to_html(document).into_bytes(),
         Target::Pages => serde_json::to_vec_pretty(&extract_convert::to_text_by_page(document))?,
         Target::Items => serde_json::to_vec_pretty(&extract_convert::items(document, true))?,
         Target::Sections => serde_json::to_vec_pretty(&extract_convert::sections(document))?,
@@ -74,7 +163,9 @@ fn render(document: &OutputDocument, target: Target) -> Result<Vec<u8>, Failure>
                 .join("\n")
                 .into_bytes()
         }
-        Target::TablesCsv => return Err("tables-csv writes a directory".into()),
+        Target::TablesCsv | Target::Chunks => {
+            return Err("tables-csv and chunks are written by their own paths".into());
+        }
     })
 }
 

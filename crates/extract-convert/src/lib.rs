@@ -18,16 +18,31 @@
 //! Differences from kenverters, each chosen on purpose, are listed in `docs/converters.md`.
 #![warn(missing_docs)]
 
+mod anchored;
+mod blocks;
+mod chunks;
 mod guard;
+mod html;
 mod items;
+mod marked;
 mod sections;
 mod tables;
 mod text;
+mod tokens;
 mod visual;
 
+pub use anchored::{MapEntry, MarkdownOptions, SourceMap, to_markdown_with_map};
+pub use chunks::{Chunk, ChunkError, ChunkOptions, MIN_CHUNK_TOKENS, Source, chunks};
 pub use guard::{MAX_PAGE_NUMBER, MAX_TABLE_SIDE, Warning, check};
+pub use html::{tables_html, to_html};
 pub use items::{Item, Relation, items, relations};
+pub use marked::Region;
 pub use sections::sections;
 pub use tables::{TableGrid, grid_to_csv, grid_to_markdown, table_grids, tables};
 pub use text::{to_markdown, to_markdown_by_page, to_text, to_text_by_page};
+#[cfg(feature = "hf-tokenizers")]
+pub use tokens::HuggingFace;
+#[cfg(feature = "tiktoken")]
+pub use tokens::Tiktoken;
+pub use tokens::{Estimate, Tokenizer};
 pub use visual::{MAX_VISUAL_SIDE, VisualOptions, to_visual};

@@ -1,11 +1,12 @@
 //! Table grids: each TABLE's cells placed by their `table_structure` annotations, and each
 //! FIGURE_EXTRACTED_TABLE's values by theirs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use extract_model::{AnnotationKind, ContentNode, NodeType, OutputDocument};
 use serde::Serialize;
 
+use crate::anchored::escape_cell;
 use crate::guard::{bounded, place, spread_budget};
 
 /// A table as a grid of strings, with what kind of table it is.
@@ -36,12 +37,24 @@ pub(crate) fn is_table(node_type: &NodeType) -> bool {
 pub(crate) struct Structure {
     pub places: HashMap<String, Place>,
     pub figure_cells: HashMap<String, (Place, String)>,
+    /// Cells flagged `is_column_header`.
+    pub headers: HashSet<String>,
+}
+
+/// A table cell placed in its grid, with the text it holds (a figure cell's value).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cell<'a> {
+    pub place: Place,
+    pub node: &'a ContentNode,
+    pub text: &'a str,
+    pub header: bool,
 }
 
 impl Structure {
     pub(crate) fn of(document: &OutputDocument) -> Structure {
         let mut places = HashMap::new();
         let mut figure_cells = HashMap::new();
+        let mut headers = HashSet::new();
         for annotation in &document.annotations {
             let uids = annotation.content_uids.as_deref().unwrap_or_default();
             match annotation.kind() {
@@ -49,6 +62,9 @@ impl Structure {
                     if let Some(p) = place(&cell.index, &cell.span) {
                         for uid in uids {
                             places.insert(uid.clone(), p);
+                            if cell.is_column_header == Some(true) {
+                                headers.insert(uid.clone());
+                            }
                         }
                     }
                 }
@@ -63,7 +79,39 @@ impl Structure {
         Structure {
             places,
             figure_cells,
+            headers,
         }
+    }
+
+    /// A table's cells in document order, within the grid bounds (as every conversion keeps
+    /// them): TABLE cells with their content, figure-table cells with their values.
+    pub(crate) fn cells<'a>(&'a self, table: &'a ContentNode) -> Vec<Cell<'a>> {
+        let cells: Vec<(Place, Cell<'a>)> = table
+            .children
+            .iter()
+            .filter_map(|node| {
+                let (place, text) = if table.r#type == NodeType::FigureExtractedTable {
+                    let (place, value) = self.figure_cells.get(&node.uid)?;
+                    (*place, value.as_str())
+                } else {
+                    (
+                        *self.places.get(&node.uid)?,
+                        node.content.as_deref().unwrap_or(""),
+                    )
+                };
+                let header = self.headers.contains(&node.uid);
+                Some((
+                    place,
+                    Cell {
+                        place,
+                        node,
+                        text,
+                        header,
+                    },
+                ))
+            })
+            .collect();
+        bounded(&cells).0.into_iter().map(|(_, c)| c).collect()
     }
 
     /// A table's cells that an annotation places, with their text, and how many cells were
@@ -135,6 +183,82 @@ impl Structure {
             row.resize(cols, String::new());
         }
         grid
+    }
+}
+
+/// What one position of a table's grid holds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Slot<'a> {
+    /// No cell covers it.
+    Empty,
+    /// A cell starts here, spanning `(rows, cols)` (its span cut where it would overlap a cell
+    /// placed before it, so that the layout is always a valid HTML table).
+    Start(Cell<'a>, (usize, usize)),
+    /// Covered by the span of the cell that starts above or to the left.
+    Covered,
+}
+
+/// A table's cells laid out on its grid, each text once, at its top-left position.
+pub(crate) struct Layout<'a> {
+    pub slots: Vec<Vec<Slot<'a>>>,
+}
+
+impl<'a> Layout<'a> {
+    /// Places `cells` in order; a cell whose top-left position is taken is left out (only a
+    /// hostile table has overlapping cells).
+    pub(crate) fn of(cells: &[Cell<'a>]) -> Layout<'a> {
+        let (rows, cols) = shape(cells.iter().map(|c| c.place));
+        let mut slots = vec![vec![Slot::Empty; cols]; rows];
+        for cell in cells {
+            let (row, col) = cell.place.index;
+            if !matches!(slots[row][col], Slot::Empty) {
+                continue;
+            }
+            let free = |slots: &[Vec<Slot>], r: usize, c: usize| matches!(slots[r][c], Slot::Empty);
+            let width = (col..col + cell.place.span.1)
+                .take_while(|&c| free(&slots, row, c))
+                .count();
+            let height = (row..row + cell.place.span.0)
+                .take_while(|&r| (col..col + width).all(|c| free(&slots, r, c)))
+                .count();
+            for covered in slots.iter_mut().skip(row).take(height) {
+                for slot in covered.iter_mut().skip(col).take(width) {
+                    *slot = Slot::Covered;
+                }
+            }
+            slots[row][col] = Slot::Start(*cell, (height, width));
+        }
+        Layout { slots }
+    }
+
+    /// How many leading rows are column headers: rows whose every starting cell is flagged
+    /// `is_column_header`, and the rows their spans reach down into.
+    pub(crate) fn header_rows(&self) -> usize {
+        let mut end = 0;
+        for (r, row) in self.slots.iter().enumerate() {
+            let starts: Vec<(bool, usize)> = row
+                .iter()
+                .filter_map(|s| match s {
+                    Slot::Start(cell, (rows, _)) => Some((cell.header, *rows)),
+                    _ => None,
+                })
+                .collect();
+            if starts.iter().any(|(header, _)| !header) || (starts.is_empty() && r >= end) {
+                break;
+            }
+            end = starts
+                .iter()
+                .fold(end.max(r + 1), |e, (_, rows)| e.max(r + rows));
+        }
+        end.min(self.slots.len())
+    }
+
+    /// Whether any cell spans more than one position.
+    pub(crate) fn has_spans(&self) -> bool {
+        self.slots
+            .iter()
+            .flatten()
+            .any(|s| matches!(s, Slot::Covered))
     }
 }
 
@@ -224,11 +348,13 @@ pub fn grid_to_csv(grid: &[Vec<String>]) -> String {
     out
 }
 
-/// A grid as a Markdown table: the first row is the header.
+/// A grid as a Markdown table: the first row is the header. `|` and line breaks inside a cell
+/// are escaped (`\|`, `<br>`) so that a cell cannot break its row.
 pub fn grid_to_markdown(grid: &[Vec<String>]) -> String {
     let mut lines = Vec::new();
     for (i, row) in grid.iter().enumerate() {
-        lines.push(format!("| {} |", row.join(" | ")));
+        let cells: Vec<_> = row.iter().map(|c| escape_cell(c)).collect();
+        lines.push(format!("| {} |", cells.join(" | ")));
         if i == 0 {
             lines.push(format!("| {} |", vec!["---"; row.len()].join(" | ")));
         }

@@ -75,13 +75,17 @@ fn by_page(document: &OutputDocument, line: impl Fn(&Item) -> String) -> Vec<Str
 }
 
 fn markdown_line(item: &Item) -> String {
-    let prefix = match item.category.as_str() {
+    format!("{}{}", heading_prefix(&item.category), item.text)
+}
+
+/// The `#` prefix of an item's Markdown line, by its lower-case category.
+pub(crate) fn heading_prefix(category: &str) -> &'static str {
+    match category {
         "title" | "h1" => "# ",
         "h2" => "## ",
         "h3" | "table_title" | "figure_title" | "image_title" | "table_of_contents_title" => "### ",
         "h4" => "#### ",
         "h5" => "##### ",
         _ => "",
-    };
-    format!("{prefix}{}", item.text)
+    }
 }

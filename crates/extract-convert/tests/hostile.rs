@@ -58,6 +58,20 @@ fn convert_all(document: &OutputDocument) -> (usize, Vec<String>) {
             total += grid_to_csv(&table.grid).len();
         }
     }
+    total += to_html(document).len();
+    let (markdown, map) = to_markdown_with_map(
+        document,
+        &MarkdownOptions::default().with_page_anchors(true),
+    );
+    total += markdown.len() + serde_json::to_vec(&map).expect("map").len();
+    for max_tokens in [16, 512] {
+        let options = ChunkOptions::default()
+            .with_max_tokens(max_tokens)
+            .with_overlap(max_tokens / 4);
+        let chunks =
+            chunks(document, &options, &Estimate).expect("chunks never fail at 16 tokens and more");
+        total += serde_json::to_vec(&chunks).expect("chunks").len();
+    }
     let _ = check(document);
     (total, to_visual(document, VisualOptions::default()))
 }
