@@ -48,6 +48,16 @@ fn main() {
         (vec![], vec![], vec![], vec![]);
     let (mut parse, mut md_only, mut tables_only) = (vec![], vec![], vec![]);
     let (mut theirs_md_file, mut theirs_tables_file) = (vec![], vec![]);
+    let (mut chunks_only, mut chunks_file, mut cited_only, mut html_only) =
+        (vec![], vec![], vec![], vec![]);
+    let chunk = |document: &OutputDocument| {
+        extract_convert::chunks(
+            document,
+            &extract_convert::ChunkOptions::default(),
+            &extract_convert::Estimate,
+        )
+        .expect("chunks")
+    };
     for _ in 0..3 {
         let output = Command::new("python3")
             .args(["-c", PYTHON])
@@ -100,6 +110,27 @@ fn main() {
             },
             21,
         ));
+        chunks_only.push(median_ms(|| drop(std::hint::black_box(chunk(&parsed))), 21));
+        chunks_file.push(median_ms(
+            || {
+                let document = OutputDocument::from_json(&bytes).expect("parses");
+                drop(std::hint::black_box(chunk(&document)));
+            },
+            21,
+        ));
+        cited_only.push(median_ms(
+            || {
+                let options = extract_convert::MarkdownOptions::default().with_page_anchors(true);
+                drop(std::hint::black_box(extract_convert::to_markdown_with_map(
+                    &parsed, &options,
+                )))
+            },
+            21,
+        ));
+        html_only.push(median_ms(
+            || drop(std::hint::black_box(extract_convert::to_html(&parsed))),
+            21,
+        ));
         ours_tables.push(median_ms(
             || {
                 let document = OutputDocument::from_json(&bytes).expect("parses");
@@ -136,8 +167,21 @@ fn main() {
         "  to table grids: extract-convert {t:8.2} ms   kenverters {tt:8.2} ms   {:.1}x faster",
         tt / t
     );
+    let (c, cf) = (median(&mut chunks_only), median(&mut chunks_file));
+    let (cm, h) = (median(&mut cited_only), median(&mut html_only));
+    println!(
+        "  chunks (512, estimate) against kenverters' Markdown: {c:8.2} ms   {tm:8.2} ms   {:.1}x faster",
+        tm / c
+    );
+    println!(
+        "  Markdown with page anchors and source map: {cm:.2} ms; HTML page: {h:.2} ms (no kenverters equivalent)"
+    );
     println!(
         "from the file's text (JSON parsing included on both sides; ours parses {p:.2} ms of it):"
+    );
+    println!(
+        "  chunks against kenverters' Markdown: extract-convert {cf:8.2} ms   kenverters {tmf:8.2} ms   {:.1}x faster",
+        tmf / cf
     );
     println!(
         "  to Markdown:    extract-convert {om:8.2} ms   kenverters {tmf:8.2} ms   {:.1}x faster",

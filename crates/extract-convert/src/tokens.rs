@@ -85,6 +85,15 @@ impl Tiktoken {
 }
 
 #[cfg(feature = "tiktoken")]
+impl std::fmt::Debug for Tiktoken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tiktoken")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+#[cfg(feature = "tiktoken")]
 impl Tokenizer for Tiktoken {
     fn count(&self, text: &str) -> usize {
         self.bpe.encode_ordinary(text).len()
@@ -110,6 +119,15 @@ impl HuggingFace {
             .map_err(|e| format!("cannot load the tokenizer {}: {e}", path.display()))?;
         let name = path.display().to_string();
         Ok(HuggingFace { tokenizer, name })
+    }
+}
+
+#[cfg(feature = "hf-tokenizers")]
+impl std::fmt::Debug for HuggingFace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HuggingFace")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
