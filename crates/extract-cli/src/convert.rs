@@ -72,6 +72,10 @@ pub struct ChunkArgs {
     /// Keep page headers and footers in chunks.
     #[arg(long)]
     furniture: bool,
+    /// Chunks and HTML: join a table continued on the next page (same columns, repeated
+    /// header rows) to the table it continues.
+    #[arg(long)]
+    stitch_tables: bool,
 }
 
 impl ChunkArgs {
@@ -100,6 +104,7 @@ impl ChunkArgs {
             .with_max_tokens(self.max_tokens)
             .with_overlap(self.overlap)
             .with_furniture(self.furniture)
+            .with_stitch_tables(self.stitch_tables)
     }
 }
 
@@ -146,6 +151,12 @@ pub fn run(args: ConvertArgs) -> Result<(), Failure> {
             }
             crate::output::write(args.output.as_deref(), &lines)
         }
+        Target::Html => {
+            let options = extract_convert::HtmlOptions::default()
+                .with_stitch_tables(args.chunking.stitch_tables);
+            let html = extract_convert::to_html(&document, &options);
+            crate::output::write(args.output.as_deref(), html.as_bytes())
+        }
         target => crate::output::write(args.output.as_deref(), &render(&document, target)?),
     }
 }
@@ -154,7 +165,6 @@ fn render(document: &OutputDocument, target: Target) -> Result<Vec<u8>, Failure>
     Ok(match target {
         Target::Markdown => extract_convert::to_markdown(document).into_bytes(),
         Target::Text => extract_convert::to_text(document).into_bytes(),
-        Target::Html => extract_convert::to_html(document).into_bytes(),
         Target::Pages => serde_json::to_vec_pretty(&extract_convert::to_text_by_page(document))?,
         Target::Items => serde_json::to_vec_pretty(&extract_convert::items(document, true))?,
         Target::Sections => serde_json::to_vec_pretty(&extract_convert::sections(document))?,
@@ -163,8 +173,8 @@ fn render(document: &OutputDocument, target: Target) -> Result<Vec<u8>, Failure>
                 .join("\n")
                 .into_bytes()
         }
-        Target::TablesCsv | Target::Chunks => {
-            return Err("tables-csv and chunks are written by their own paths".into());
+        Target::TablesCsv | Target::Chunks | Target::Html => {
+            return Err("tables-csv, chunks and html are written by their own paths".into());
         }
     })
 }

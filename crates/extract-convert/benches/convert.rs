@@ -128,7 +128,12 @@ fn main() {
             21,
         ));
         html_only.push(median_ms(
-            || drop(std::hint::black_box(extract_convert::to_html(&parsed))),
+            || {
+                drop(std::hint::black_box(extract_convert::to_html(
+                    &parsed,
+                    &extract_convert::HtmlOptions::default(),
+                )))
+            },
             21,
         ));
         ours_tables.push(median_ms(

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use extract_model::{AnnotationKind, ContentNode, NodeType, OutputDocument};
 
-use crate::tables::is_table;
+use crate::marked::regions;
+use crate::tables::{Layout, Structure, is_table};
 
 /// A heading's level: TITLE and H1 are 1, H2 to H5 are 2 to 5.
 pub(crate) fn heading_level(node_type: &NodeType) -> Option<usize> {
@@ -80,6 +81,8 @@ pub(crate) enum Block<'a> {
         node: &'a ContentNode,
         before: Vec<&'a ContentNode>,
         after: Vec<&'a ContentNode>,
+        /// Tables continuing this one on the following pages (see [`stitch_tables`]).
+        continued: Vec<&'a ContentNode>,
     },
 }
 
@@ -175,6 +178,7 @@ pub(crate) fn blocks(document: &OutputDocument, furniture: bool) -> Vec<Block<'_
                 node,
                 before: nodes(before),
                 after: nodes(after),
+                continued: Vec::new(),
             });
         } else if !has_text(node) {
             continue;
@@ -185,6 +189,83 @@ pub(crate) fn blocks(document: &OutputDocument, furniture: bool) -> Vec<Block<'_
         }
     }
     blocks
+}
+
+/// Joins a table continued on the next page to the table it continues: the next table block
+/// (page furniture aside) when it starts on the page after the first one ends, has no caption
+/// of its own before it, has as many columns, and opens with the first one's header rows.
+/// The continuation's repeated header rows are dropped by [`Layout::stitched`].
+pub(crate) fn stitch_tables<'a>(blocks: Vec<Block<'a>>, structure: &Structure) -> Vec<Block<'a>> {
+    let mut out: Vec<Block<'a>> = Vec::with_capacity(blocks.len());
+    // Where the table being continued is in `out`.
+    let mut open: Option<usize> = None;
+    for block in blocks {
+        if let Block::Text(node) = &block
+            && is_furniture(&node.r#type)
+        {
+            out.push(block);
+            continue;
+        }
+        if let (
+            Some(at),
+            Block::Captioned {
+                node,
+                before,
+                after,
+                continued,
+            },
+        ) = (open, &block)
+            && before.is_empty()
+            && continued.is_empty()
+            && node.r#type == NodeType::Table
+            && let Block::Captioned {
+                node: first,
+                continued: chain,
+                after: first_after,
+                ..
+            } = &mut out[at]
+            && continues(structure, first, chain, node)
+        {
+            chain.push(node);
+            first_after.extend(after.iter().copied());
+            continue;
+        }
+        open = match &block {
+            Block::Captioned { node, .. } if node.r#type == NodeType::Table => Some(out.len()),
+            _ => None,
+        };
+        out.push(block);
+    }
+    out
+}
+
+/// Whether `next` continues the table `first` (with its continuations `chain`).
+fn continues(
+    structure: &Structure,
+    first: &ContentNode,
+    chain: &[&ContentNode],
+    next: &ContentNode,
+) -> bool {
+    let last_page = std::iter::once(first)
+        .chain(chain.iter().copied())
+        .flat_map(regions)
+        .map(|r| r.page)
+        .max();
+    let next_page = regions(next).iter().map(|r| r.page).min();
+    let (Some(last_page), Some(next_page)) = (last_page, next_page) else {
+        return false;
+    };
+    if next_page != last_page + 1 {
+        return false;
+    }
+    let head = Layout::of(&structure.cells(first));
+    let tail = Layout::of(&structure.cells(next));
+    let rows = head.header_rows();
+    let width = |l: &Layout| l.slots.first().map_or(0, Vec::len);
+    rows > 0
+        && width(&head) == width(&tail)
+        && tail.slots.len() > rows
+        && (0..rows).all(|r| head.row_text(r) == tail.row_text(r))
 }
 
 #[cfg(test)]
@@ -215,6 +296,7 @@ mod tests {
                     node,
                     before,
                     after,
+                    ..
                 } => format!(
                     "{}[{}|{}]",
                     node.uid,

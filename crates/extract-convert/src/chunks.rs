@@ -15,7 +15,7 @@
 use extract_model::{ContentNode, OutputDocument};
 use serde::Serialize;
 
-use crate::blocks::{Block, blocks};
+use crate::blocks::{Block, blocks, stitch_tables};
 use crate::marked::{Mark, Marked, Region, regions};
 use crate::tables::{Layout, Slot, Structure};
 use crate::tokens::Tokenizer;
@@ -34,6 +34,9 @@ pub struct ChunkOptions {
     pub min_tokens: Option<usize>,
     /// Keep page headers and footers (left out by default: they repeat on every page).
     pub furniture: bool,
+    /// Join a table continued on the next page (same columns, repeated header rows) to the
+    /// table it continues; off by default.
+    pub stitch_tables: bool,
 }
 
 impl Default for ChunkOptions {
@@ -43,6 +46,7 @@ impl Default for ChunkOptions {
             overlap: 0,
             min_tokens: None,
             furniture: false,
+            stitch_tables: false,
         }
     }
 }
@@ -66,6 +70,11 @@ impl ChunkOptions {
     /// Whether page headers and footers are kept.
     pub fn with_furniture(mut self, furniture: bool) -> Self {
         self.furniture = furniture;
+        self
+    }
+    /// Whether tables continued on the next page are joined.
+    pub fn with_stitch_tables(mut self, stitch_tables: bool) -> Self {
+        self.stitch_tables = stitch_tables;
         self
     }
 }
@@ -199,7 +208,11 @@ pub fn chunks(
     let mut headings: Vec<(usize, String)> = Vec::new();
     let mut section: Vec<Piece> = Vec::new();
     let mut section_headings: Vec<String> = Vec::new();
-    for block in blocks(document, options.furniture) {
+    let mut list = blocks(document, options.furniture);
+    if options.stitch_tables {
+        list = stitch_tables(list, &structure);
+    }
+    for block in list {
         match block {
             Block::Heading { level, node } => {
                 cutter.pack(std::mem::take(&mut section), &section_headings, &mut drafts)?;
@@ -215,13 +228,17 @@ pub fn chunks(
                 node,
                 before,
                 after,
+                continued,
             } if crate::tables::is_table(&node.r#type) => {
-                section.extend(cutter.table(&structure, node, &before, &after)?);
+                let layout = Layout::stitched(&structure, node, &continued);
+                let tables: Vec<&ContentNode> = std::iter::once(node).chain(continued).collect();
+                section.extend(cutter.table(&layout, &tables, &before, &after)?);
             }
             Block::Captioned {
                 node,
                 before,
                 after,
+                ..
             } => {
                 // The figure's own mark (often without text) carries its box.
                 let mut figure = lines(&before);
@@ -406,20 +423,23 @@ impl<'t> Cutter<'t> {
     /// opening with the header rows.
     fn table<'a>(
         &self,
-        structure: &'a Structure,
-        node: &'a ContentNode,
+        layout: &Layout<'a>,
+        tables: &[&'a ContentNode],
         before: &[&'a ContentNode],
         after: &[&'a ContentNode],
     ) -> Result<Vec<Piece<'a>>, ChunkError> {
-        let cells = structure.cells(node);
-        let layout = Layout::of(&cells);
         let rows: Vec<Marked<'a>> = layout.slots.iter().map(|row| table_row(row)).collect();
         let width = layout.slots.first().map_or(0, Vec::len);
         let separator = format!("|{}", " --- |".repeat(width));
         let header_rows = layout.header_rows();
+        // The table nodes themselves, as marks without text: their boxes.
+        let mut anchors = Marked::default();
+        for table in tables {
+            anchors.push_node(table, "");
+        }
         // The header block: header rows (or the first row) and the separator line.
         let split = header_rows.max(1).min(rows.len());
-        let mut header = Marked::default();
+        let mut header = anchors.clone();
         for (i, row) in rows[..split].iter().enumerate() {
             header.append(if i == 0 { "" } else { "\n" }, row);
         }
@@ -442,7 +462,11 @@ impl<'t> Cutter<'t> {
         }
         // Parts: the first opens with the captions before and the header, later ones with the
         // header repeated (when the table has header rows and they leave room for a row).
-        let repeat = (header_rows > 0).then(|| header.as_repeated());
+        let repeat = if header_rows > 0 {
+            header.as_repeated()
+        } else {
+            anchors.as_repeated()
+        };
         let mut pieces = Vec::new();
         let mut part = Marked::default();
         let mut opening = before;
@@ -461,7 +485,7 @@ impl<'t> Cutter<'t> {
                 continue;
             }
             pieces.push(self.piece(std::mem::take(&mut part), "\n", true));
-            let mut fresh = repeat.clone().unwrap_or_default();
+            let mut fresh = repeat.clone();
             fresh.append(if fresh.text.is_empty() { "" } else { "\n" }, row);
             if self.count(&fresh.text) <= self.room {
                 part = fresh;

@@ -3,12 +3,44 @@
 
 use extract_model::{ContentNode, OutputDocument};
 
-use crate::blocks::{Block, blocks};
+use crate::blocks::{Block, blocks, stitch_tables};
 use crate::tables::{Layout, Slot, Structure, is_table};
+
+/// What [`to_html`] and [`tables_html`] may do beyond the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HtmlOptions {
+    /// Join a table continued on the next page (same columns, repeated header rows) to the
+    /// table it continues, as one `<table>`; off by default.
+    pub stitch_tables: bool,
+}
+
+impl HtmlOptions {
+    /// Whether tables continued on the next page are joined.
+    pub fn with_stitch_tables(mut self, stitch_tables: bool) -> Self {
+        self.stitch_tables = stitch_tables;
+        self
+    }
+}
+
+/// The blocks HTML is written from: everything, page furniture included.
+fn html_blocks<'a>(
+    document: &'a OutputDocument,
+    structure: &Structure,
+    options: &HtmlOptions,
+) -> Vec<Block<'a>> {
+    let list = blocks(document, true);
+    if options.stitch_tables {
+        stitch_tables(list, structure)
+    } else {
+        list
+    }
+}
 
 /// Every table of the document as an HTML `<table>`, in reading order, one after another.
 ///
 /// ```
+/// use extract_convert::{HtmlOptions, tables_html};
 /// use extract_model::OutputDocument;
 /// let document = OutputDocument::from_json(br#"{"content_tree": {"uid": "0", "type": "DOCUMENT",
 ///   "content": null, "children": [{"uid": "1", "type": "TABLE", "content": null, "children": [
@@ -20,24 +52,26 @@ use crate::tables::{Layout, Slot, Structure, is_table};
 ///     {"type": "table_structure", "content_uids": ["3"], "data": {"index": [1, 0], "span": [1, 1]}},
 ///     {"type": "table_structure", "content_uids": ["4"], "data": {"index": [1, 1], "span": [1, 1]}}]}"#)?;
 /// assert_eq!(
-///     extract_convert::tables_html(&document),
+///     tables_html(&document, &HtmlOptions::default()),
 ///     "<table data-uid=\"1\">\n<thead>\n<tr><th colspan=\"2\" data-uid=\"2\">Year &amp; quarter</th></tr>\n</thead>\n\
 ///      <tbody>\n<tr><td data-uid=\"3\">2025</td><td data-uid=\"4\">Q1</td></tr>\n</tbody>\n</table>\n"
 /// );
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-pub fn tables_html(document: &OutputDocument) -> String {
+pub fn tables_html(document: &OutputDocument, options: &HtmlOptions) -> String {
     let structure = Structure::of(document);
     let mut out = String::new();
-    for block in blocks(document, true) {
+    for block in html_blocks(document, &structure, options) {
         if let Block::Captioned {
             node,
             before,
             after,
+            continued,
         } = block
             && is_table(&node.r#type)
         {
-            table(&mut out, &structure, node, &before, &after);
+            let layout = Layout::stitched(&structure, node, &continued);
+            table(&mut out, node, &layout, &before, &after);
         }
     }
     out
@@ -45,14 +79,27 @@ pub fn tables_html(document: &OutputDocument) -> String {
 
 /// The whole document as one self-contained HTML page: headings, paragraphs, figures with
 /// their captions, and tables as [`tables_html`] writes them.
-pub fn to_html(document: &OutputDocument) -> String {
+///
+/// ```
+/// use extract_convert::{HtmlOptions, to_html};
+/// use extract_model::OutputDocument;
+/// let document = OutputDocument::from_json(br#"{"content_tree": {"uid": "0", "type": "DOCUMENT",
+///   "content": null, "children": [
+///     {"uid": "1", "type": "H1", "content": "Results", "children": []},
+///     {"uid": "2", "type": "PARAGRAPH", "content": "Revenue <grew>.", "children": []}]},
+///   "annotations": []}"#)?;
+/// let html = to_html(&document, &HtmlOptions::default());
+/// assert!(html.contains("<h1 data-uid=\"1\">Results</h1>\n<p data-uid=\"2\">Revenue &lt;grew&gt;.</p>"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn to_html(document: &OutputDocument, options: &HtmlOptions) -> String {
     let structure = Structure::of(document);
     let mut out = String::from(
         "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>Extract output</title>\n\
          <style>table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px}</style>\n\
          </head>\n<body>\n",
     );
-    for block in blocks(document, true) {
+    for block in html_blocks(document, &structure, options) {
         match block {
             Block::Heading { level, node } => {
                 let tag = format!("h{level}");
@@ -65,11 +112,16 @@ pub fn to_html(document: &OutputDocument) -> String {
                 node,
                 before,
                 after,
-            } if is_table(&node.r#type) => table(&mut out, &structure, node, &before, &after),
+                continued,
+            } if is_table(&node.r#type) => {
+                let layout = Layout::stitched(&structure, node, &continued);
+                table(&mut out, node, &layout, &before, &after);
+            }
             Block::Captioned {
                 node,
                 before,
                 after,
+                ..
             } => {
                 out.push_str(&format!("<figure data-uid=\"{}\">\n", escape(&node.uid)));
                 if let Some(text) = node.content.as_deref().filter(|t| !t.is_empty()) {
@@ -111,13 +163,11 @@ fn captions<'a>(out: &mut String, nodes: impl Iterator<Item = &'a ContentNode>) 
 /// starts (with its spans), an empty `<td>` where none covers the position.
 fn table(
     out: &mut String,
-    structure: &Structure,
     node: &ContentNode,
+    layout: &Layout,
     before: &[&ContentNode],
     after: &[&ContentNode],
 ) {
-    let cells = structure.cells(node);
-    let layout = Layout::of(&cells);
     let header = layout.header_rows();
     out.push_str(&format!("<table data-uid=\"{}\">\n", escape(&node.uid)));
     if !before.is_empty() || !after.is_empty() {

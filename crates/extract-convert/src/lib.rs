@@ -34,7 +34,7 @@ mod visual;
 pub use anchored::{MapEntry, MarkdownOptions, SourceMap, to_markdown_with_map};
 pub use chunks::{Chunk, ChunkError, ChunkOptions, MIN_CHUNK_TOKENS, Source, chunks};
 pub use guard::{MAX_PAGE_NUMBER, MAX_TABLE_SIDE, Warning, check};
-pub use html::{tables_html, to_html};
+pub use html::{HtmlOptions, tables_html, to_html};
 pub use items::{Item, Relation, items, relations};
 pub use marked::Region;
 pub use sections::sections;

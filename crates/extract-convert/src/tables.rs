@@ -253,6 +253,33 @@ impl<'a> Layout<'a> {
         end.min(self.slots.len())
     }
 
+    /// The layout of a table continued by `continued` tables (see `stitch_tables`): their
+    /// rows after the repeated header rows, under the first table's rows.
+    pub(crate) fn stitched(
+        structure: &'a Structure,
+        first: &'a ContentNode,
+        continued: &[&'a ContentNode],
+    ) -> Layout<'a> {
+        let mut layout = Layout::of(&structure.cells(first));
+        let header = layout.header_rows();
+        for next in continued {
+            let more = Layout::of(&structure.cells(next));
+            layout.slots.extend(more.slots.into_iter().skip(header));
+        }
+        layout
+    }
+
+    /// The texts of a row's cells, trimmed, where they start.
+    pub(crate) fn row_text(&self, row: usize) -> Vec<&'a str> {
+        self.slots[row]
+            .iter()
+            .map(|slot| match slot {
+                Slot::Start(cell, _) => cell.text.trim(),
+                _ => "",
+            })
+            .collect()
+    }
+
     /// Whether any cell spans more than one position.
     pub(crate) fn has_spans(&self) -> bool {
         self.slots

@@ -119,7 +119,11 @@ fn a_big_table_is_cut_between_rows_with_its_header_repeated() {
     let result = chunks(&document, &options, &Estimate).expect("chunks");
     let repeated: Vec<&Chunk> = result
         .iter()
-        .filter(|c| c.sources.iter().any(|s| s.repeated))
+        .filter(|c| {
+            c.sources
+                .iter()
+                .any(|s| s.repeated && s.node_type == "table_cell")
+        })
         .collect();
     assert!(!repeated.is_empty(), "some table needs parts at 120 tokens");
     for chunk in repeated {
@@ -128,12 +132,17 @@ fn a_big_table_is_cut_between_rows_with_its_header_repeated() {
         let header: String = chunk.text.chars().take(first_real.start).collect();
         assert!(header.starts_with('|'), "{header:?}");
         assert!(header.contains("| --- |"), "{header:?}");
+        // What opens the part is the table's box and its header cells, all repeated.
+        let opening: Vec<&str> = chunk
+            .sources
+            .iter()
+            .take_while(|s| s.repeated)
+            .map(|s| s.node_type.as_str())
+            .collect();
+        assert_eq!(opening[0], "table", "{opening:?}");
         assert!(
-            chunk
-                .sources
-                .iter()
-                .take_while(|s| s.repeated)
-                .all(|s| s.node_type == "table_cell")
+            opening[1..].iter().all(|t| *t == "table_cell"),
+            "{opening:?}"
         );
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashSet;
 
 use common::{document_strategy, fixtures};
-use extract_convert::{MarkdownOptions, tables, tables_html, to_markdown_with_map};
+use extract_convert::{HtmlOptions, MarkdownOptions, tables, tables_html, to_markdown_with_map};
 use extract_model::OutputDocument;
 use proptest::prelude::*;
 
@@ -180,7 +180,7 @@ fn parse_tables(html: &str) -> Vec<Vec<Vec<String>>> {
 }
 
 fn check_html(document: &OutputDocument) -> Result<(), TestCaseError> {
-    let html = tables_html(document);
+    let html = tables_html(document, &HtmlOptions::default());
     let parsed = parse_tables(&html);
     let expected: Vec<Vec<Vec<String>>> = tables(document, false)
         .into_iter()
@@ -204,7 +204,7 @@ fn a_span_becomes_rowspan_and_colspan_and_headers_a_thead() {
         .into_iter()
         .find(|(n, _)| n == "extract_output_item_relations.json")
         .expect("fixture");
-    let html = tables_html(&document);
+    let html = tables_html(&document, &HtmlOptions::default());
     assert!(
         html.contains("<thead>") && html.contains("<th"),
         "header rows flagged in the fixture"
@@ -250,4 +250,89 @@ proptest! {
         check_markdown(&document)?;
         check_html(&document)?;
     }
+}
+
+/// Two tables on consecutive pages, the second repeating the first's header row, with a page
+/// footer between them.
+fn continued_table() -> OutputDocument {
+    let mut children = Vec::new();
+    let mut annotations = Vec::new();
+    let rows = [
+        (
+            "A",
+            0,
+            vec![["Year", "Revenue"], ["2020", "10"], ["2021", "11"]],
+        ),
+        (
+            "B",
+            1,
+            vec![["Year", "Revenue"], ["2022", "12"], ["2023", "13"]],
+        ),
+    ];
+    for (name, page, grid) in rows {
+        let location = serde_json::json!([{"x": 0.1, "y": 0.5, "width": 0.8, "height": 0.4, "page_number": page}]);
+        let mut cells = Vec::new();
+        for (r, row) in grid.iter().enumerate() {
+            for (c, text) in row.iter().enumerate() {
+                let uid = format!("{name}{r}{c}");
+                cells.push(serde_json::json!({"uid": uid, "type": "TABLE_CELL", "content": text, "children": []}));
+                annotations.push(
+                    serde_json::json!({"type": "table_structure", "content_uids": [uid],
+                    "data": {"index": [r, c], "span": [1, 1], "is_column_header": r == 0}}),
+                );
+            }
+        }
+        children.push(serde_json::json!({"uid": name, "type": "TABLE", "content": null, "children": cells, "locations": location}));
+        if page == 0 {
+            children.push(serde_json::json!({"uid": "F", "type": "PAGE_FOOTER", "content": "page 1", "children": []}));
+        }
+    }
+    let value = serde_json::json!({"content_tree": {"uid": "0", "type": "DOCUMENT", "content": null, "children": children},
+        "annotations": annotations});
+    OutputDocument::from_json(&serde_json::to_vec(&value).expect("json")).expect("document")
+}
+
+#[test]
+fn a_table_continued_on_the_next_page_is_stitched_only_when_asked() {
+    let document = continued_table();
+    let apart = parse_tables(&tables_html(&document, &HtmlOptions::default()));
+    assert_eq!(apart.len(), 2);
+    let stitched = parse_tables(&tables_html(
+        &document,
+        &HtmlOptions::default().with_stitch_tables(true),
+    ));
+    let expected: Vec<Vec<String>> = [
+        ["Year", "Revenue"],
+        ["2020", "10"],
+        ["2021", "11"],
+        ["2022", "12"],
+        ["2023", "13"],
+    ]
+    .iter()
+    .map(|r| r.iter().map(|c| c.to_string()).collect())
+    .collect();
+    assert_eq!(stitched, [expected]);
+    let options = extract_convert::ChunkOptions::default().with_stitch_tables(true);
+    let chunks =
+        extract_convert::chunks(&document, &options, &extract_convert::Estimate).expect("chunks");
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(
+        chunks[0].text,
+        "| Year | Revenue |\n| --- | --- |\n| 2020 | 10 |\n| 2021 | 11 |\n| 2022 | 12 |\n| 2023 | 13 |"
+    );
+    assert_eq!(chunks[0].pages, [1, 2]);
+}
+
+#[test]
+fn tables_that_do_not_continue_each_other_stay_apart() {
+    let mut value = serde_json::to_value(continued_table()).expect("value");
+    // A different header on the second table.
+    value["content_tree"]["children"][2]["children"][0]["content"] = serde_json::json!("Quarter");
+    let document =
+        OutputDocument::from_json(&serde_json::to_vec(&value).expect("json")).expect("document");
+    let stitched = parse_tables(&tables_html(
+        &document,
+        &HtmlOptions::default().with_stitch_tables(true),
+    ));
+    assert_eq!(stitched.len(), 2);
 }

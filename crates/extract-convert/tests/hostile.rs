@@ -58,7 +58,7 @@ fn convert_all(document: &OutputDocument) -> (usize, Vec<String>) {
             total += grid_to_csv(&table.grid).len();
         }
     }
-    total += to_html(document).len();
+    total += to_html(document, &HtmlOptions::default().with_stitch_tables(true)).len();
     let (markdown, map) = to_markdown_with_map(
         document,
         &MarkdownOptions::default().with_page_anchors(true),
