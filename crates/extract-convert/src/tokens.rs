@@ -5,7 +5,29 @@
 //! `tokenizer.json` (`hf-tokenizers` feature) are a feature away. A chunk's budget holds under
 //! the tokenizer it was cut with.
 
-/// Counts the tokens of a text.
+/// Counts the tokens of a text. Implement it to cut chunks for any model:
+///
+/// ```
+/// use extract_convert::{ChunkOptions, Tokenizer, chunks};
+/// use extract_model::OutputDocument;
+/// /// One token a word.
+/// struct Words;
+/// impl Tokenizer for Words {
+///     fn count(&self, text: &str) -> usize {
+///         text.split_whitespace().count()
+///     }
+///     fn name(&self) -> &str {
+///         "words"
+///     }
+/// }
+/// let text = "word ".repeat(100);
+/// let document = OutputDocument::from_json(format!(r#"{{"content_tree": {{"uid": "0",
+///   "type": "DOCUMENT", "content": null, "children": [
+///   {{"uid": "1", "type": "TEXT", "content": "{text}", "children": []}}]}}, "annotations": []}}"#).as_bytes())?;
+/// let cut = chunks(&document, &ChunkOptions::default().with_max_tokens(40), &Words)?;
+/// assert_eq!(cut.iter().map(|c| c.tokens).collect::<Vec<_>>(), [40, 40, 20]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Tokenizer: Send + Sync {
     /// The number of tokens `text` encodes to (no special tokens added).
     fn count(&self, text: &str) -> usize;

@@ -2,33 +2,13 @@
 //! its own size. The crash cases of issue 10 are kept in `tests/hostile/`; property tests mutate
 //! every fixture with random indices, spans, boxes, page numbers, depths and unknown types.
 
-use std::path::PathBuf;
+mod common;
 
+use common::{dir, json_files};
 use extract_convert::*;
 use extract_model::OutputDocument;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-
-fn dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name)
-}
-
-fn json_files(dir: PathBuf) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("folder")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let name = p.file_name().expect("name").to_string_lossy().into_owned();
-            (name, std::fs::read(&p).expect("reads"))
-        })
-        .collect()
-}
 
 /// Runs every conversion; returns the total bytes of the results other than the visual layout,
 /// and the visual pages.

@@ -8,11 +8,15 @@ use extract_model::OutputDocument;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-/// Every fixture, by file name.
-pub fn fixtures() -> Vec<(String, OutputDocument)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/extract-output");
+/// A folder of the crate (relative to its manifest).
+pub fn dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name)
+}
+
+/// Every `.json` file of a folder, by file name, in name order, with its bytes.
+pub fn json_files(dir: PathBuf) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("fixtures")
+        .expect("folder")
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
@@ -22,8 +26,17 @@ pub fn fixtures() -> Vec<(String, OutputDocument)> {
         .into_iter()
         .map(|p| {
             let name = p.file_name().expect("name").to_string_lossy().into_owned();
-            let document =
-                OutputDocument::from_json(&std::fs::read(&p).expect("reads")).expect("parses");
+            (name, std::fs::read(&p).expect("reads"))
+        })
+        .collect()
+}
+
+/// Every fixture, by file name.
+pub fn fixtures() -> Vec<(String, OutputDocument)> {
+    json_files(dir("../../fixtures/extract-output"))
+        .into_iter()
+        .map(|(name, bytes)| {
+            let document = OutputDocument::from_json(&bytes).expect("parses");
             (name, document)
         })
         .collect()
