@@ -14,6 +14,7 @@ mod exit;
 mod jobs;
 mod keys;
 mod output;
+mod review;
 mod wait;
 
 use std::process::ExitCode;
@@ -42,6 +43,10 @@ enum Command {
     Wait(wait::WaitArgs),
     /// Convert an output document to Markdown, text, pages, CSV tables, items or sections.
     Convert(convert::ConvertArgs),
+    /// Write a review page: every box Extract found, drawn on its page (over the PDF with --pdf).
+    Review(review::ReviewArgs),
+    /// What changed between two outputs of the same document, as text, JSON or a review page.
+    Diff(review::DiffArgs),
     /// Submit a PDF for extraction; prints the request id.
     Submit(jobs::SubmitArgs),
     /// Print a request's status JSON.
@@ -92,6 +97,8 @@ fn main() -> ExitCode {
         Command::Run(args) => wait::run(args),
         Command::Wait(args) => wait::wait(args),
         Command::Convert(args) => convert::run(args),
+        Command::Review(args) => review::review(args),
+        Command::Diff(args) => review::diff(args),
         Command::Submit(args) => jobs::submit(args),
         Command::Status(args) => jobs::status(args),
         Command::Fetch(args) => jobs::fetch(args),

@@ -9,24 +9,45 @@ use crate::Failure;
 /// reader never sees half a file and a failure leaves nothing behind; or to stdout when `path`
 /// is `None`.
 pub fn write(path: Option<&Path>, bytes: &[u8]) -> Result<(), Failure> {
+    if path.is_some() {
+        return write_with(path, &mut |out| Ok(out.write_all(bytes)?));
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    if !bytes.ends_with(b"\n") {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Streams what `produce` writes to `path` atomically (as [`write`] does: nothing is left
+/// behind when it fails), or to stdout when `path` is `None` or `-`.
+pub fn write_with(
+    path: Option<&Path>,
+    produce: &mut dyn FnMut(&mut dyn Write) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let path = path.filter(|p| *p != Path::new("-"));
     let Some(path) = path else {
-        let mut out = std::io::stdout().lock();
-        out.write_all(bytes)?;
-        if !bytes.ends_with(b"\n") {
-            out.write_all(b"\n")?;
-        }
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        produce(&mut out)?;
+        out.flush()?;
         return Ok(());
     };
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let mut file = tempfile::Builder::new()
+    let file = tempfile::Builder::new()
         .prefix(".kensho-extract-")
         .tempfile_in(dir)
         .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.as_file().sync_all())
+    let mut out = std::io::BufWriter::new(file);
+    produce(&mut out)?;
+    let file = out
+        .into_inner()
+        .map_err(|e| format!("cannot write {}: {}", path.display(), e.error()))?;
+    file.as_file()
+        .sync_all()
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     file.persist(path)
         .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;

@@ -57,6 +57,9 @@ pub struct RunArgs {
     /// If another run is using the output folder, wait for it instead of stopping.
     #[arg(long)]
     wait_lock: bool,
+    /// Also write `<name>.review.html`: every box drawn over the PDF's pages.
+    #[arg(long)]
+    review: bool,
     #[command(flatten)]
     extraction: ExtractionArgs,
     #[command(flatten)]
@@ -367,6 +370,9 @@ async fn run_batch(args: RunArgs, limit: Duration) -> Result<(), Failure> {
         .on_event(move |event| events.event(event));
     if let Some((extension, render)) = renderer(args.format) {
         runner = runner.render(extension, render);
+    }
+    if args.review {
+        runner = runner.render_from("review.html", crate::review::renderer());
     }
     let result = tokio::select! {
         result = runner.run(&args.paths) => result,

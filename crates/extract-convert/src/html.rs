@@ -219,8 +219,8 @@ fn text_html(text: &str) -> String {
     escape(text).replace('\n', "<br>\n")
 }
 
-/// `&`, `<`, `>`, `"` and `'` as entities: safe in text and in quoted attributes.
-pub(crate) fn escape(text: &str) -> String {
+/// `&`, `<`, `>`, `"` and `'` as entities: safe in HTML text and in quoted attributes.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -19,8 +19,9 @@ pub struct Region {
     pub bbox: [f64; 4],
 }
 
-/// A node's boxes that lie on a page (cut to it), in the order the output gives them.
-pub(crate) fn regions(node: &ContentNode) -> Vec<Region> {
+/// A node's boxes that lie on a page (cut to it; boxes that are not numbers or on no page are
+/// left out), in the order the output gives them.
+pub fn regions(node: &ContentNode) -> Vec<Region> {
     node.locations
         .as_ref()
         .and_then(|l| l.as_deref())

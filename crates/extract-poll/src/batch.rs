@@ -28,6 +28,10 @@ const MAX_UNKNOWN_OUTCOMES: usize = 3;
 /// why it cannot.
 pub type Render = dyn Fn(&OutputDocument) -> Result<Vec<u8>, String> + Send + Sync;
 
+/// Like [`Render`], with the input file the document was extracted from (a review page draws
+/// the PDF's pages under the boxes).
+pub type RenderFrom = dyn Fn(&OutputDocument, &Path) -> Result<Vec<u8>, String> + Send + Sync;
+
 /// What happened to one input.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -169,7 +173,7 @@ pub struct BatchRunner<A> {
     policy: Arc<dyn PollingPolicy>,
     concurrency: usize,
     out_dir: PathBuf,
-    renderers: Vec<(String, Arc<Render>)>,
+    renderers: Vec<(String, Arc<RenderFrom>)>,
     overwrite: bool,
     wait_for_lock: bool,
     on_event: Arc<dyn Fn(BatchEvent) + Send + Sync>,
@@ -247,7 +251,12 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// An extra file to write beside each `<name>.json`: `<name>.<extension>`, made by `render`
     /// (such as Markdown). Call once per format. A re-run that asks for a format an earlier run
     /// did not write makes it from the stored output document, without resubmitting.
-    pub fn render(mut self, extension: impl Into<String>, render: Arc<Render>) -> Self {
+    pub fn render(self, extension: impl Into<String>, render: Arc<Render>) -> Self {
+        self.render_from(extension, Arc::new(move |document, _| render(document)))
+    }
+
+    /// Like [`render`](Self::render), for a format that also reads the input file.
+    pub fn render_from(mut self, extension: impl Into<String>, render: Arc<RenderFrom>) -> Self {
         self.renderers.push((extension.into(), render));
         self
     }
@@ -731,10 +740,21 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             if !kept.is_empty() && path.is_file() {
                 continue;
             }
-            // A converter that panics on some document loses that format, not the batch.
-            let rendered =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(document)))
-                    .unwrap_or_else(|_| Err("the conversion panicked".into()));
+            // A converter that panics on some document loses that format, not the batch; one
+            // that takes long (rendering PDF pages) does not hold up the runtime's other tasks.
+            let convert = || {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    render(document, &input.file)
+                }))
+                .unwrap_or_else(|_| Err("the conversion panicked".into()))
+            };
+            let multi_thread = tokio::runtime::Handle::current().runtime_flavor()
+                == tokio::runtime::RuntimeFlavor::MultiThread;
+            let rendered = if multi_thread {
+                tokio::task::block_in_place(convert)
+            } else {
+                convert()
+            };
             files.push((extension.clone(), rendered));
         }
         let mut written: Vec<PathBuf> = kept.to_vec();

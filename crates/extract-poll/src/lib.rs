@@ -31,7 +31,9 @@ mod policy;
 mod poller;
 mod state;
 
-pub use batch::{BatchEvent, BatchOutcome, BatchReport, BatchRunner, BatchSummary, Render};
+pub use batch::{
+    BatchEvent, BatchOutcome, BatchReport, BatchRunner, BatchSummary, Render, RenderFrom,
+};
 pub use document_error::DocumentError;
 pub use error::PollError;
 pub use journal::{JOURNAL_FILE, Journal};
