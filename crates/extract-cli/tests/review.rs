@@ -1,0 +1,194 @@
+//! The review page in a real browser: `run --review` on the emulator, then headless Chromium
+//! loads the page from disk, counts the boxes it drew against the document's located items, and
+//! takes a screenshot whose pixels show the PDF's text rendered under its box. The screenshots
+//! stay in `target/tmp/review/` (a CI artefact).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use extract_api::OutputDocument;
+use extract_emulator::{SamplePage, sample_pdf};
+use extract_review::{PageFrame, located};
+
+/// Chromium on PATH; CI installs it (`.ci/run`), and a CI run without it fails.
+fn browser() -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join(name))
+                    .find(|p| p.is_file())
+            })
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the browser test: .ci/run installs chromium"
+        );
+        eprintln!(
+            "SKIPPED: no chromium on PATH (apt-get install chromium) — the browser test did not run"
+        );
+    }
+    found
+}
+
+/// Runs headless Chromium on `page` with `args`, at most 60 s.
+fn chromium(browser: &Path, page: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("timeout")
+        .arg("60")
+        .arg(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            "--allow-file-access-from-files",
+        ])
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs")
+}
+
+fn attribute(dom: &str, name: &str) -> usize {
+    let at = dom
+        .find(&format!("{name}=\""))
+        .unwrap_or_else(|| panic!("no {name} in the DOM"));
+    dom[at + name.len() + 2..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .expect("a number")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_review_page_draws_every_box_over_the_rendered_pdf_in_a_real_browser() {
+    let Some(browser) = browser() else { return };
+    let s = setup().await;
+    let input = s.dir.path().join("in");
+    std::fs::create_dir_all(&input).expect("dir");
+    let pages: Vec<SamplePage> = (1..=2)
+        .map(|i| SamplePage {
+            heading: format!("Quarterly Report {i}"),
+            paragraphs: vec![
+                "Revenue grew in every region, led by the services business.".into(),
+                "Costs fell as the new plant came online ahead of plan.".into(),
+            ],
+        })
+        .collect();
+    std::fs::write(input.join("report.pdf"), sample_pdf(&pages)).expect("writes");
+    let out_dir = s.dir.path().join("out");
+    let vars = keypair_vars(&s);
+    let out = run(
+        &[
+            "run",
+            input.to_str().expect("utf-8"),
+            "--out-dir",
+            out_dir.to_str().expect("utf-8"),
+            "--review",
+        ],
+        &as_refs(&vars),
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = out_dir.join("report.review.html");
+    let html = std::fs::read_to_string(&page).expect("run --review wrote the page");
+    assert_eq!(
+        html.matches("<img class=\"scan\"").count(),
+        2,
+        "both PDF pages rendered"
+    );
+    let document =
+        OutputDocument::from_json(&std::fs::read(out_dir.join("report.json")).expect("json"))
+            .expect("document");
+    let items = located(&document);
+    let boxes: usize = items.iter().map(|l| l.boxes.len()).sum();
+    assert!(boxes >= 6, "{boxes} located boxes");
+
+    // What the browser drew, counted by the page's own script after it ran.
+    let dom = chromium(&browser, &page, &["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert_eq!(
+        attribute(&dom, "data-drawn"),
+        boxes,
+        "boxes drawn in the browser"
+    );
+    assert_eq!(attribute(&dom, "data-outside"), 0, "every box on its page");
+
+    // A screenshot of the first page: the page's top-left corner is the window's.
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("review");
+    std::fs::create_dir_all(&shots).expect("dir");
+    let shot = shots.join("page-1.png");
+    let _ = std::fs::remove_file(&shot);
+    chromium(
+        &browser,
+        &page,
+        &[
+            "--window-size=1300,1300",
+            &format!("--screenshot={}", shot.display()),
+        ],
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&shot).expect("screenshot"),
+    ));
+    let mut reader = decoder.read_info().expect("png");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut pixels).expect("frame");
+    let channels = info.color_type.samples();
+    let at = |x: f64, y: f64| {
+        let (x, y) = (x.round() as usize, y.round() as usize);
+        let i = (y * info.width as usize + x) * channels;
+        (pixels[i], pixels[i + 1], pixels[i + 2])
+    };
+    let heading = items
+        .iter()
+        .find(|l| l.kind == "title" || l.kind.starts_with('h') && l.kind.len() == 2)
+        .expect("a heading");
+    let (page_number, bbox) = heading.boxes[0];
+    assert_eq!(page_number, 0);
+    let rect = PageFrame::from_points(612.0, 792.0, 1.5).rect(bbox);
+    // The PDF's glyphs, rendered, inside the heading's box.
+    let mut dark = 0;
+    for y in (rect.y as usize + 2)..(rect.y + rect.height) as usize - 1 {
+        for x in (rect.x as usize + 2)..(rect.x + rect.width) as usize - 1 {
+            let (r, g, b) = at(x as f64, y as f64);
+            if u32::from(r) + u32::from(g) + u32::from(b) < 300 {
+                dark += 1;
+            }
+        }
+    }
+    assert!(
+        dark > 50,
+        "{dark} dark pixels of rendered text in {rect:?} (see {})",
+        shot.display()
+    );
+    // The heading's box, drawn in the heading colour (#d62728) along its left edge.
+    let red = (-2..=2).any(|dx| {
+        let (r, g, b) = at(rect.x + f64::from(dx), rect.y + rect.height / 2.0);
+        r > 150 && g < 110 && b < 110
+    });
+    assert!(
+        red,
+        "no heading-red edge at x={} (see {})",
+        rect.x,
+        shot.display()
+    );
+    // The page's margin, far from any box: the white of the rendered page.
+    assert_eq!(
+        at(8.0, 8.0),
+        (255, 255, 255),
+        "page margin (see {})",
+        shot.display()
+    );
+}
