@@ -29,12 +29,23 @@ pub enum Bench {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// `kensho-extract review` of a long output, without and with its PDF: time per page and
+    /// peak memory.
+    Review {
+        /// Pages of the generated PDF and output.
+        #[arg(long, default_value_t = 500)]
+        pages: usize,
+        /// Runs of each command.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
 }
 
 pub fn run(root: &Path, bench: Bench) -> Result {
     match bench {
         Bench::Keygen { runs } => keygen(root, runs),
         Bench::Upload { size_mb, runs } => upload(root, size_mb, runs),
+        Bench::Review { pages, runs } => crate::bench_review::review(root, pages, runs),
     }
 }
 
@@ -193,7 +204,7 @@ fn upload(root: &Path, size_mb: u64, runs: usize) -> Result {
 /// Runs a command to its end; returns its wall time and peak resident memory in KiB, read from
 /// `VmHWM` in `/proc/PID/status` as it runs (Linux; sampled every 5 ms, the last sample before
 /// exit is kept).
-fn measured(command: &mut Command) -> Result<(Duration, u64)> {
+pub(crate) fn measured(command: &mut Command) -> Result<(Duration, u64)> {
     let start = Instant::now();
     let mut child = command
         .stdout(Stdio::null())
@@ -227,7 +238,7 @@ fn measured(command: &mut Command) -> Result<(Duration, u64)> {
 }
 
 /// Builds `kensho-extract` in release mode and returns its path.
-fn release_binary(root: &Path) -> Result<String> {
+pub(crate) fn release_binary(root: &Path) -> Result<String> {
     let status = Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet", "-p", "extract-cli"])
         .current_dir(root)

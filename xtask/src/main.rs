@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's own automation, in Rust so it runs wherever cargo does.
 
 mod bench;
+mod bench_review;
 mod codegen;
 mod release;
 
