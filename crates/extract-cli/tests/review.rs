@@ -192,3 +192,76 @@ async fn the_review_page_draws_every_box_over_the_rendered_pdf_in_a_real_browser
         shot.display()
     );
 }
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/extract-output")
+        .join(name)
+}
+
+#[test]
+fn review_writes_beside_its_input_and_diff_speaks_text_json_and_html() {
+    let dir = tempfile::tempdir().expect("dir");
+    let a = dir.path().join("a.json");
+    std::fs::copy(fixture("extract_output_hierarchical_v2.json"), &a).expect("copies");
+    let binary = env!("CARGO_BIN_EXE_kensho-extract");
+    let out = Command::new(binary)
+        .arg("review")
+        .arg(&a)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(dir.path().join("a.review.html")).expect("beside its input");
+    assert!(html.contains("<title>Review: a.json</title>"));
+    // A second version: one paragraph changed.
+    let text = std::fs::read_to_string(&a).expect("reads");
+    let b = dir.path().join("b.json");
+    std::fs::write(
+        &b,
+        text.replacen("Machine learning (ML)", "Machine learning", 1),
+    )
+    .expect("writes");
+    let out = Command::new(binary)
+        .arg("diff")
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout.starts_with("0 added, 0 removed, 1 changed,"),
+        "{stdout}"
+    );
+    let out = Command::new(binary)
+        .arg("diff")
+        .arg(&a)
+        .arg(&b)
+        .arg("--json")
+        .arg("-o")
+        .arg(dir.path().join("diff.html"))
+        .output()
+        .expect("runs");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["changes"][0]["change"], "changed");
+    let page = std::fs::read_to_string(dir.path().join("diff.html")).expect("diff page");
+    assert_eq!(
+        page.matches(" diff-changed\"").count(),
+        1,
+        "the changed paragraph highlighted"
+    );
+    let out = Command::new(binary)
+        .arg("review")
+        .arg(&a)
+        .arg("--pdf")
+        .arg(&b)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a PDF"));
+}
