@@ -233,9 +233,10 @@ fn render_under(
     _options: &ReviewOptions,
     _pages: &BTreeSet<usize>,
     _out: &mut dyn Write,
-    _section: &dyn Fn(&mut dyn Write, usize, Option<&[u8]>) -> std::io::Result<()>,
+    _section: &WriteSection<'_>,
 ) -> Result<(), ReviewError> {
-    unreachable!("pdf_page_sizes refuses a PDF first")
+    // `pdf_page_sizes` refuses first; said again rather than assumed.
+    pdf_page_sizes(&[]).map(|_| ())
 }
 
 fn head(
