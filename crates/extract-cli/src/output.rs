@@ -20,6 +20,20 @@ pub fn write(path: Option<&Path>, bytes: &[u8]) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Output files follow the umask like any other program's (0644 under the usual 022), where a
+/// temporary file would be 0600. Only keys are private (`extract-keys` writes them 0600).
+pub fn readable_by_umask<'a, 'b>(
+    builder: &'b mut tempfile::Builder<'a, 'a>,
+) -> &'b mut tempfile::Builder<'a, 'a> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666))
+    }
+    #[cfg(not(unix))]
+    builder
+}
+
 /// Streams what `produce` writes to `path` atomically (as [`write`] does: nothing is left
 /// behind when it fails), or to stdout when `path` is `None` or `-`.
 pub fn write_with(
@@ -37,8 +51,7 @@ pub fn write_with(
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let file = tempfile::Builder::new()
-        .prefix(".kensho-extract-")
+    let file = readable_by_umask(tempfile::Builder::new().prefix(".kensho-extract-"))
         .tempfile_in(dir)
         .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
     let mut out = std::io::BufWriter::new(file);
@@ -57,6 +70,29 @@ pub fn write_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The process's umask, from `/proc/self/status` (Linux).
+    #[cfg(target_os = "linux")]
+    fn umask() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").expect("status");
+        let line = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .expect("umask line");
+        u32::from_str_radix(line.trim(), 8).expect("octal")
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn outputs_follow_the_umask_not_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out.md");
+        write(Some(&path), b"# hi").expect("writes");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !umask());
+        assert_ne!(mode, 0o600, "the umask of a test run is not 0177");
+    }
 
     #[test]
     fn writes_whole_files_and_leaves_nothing_on_failure() {
