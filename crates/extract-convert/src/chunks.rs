@@ -457,6 +457,10 @@ impl<'t> Cutter<'t> {
         if !after.text.is_empty() {
             whole.append(if whole.text.is_empty() { "" } else { "\n" }, &after);
         }
+        if whole.text.is_empty() {
+            // A table without cells or captions: nothing to read, no chunk.
+            return Ok(Vec::new());
+        }
         if self.count(&whole.text) <= self.room {
             return Ok(vec![self.piece(whole, "\n", true)]);
         }

@@ -244,6 +244,21 @@ fn a_long_paragraph_is_cut_between_sentences_and_overlaps() {
 }
 
 #[test]
+fn a_table_without_cells_leaves_no_trace_in_the_text() {
+    let document = OutputDocument::from_json(
+        br#"{"content_tree": {"uid": "0", "type": "DOCUMENT", "content": null, "children": [
+        {"uid": "1", "type": "TABLE", "content": null, "children": [], "locations": [
+          {"x": 0.1, "y": 0.1, "width": 0.5, "height": 0.2, "page_number": 0}]},
+        {"uid": "2", "type": "TEXT", "content": "After.", "children": []}]},
+        "annotations": []}"#,
+    )
+    .expect("document");
+    let result = chunks(&document, &ChunkOptions::default(), &Estimate).expect("chunks");
+    let texts: Vec<&str> = result.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(texts, ["After."], "no empty chunk, no stray line break");
+}
+
+#[test]
 fn impossible_options_are_refused_with_a_reason() {
     let (_, document) = fixtures().remove(0);
     let tiny = ChunkOptions::default().with_max_tokens(4);
