@@ -3,6 +3,7 @@
 mod bench;
 mod bench_review;
 mod codegen;
+mod msrv;
 mod release;
 
 use std::path::PathBuf;
@@ -33,6 +34,8 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Check that every crate's `rust-version` is the toolchain CI builds with.
+    Msrv,
     /// Run a benchmark against its baseline in the same run and print the ratio.
     Bench {
         #[command(subcommand)]
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Release { version, dry_run } => release::run(&workspace_root(), &version, dry_run),
         Command::Codegen { check } => codegen::run(&workspace_root(), check),
+        Command::Msrv => msrv::run(&workspace_root()),
         Command::Bench { which } => bench::run(&workspace_root(), which),
     };
     match result {
