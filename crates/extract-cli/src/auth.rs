@@ -5,88 +5,42 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use extract_auth::{AuthConfig, CachePolicy, CachedTokenSource, Secret, TokenSource, env, http};
+use extract_auth::{TokenSource, env, http};
 
 use crate::Failure;
+use crate::settings::{self, Settings};
 
-/// How to reach and authenticate to Kensho: flags, else `KENSHO_*` environment variables.
+/// How to reach and authenticate to Kensho: flags, else `KENSHO_*` environment variables, else
+/// the profile (see `settings.rs`), else the defaults. Every one is accepted anywhere on the line.
 /// Exactly one method is used: access token, else keypair, else refresh token.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection (flag, else KENSHO_* variable, else profile)")]
 pub struct AuthArgs {
-    /// API base URL.
-    #[arg(long, global = true, env = env::API_URL, default_value = extract_auth::KENSHO_EXTRACT_API_URL)]
-    pub api_url: String,
-    /// Okta token endpoint (keypair method).
-    #[arg(long, global = true, env = env::TOKEN_URL, default_value = extract_auth::KENSHO_TOKEN_URL)]
-    token_url: String,
+    /// Profile of the config file to use (`kensho-extract config show` lists the settings).
+    #[arg(long, global = true, env = settings::PROFILE_ENV, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// API base URL [default: https://extract.kensho.com].
+    #[arg(long, global = true, env = env::API_URL, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Okta token endpoint (keypair method) [default: Kensho's].
+    #[arg(long, global = true, env = env::TOKEN_URL, value_name = "URL")]
+    pub token_url: Option<String>,
     /// Client ID Kensho gave for your public key (keypair method).
-    #[arg(long, global = true, env = env::CLIENT_ID)]
-    client_id: Option<String>,
+    #[arg(long, global = true, env = env::CLIENT_ID, value_name = "ID")]
+    pub client_id: Option<String>,
     /// Private key file (keypair method).
-    #[arg(long, global = true, env = env::PRIVATE_KEY)]
-    private_key: Option<PathBuf>,
+    #[arg(long, global = true, env = env::PRIVATE_KEY, value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
     /// Refresh token from your account page (prefer the environment variable: flags show in `ps`).
-    #[arg(long, global = true, env = env::REFRESH_TOKEN, hide_env_values = true)]
-    refresh_token: Option<String>,
+    #[arg(long, global = true, env = env::REFRESH_TOKEN, hide_env_values = true, value_name = "TOKEN")]
+    pub refresh_token: Option<String>,
     /// Access token from your account page (prefer the environment variable: flags show in `ps`).
-    #[arg(long, global = true, env = env::ACCESS_TOKEN, hide_env_values = true)]
-    access_token: Option<String>,
+    #[arg(long, global = true, env = env::ACCESS_TOKEN, hide_env_values = true, value_name = "TOKEN")]
+    pub access_token: Option<String>,
     /// The longest any one request may go unanswered, in seconds: an API call, a token
-    /// exchange (with its retries), or the answer to an uploaded document.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    request_timeout: u64,
-}
-
-impl AuthArgs {
-    pub fn config(&self) -> AuthConfig {
-        let set = |v: &Option<String>| v.as_ref().filter(|s| !s.trim().is_empty()).cloned();
-        let mut config = AuthConfig::default()
-            .with_api_url(&self.api_url)
-            .with_token_url(&self.token_url);
-        config.client_id = set(&self.client_id);
-        config.private_key = self
-            .private_key
-            .clone()
-            .filter(|p| !p.as_os_str().is_empty());
-        config.refresh_token = set(&self.refresh_token).map(Secret::new);
-        config.access_token = set(&self.access_token).map(Secret::new);
-        config
-    }
-
-    fn request_timeout(&self) -> Duration {
-        Duration::from_secs(self.request_timeout)
-    }
-
-    /// How tokens are cached and retried: no exchange, and no refresh with its retries, takes
-    /// longer than the request timeout.
-    fn token_policy(&self) -> CachePolicy {
-        let limit = self.request_timeout();
-        let mut policy = CachePolicy::default();
-        policy.exchange_timeout = policy.exchange_timeout.min(limit);
-        policy.deadline = limit;
-        policy
-    }
-
-    /// An API client for these settings.
-    pub fn client(&self) -> Result<extract_api::Client, Failure> {
-        let limit = self.request_timeout();
-        Ok(extract_api::Client::builder()
-            .auth_config(&self.config())?
-            .token_policy(self.token_policy())
-            .timeout(limit)
-            .response_timeout(limit)
-            .stall_timeout(limit)
-            .build()?)
-    }
-
-    /// The cached token source of the configured method.
-    pub fn token_source(&self) -> Result<CachedTokenSource<Box<dyn TokenSource>>, Failure> {
-        let client = http::client_builder().build()?;
-        Ok(CachedTokenSource::with_policy(
-            self.config().token_source(client)?,
-            self.token_policy(),
-        ))
-    }
+    /// exchange (with its retries), or the answer to an uploaded document [default: 60].
+    #[arg(long, global = true, env = settings::REQUEST_TIMEOUT_ENV, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,13 +51,17 @@ pub enum AuthCommand {
     /// Print a freshly signed client assertion (keypair method), for debugging.
     Assertion,
     /// Get a token, check that the API accepts it, and say how it was obtained and when it expires.
-    Verify,
+    Verify {
+        /// One JSON object: `method`, `expires_in_seconds` (null if unknown), `api_url`, `accepted`.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
-pub fn run(command: AuthCommand, args: &AuthArgs) -> Result<(), Failure> {
+pub fn run(command: AuthCommand, args: &Settings) -> Result<(), Failure> {
     match command {
         AuthCommand::Assertion => {
-            let assertion = args.config().client_assertion()?.sign()?;
+            let assertion = args.config()?.client_assertion()?.sign()?;
             writeln!(std::io::stdout(), "{}", assertion.expose())?;
             Ok(())
         }
@@ -112,22 +70,24 @@ pub fn run(command: AuthCommand, args: &AuthArgs) -> Result<(), Failure> {
             writeln!(std::io::stdout(), "{}", token.secret().expose())?;
             Ok(())
         }),
-        AuthCommand::Verify => crate::block_on(verify(args)),
+        AuthCommand::Verify { json } => crate::block_on(verify(args, json)),
     }
 }
 
-async fn verify(args: &AuthArgs) -> Result<(), Failure> {
+async fn verify(args: &Settings, json: bool) -> Result<(), Failure> {
     let source = args.token_source()?;
     let token = source.token().await?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "method:  {}", source.method())?;
-    match token.remaining() {
-        Some(left) => writeln!(out, "expires: in {}", human(left))?,
-        None => writeln!(out, "expires: unknown (the token is not a JWT)")?,
+    if !json {
+        writeln!(out, "method:  {}", source.method())?;
+        match token.remaining() {
+            Some(left) => writeln!(out, "expires: in {}", human(left))?,
+            None => writeln!(out, "expires: unknown (the token is not a JWT)")?,
+        }
     }
     // There is no "who am I" endpoint: an unknown request id answers 404 to a good token, 401
     // to a bad one.
-    let api = extract_auth::checked_url(&args.api_url, "API URL")?;
+    let api = extract_auth::checked_url(&args.api_url.value, "API URL")?;
     let probe = api.join(&format!("v3/extractions/{}", uuid::Uuid::new_v4()))?;
     let status = http::client_builder()
         .build()?
@@ -145,6 +105,16 @@ async fn verify(args: &AuthArgs) -> Result<(), Failure> {
         .status()
         .as_u16();
     match status {
+        404 if json => {
+            let document = serde_json::json!({
+                "method": source.method().to_string(),
+                "expires_in_seconds": token.remaining().map(|left| left.as_secs()),
+                "api_url": extract_auth::redacted(&api).to_string(),
+                "accepted": true,
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
+            Ok(())
+        }
         404 => {
             writeln!(
                 out,

@@ -34,7 +34,7 @@ pub struct EmulatorArgs {
     #[arg(long = "register-key", value_name = "PUBLIC_PEM")]
     register_keys: Vec<PathBuf>,
     /// Accept this refresh token at /oauth2/refresh; repeatable.
-    #[arg(long = "refresh-token", value_name = "TOKEN")]
+    #[arg(long = "accept-refresh-token", value_name = "TOKEN")]
     refresh_tokens: Vec<String>,
 }
 

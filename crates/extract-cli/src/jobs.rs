@@ -1,12 +1,13 @@
 //! `kensho-extract submit`, `status` and `fetch`: one request at a time.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
 use extract_api::{ApiError, Client, DocumentType, ExtractionOptions, OutputFormat, Status};
 
 use crate::Failure;
-use crate::auth::AuthArgs;
+use crate::settings::Settings;
 
 /// A clap parser for one of the contract's closed enums: its values listed in `--help`.
 macro_rules! known_values {
@@ -94,16 +95,16 @@ pub struct SubmitArgs {
     /// Upload through a pre-signed URL even when the file is small enough to send directly.
     #[arg(long)]
     presigned: bool,
-    #[command(flatten)]
-    auth: AuthArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// The request id `submit` printed.
     id: String,
-    #[command(flatten)]
-    auth: AuthArgs,
+    /// Print the service's status JSON (with the output document once it succeeded, or the
+    /// output URL for a pre-signed request) instead of a summary.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -113,16 +114,14 @@ pub struct FetchArgs {
     /// Write the output document here (atomically) instead of to stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-    #[command(flatten)]
-    auth: AuthArgs,
 }
 
-pub fn submit(args: SubmitArgs) -> Result<(), Failure> {
+pub fn submit(args: SubmitArgs, settings: &Settings) -> Result<(), Failure> {
     crate::block_on(async move {
         let options = args.extraction.options();
         // The file is checked before a token is fetched or anything is sent.
         extract_api::check_document(&args.file).await?;
-        let client = args.auth.client()?;
+        let client = settings.client()?;
         let request_id = if args.presigned {
             let created = client.create_upload_url(&options).await?;
             client.upload(&created.upload_spec, &args.file).await?;
@@ -141,24 +140,50 @@ fn wrong_mode(error: &ApiError) -> bool {
     error.status() == Some(400)
 }
 
-pub fn status(args: StatusArgs) -> Result<(), Failure> {
+pub fn status(args: StatusArgs, settings: &Settings) -> Result<(), Failure> {
     crate::block_on(async move {
-        let client = args.auth.client()?;
-        let json = match client.status(&args.id, None).await {
-            Ok(status) => serde_json::to_string_pretty(&status)?,
+        let client = settings.client()?;
+        let (json, status, error, mode) = match client.status(&args.id, None).await {
+            Ok(status) => (
+                args.json
+                    .then(|| serde_json::to_string_pretty(&status))
+                    .transpose()?,
+                status.status,
+                status.error,
+                "inline",
+            ),
             Err(e) if wrong_mode(&e) => {
-                serde_json::to_string_pretty(&client.download_url(&args.id).await?)?
+                let status = client.download_url(&args.id).await?;
+                (
+                    args.json
+                        .then(|| serde_json::to_string_pretty(&status))
+                        .transpose()?,
+                    status.status,
+                    status.error,
+                    "pre-signed",
+                )
             }
             Err(e) => return Err(e.into()),
         };
-        println!("{json}");
+        let mut out = std::io::stdout().lock();
+        match json {
+            Some(json) => writeln!(out, "{json}")?,
+            None => {
+                writeln!(out, "request: {}", args.id)?;
+                writeln!(out, "status:  {status}")?;
+                writeln!(out, "mode:    {mode}")?;
+                if let Some(error) = error {
+                    writeln!(out, "error:   {error}")?;
+                }
+            }
+        }
         Ok(())
     })
 }
 
-pub fn fetch(args: FetchArgs) -> Result<(), Failure> {
+pub fn fetch(args: FetchArgs, settings: &Settings) -> Result<(), Failure> {
     crate::block_on(async move {
-        let client = args.auth.client()?;
+        let client = settings.client()?;
         let bytes = fetch_output(&client, &args.id).await?;
         crate::output::write(args.output.as_deref(), &bytes)
     })

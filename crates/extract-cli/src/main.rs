@@ -5,21 +5,26 @@
 //! passed, 130 interrupted.
 
 mod auth;
+mod config;
 mod convert;
 #[cfg(feature = "emulator")]
 mod demo;
 #[cfg(feature = "emulator")]
 mod emulator;
+mod events;
 mod exit;
 mod jobs;
 mod keys;
 mod output;
 mod review;
+mod settings;
 mod wait;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Kensho Extract from the command line: keys, auth and PDF extraction.
 #[derive(Debug, Parser)]
@@ -27,6 +32,28 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    auth: auth::AuthArgs,
+    #[command(flatten)]
+    chatter: Chatter,
+}
+
+/// How much the command says on stderr.
+#[derive(Debug, Args)]
+struct Chatter {
+    /// No progress lines; only errors and warnings.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Log more: -v what the client does, -vv each request (RUST_LOG overrides).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Whether `--quiet` was given: progress lines are left out.
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,17 +76,16 @@ enum Command {
     Diff(review::DiffArgs),
     /// Submit a PDF for extraction; prints the request id.
     Submit(jobs::SubmitArgs),
-    /// Print a request's status JSON.
+    /// Print a request's status (`--json`: the service's status JSON).
     Status(jobs::StatusArgs),
     /// Write the output document of a finished request.
     Fetch(jobs::FetchArgs),
     /// Get, show and check access tokens.
-    Auth {
-        #[command(subcommand)]
-        command: auth::AuthCommand,
-        #[command(flatten)]
-        auth: auth::AuthArgs,
-    },
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
+    /// Show the settings in force and where each came from; the config file's path.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Run a local stand-in for Kensho's Okta and Extract, for development and tests.
     #[cfg(feature = "emulator")]
     Emulator(emulator::EmulatorArgs),
@@ -79,30 +105,41 @@ fn block_on<T>(
 }
 
 fn main() -> ExitCode {
-    // Log lines go to stderr, warnings and up unless RUST_LOG says otherwise.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    QUIET.store(cli.chatter.quiet, Ordering::Relaxed);
+    // Log lines go to stderr, warnings and up unless -v or RUST_LOG says otherwise.
+    let level = match cli.chatter.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
         .init();
-    let cli = Cli::parse();
+    // Resolved for the commands that talk to Kensho; a broken config file fails only those.
+    let settings = settings::Settings::resolve(&cli.auth, &matches);
     let result = match cli.command {
         Command::Keys(command) => keys::run(command),
         #[cfg(feature = "emulator")]
         Command::Emulator(args) => emulator::run(args),
         #[cfg(feature = "emulator")]
         Command::Demo(args) => demo::run(args),
-        Command::Run(args) => wait::run(args),
-        Command::Wait(args) => wait::wait(args),
+        Command::Run(args) => settings.and_then(|s| wait::run(args, &s)),
+        Command::Wait(args) => settings.and_then(|s| wait::wait(args, &s)),
         Command::Convert(args) => convert::run(args),
         Command::Review(args) => review::review(args),
         Command::Diff(args) => review::diff(args),
-        Command::Submit(args) => jobs::submit(args),
-        Command::Status(args) => jobs::status(args),
-        Command::Fetch(args) => jobs::fetch(args),
-        Command::Auth { command, auth } => auth::run(command, &auth),
+        Command::Submit(args) => settings.and_then(|s| jobs::submit(args, &s)),
+        Command::Status(args) => settings.and_then(|s| jobs::status(args, &s)),
+        Command::Fetch(args) => settings.and_then(|s| jobs::fetch(args, &s)),
+        Command::Auth(command) => settings.and_then(|s| auth::run(command, &s)),
+        Command::Config(command) => config::run(command, settings),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -115,5 +152,17 @@ fn main() -> ExitCode {
             }
             ExitCode::from(exit::code_of(&error))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// clap's own checks of the command tree: a global flag and a subcommand's flag sharing a
+    /// name, for one, panics at run time otherwise.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
     }
 }

@@ -14,10 +14,11 @@ use extract_poll::{
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::Failure;
-use crate::auth::AuthArgs;
 use crate::convert::{RunFormat, renderer};
+use crate::events::{EventFormat, Events, summary_json};
 use crate::exit::{DEADLINE, INTERRUPTED, SERVICE_FAILED, coded};
 use crate::jobs::ExtractionArgs;
+use crate::settings::Settings;
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
@@ -29,8 +30,9 @@ pub struct WaitArgs {
     /// Write the output document here (atomically) instead of to stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-    #[command(flatten)]
-    auth: AuthArgs,
+    /// Report progress as events on stdout (`jsonl`: docs/events.md); needs `-o FILE`.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    events: Option<EventFormat>,
 }
 
 #[derive(Debug, Args)]
@@ -60,10 +62,14 @@ pub struct RunArgs {
     /// Also write `<name>.review.html`: every box drawn over the PDF's pages.
     #[arg(long)]
     review: bool,
+    /// Report progress as events on stdout (`jsonl`: one JSON object a line, docs/events.md).
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+    events: Option<EventFormat>,
+    /// Print the summary as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     extraction: ExtractionArgs,
-    #[command(flatten)]
-    auth: AuthArgs,
 }
 
 fn spinner(message: String) -> ProgressBar {
@@ -91,13 +97,22 @@ pub async fn wait_for(
     client: &Client,
     job: &JobHandle,
     policy: PollPolicy,
+    events: Option<&Events>,
 ) -> Result<extract_api::OutputDocument, Failure> {
     let poller = Poller::new(client.clone(), policy);
-    let terminal = std::io::stderr().is_terminal();
+    // Events replace the progress lines; --quiet drops them.
+    let silent = events.is_some() || crate::quiet();
+    let terminal = std::io::stderr().is_terminal() && !silent;
     let bar = terminal.then(|| spinner(format!("request {}: submitted", job.request_id)));
     let mut last = String::new();
     let result = poller
         .wait_with(job, |event| {
+            if let Some(events) = events {
+                events.job(&event);
+            }
+            if silent {
+                return;
+            }
             let line = match event {
                 JobEvent::Polled { state, polls, .. } => {
                     format!("request {}: {state} (poll {polls})", job.request_id)
@@ -133,29 +148,70 @@ pub async fn wait_for(
     Ok(result?)
 }
 
-pub fn wait(args: WaitArgs) -> Result<(), Failure> {
+/// The `kind` of a `failed` event for a failure of `wait`.
+fn failure_kind(error: &Failure) -> &'static str {
+    match crate::exit::code_of(error) {
+        SERVICE_FAILED => "service",
+        DEADLINE => "deadline",
+        _ => "error",
+    }
+}
+
+pub fn wait(args: WaitArgs, settings: &Settings) -> Result<(), Failure> {
+    if args.events.is_some()
+        && args
+            .output
+            .as_deref()
+            .is_none_or(|p| p == std::path::Path::new("-"))
+    {
+        return Err(crate::exit::coded(
+            2,
+            "--events writes events on stdout: give -o FILE for the output document",
+        ));
+    }
     let limit = Duration::from_secs(args.timeout);
     let id = args.id.clone();
-    crate::block_on(within(
+    let events = args.events.map(|_| Events::default());
+    let sink = events.as_ref();
+    let result = crate::block_on(within(
         limit,
         &format!(
             "request {id} was not done; it may still finish: resume with `kensho-extract wait {id}`"
         ),
         async move {
             let started = tokio::time::Instant::now();
-            let client = args.auth.client()?;
+            let client = settings.client()?;
             let mode = mode_of(&client, &args.id).await?;
             let job = JobHandle::new(args.id.clone(), mode);
             // The polls get what is left of the command's deadline.
             let policy =
                 PollPolicy::default().with_deadline(limit.saturating_sub(started.elapsed()));
-            let document = wait_for(&client, &job, policy).await?;
+            let document = wait_for(&client, &job, policy, sink).await?;
             crate::output::write(
                 args.output.as_deref(),
                 &serde_json::to_vec_pretty(&document)?,
-            )
+            )?;
+            if let (Some(events), Some(path)) = (sink, &args.output) {
+                events.emit(
+                    "written",
+                    serde_json::json!({ "request_id": args.id, "path": path.display().to_string() }),
+                );
+                events.emit(
+                    "succeeded",
+                    serde_json::json!({ "request_id": args.id, "already_done": false }),
+                );
+            }
+            Ok(())
         },
-    ))
+    ));
+    // Whatever ended the wait (the service, the deadline, the network), the stream says so.
+    if let (Err(error), Some(events)) = (&result, &events) {
+        events.emit(
+            "failed",
+            serde_json::json!({ "request_id": id, "kind": failure_kind(error), "reason": error.to_string() }),
+        );
+    }
+    result
 }
 
 /// Runs `work` under a hard deadline: past `limit`, whatever it is waiting for, it stops and
@@ -186,8 +242,9 @@ struct Display {
 }
 
 impl Display {
-    fn new(total: u64) -> Display {
-        if !std::io::stderr().is_terminal() {
+    /// A display on stderr: bars on a terminal, lines elsewhere, nothing when `hidden`.
+    fn new(total: u64, hidden: bool) -> Display {
+        if hidden || !std::io::stderr().is_terminal() || crate::quiet() {
             return Display {
                 multi: None,
                 overall: None,
@@ -216,6 +273,20 @@ impl Display {
     }
 
     fn event(&self, event: BatchEvent) {
+        // --quiet: only what went wrong, and renamed outputs.
+        let progress = matches!(
+            event,
+            BatchEvent::Started { .. }
+                | BatchEvent::Progress { .. }
+                | BatchEvent::Resubmitting { .. }
+                | BatchEvent::Finished {
+                    outcome: BatchOutcome::Succeeded(_) | BatchOutcome::AlreadyDone,
+                    ..
+                }
+        );
+        if progress && crate::quiet() {
+            return;
+        }
         let mut jobs = self
             .jobs
             .lock()
@@ -340,7 +411,7 @@ fn outcome_line(input: &std::path::Path, outcome: &BatchOutcome) -> String {
     }
 }
 
-pub fn run(args: RunArgs) -> Result<(), Failure> {
+pub fn run(args: RunArgs, settings: &Settings) -> Result<(), Failure> {
     let limit = Duration::from_secs(args.timeout);
     let manifest = args.out_dir.join(MANIFEST_FILE);
     let what = format!(
@@ -352,22 +423,27 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     crate::block_on(within(
         limit + Duration::from_secs(1),
         &what,
-        run_batch(args, limit),
+        run_batch(args, settings, limit),
     ))
 }
 
-async fn run_batch(args: RunArgs, limit: Duration) -> Result<(), Failure> {
-    let client = args.auth.client()?;
+async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Result<(), Failure> {
+    let client = settings.client()?;
     let total = count_inputs(&args.paths);
-    let display = Arc::new(Display::new(total));
-    let events = display.clone();
+    let events = args.events.map(|_| Arc::new(Events::default()));
+    let display = Arc::new(Display::new(total, events.is_some()));
+    let sink = display.clone();
+    let event_sink = events.clone();
     let mut runner = BatchRunner::new(client, &args.out_dir)
         .options(args.extraction.options())
         .policy(PollPolicy::default().with_deadline(limit))
         .concurrency(usize::from(args.concurrency))
         .overwrite(args.overwrite)
         .wait_for_lock(args.wait_lock)
-        .on_event(move |event| events.event(event));
+        .on_event(move |event| match &event_sink {
+            Some(events) => events.batch(event),
+            None => sink.event(event),
+        });
     if let Some((extension, render)) = renderer(args.format) {
         runner = runner.render(extension, render);
     }
@@ -386,6 +462,11 @@ async fn run_batch(args: RunArgs, limit: Duration) -> Result<(), Failure> {
     };
     display.finish();
     let summary = result.map_err(|e| format!("{e}"))?.summary;
+    if let Some(events) = &events {
+        events.summary(&summary);
+    } else if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary_json(&summary))?);
+    }
     let mut line = format!(
         "{} succeeded, {} already done, {} resumed, {} failed, {} timed out, {} errors",
         summary.succeeded,
@@ -413,7 +494,9 @@ async fn run_batch(args: RunArgs, limit: Duration) -> Result<(), Failure> {
                 summary.resubmitted_after_unknown_outcome
             ));
     }
-    eprintln!("{line}");
+    if events.is_none() && !args.json && !crate::quiet() {
+        eprintln!("{line}");
+    }
     let errors = summary.errors + summary.conversion_failed;
     if errors > 0 {
         return Err(format!("{errors} document(s) met an error (listed above)").into());

@@ -44,6 +44,25 @@ async fn auth_verify_names_the_method_and_expiry_and_checks_the_api() {
     );
     assert!(stdout.contains("accepted the token"), "{stdout}");
 
+    let out = run(&["auth", "verify", "--json"], &as_refs(&vars)).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verified: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(verified["method"], "keypair");
+    assert_eq!(verified["accepted"], true);
+    let left = verified["expires_in_seconds"].as_u64().expect("seconds");
+    assert!((3500..=3600).contains(&left), "{verified}");
+    assert!(
+        verified["api_url"]
+            .as_str()
+            .expect("url")
+            .starts_with("http://127.0.0.1:")
+    );
+
     // A given token the API refuses: exit 1, one line, and the token is not echoed.
     let api = s.emulator.base_url().to_string();
     let out = run(

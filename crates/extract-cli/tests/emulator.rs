@@ -14,7 +14,12 @@ async fn prints_exports_then_serves_the_registered_client() {
     assert!(keygen.status.success());
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_kensho-extract"))
-        .args(["emulator", "--refresh-token", "rt-demo", "--register-key"])
+        .args([
+            "emulator",
+            "--accept-refresh-token",
+            "rt-demo",
+            "--register-key",
+        ])
         .arg(dir.path().join("public.pem"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

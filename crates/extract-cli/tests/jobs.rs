@@ -41,6 +41,14 @@ async fn submit_status_fetch_inline() {
 
     let out = run(&["status", &id], &as_refs(&vars)).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("status:  success"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("mode:    inline"), "{}", stdout(&out));
+    let out = run(&["status", &id, "--json"], &as_refs(&vars)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
     assert_eq!(status["status"], "success");
 
@@ -60,7 +68,7 @@ async fn submit_status_fetch_inline() {
     let stats = s.emulator.stats();
     assert_eq!(stats.submissions, 1);
     assert_eq!(
-        stats.token_exchanges, 3,
+        stats.token_exchanges, 4,
         "one per command: each is its own process"
     );
 }
@@ -87,7 +95,7 @@ async fn presigned_submit_and_fetch_with_the_other_mode() {
     let id = stdout(&out).trim().to_string();
     assert_eq!(s.emulator.stats().uploads, 1);
 
-    let out = run(&["status", &id], &as_refs(&vars)).await;
+    let out = run(&["status", &id, "--json"], &as_refs(&vars)).await;
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
     assert!(status["output_url"].is_string(), "{status}");
 

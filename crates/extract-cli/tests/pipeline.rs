@@ -1,0 +1,387 @@
+//! The CLI in a pipeline: `--events jsonl` against its schema, `--json` summaries, flags anywhere
+//! on the line, profiles, `--quiet`.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use extract_emulator::{EmulatorConfig, SamplePage, sample_pdf};
+use serde_json::Value;
+
+fn pdfs(dir: &Path, count: usize) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    for i in 0..count {
+        let pdf = sample_pdf(&[SamplePage {
+            heading: format!("Report {i}"),
+            paragraphs: vec![format!("Paragraph of report {i}.")],
+        }]);
+        std::fs::write(dir.join(format!("report-{i}.pdf")), pdf).expect("writes");
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The schema of `docs/events.schema.json`, compiled.
+struct EventSchema {
+    schemas: boon::Schemas,
+    index: boon::SchemaIndex,
+}
+
+impl EventSchema {
+    fn load() -> EventSchema {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/events.schema.json");
+        let schema: Value =
+            serde_json::from_slice(&std::fs::read(path).expect("the schema is in docs/"))
+                .expect("the schema is JSON");
+        let mut schemas = boon::Schemas::new();
+        let mut compiler = boon::Compiler::new();
+        compiler
+            .add_resource("file:///events.schema.json", schema)
+            .expect("adds");
+        let index = compiler
+            .compile("file:///events.schema.json", &mut schemas)
+            .expect("the schema compiles");
+        EventSchema { schemas, index }
+    }
+
+    fn check(&self, event: &Value) -> Result<(), String> {
+        self.schemas
+            .validate(event, self.index)
+            .map_err(|e| format!("{e}"))
+    }
+
+    /// Every line of `stdout` is one event that the schema accepts; the events, in order.
+    fn stream(&self, stdout: &[u8]) -> Vec<Value> {
+        text(stdout)
+            .lines()
+            .map(|line| {
+                let event: Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not one JSON object a line ({e}): {line}"));
+                if let Err(error) = self.check(&event) {
+                    panic!("event outside the schema: {error}\n{line}");
+                }
+                event
+            })
+            .collect()
+    }
+}
+
+fn named<'a>(events: &'a [Value], name: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["event"] == name).collect()
+}
+
+#[test]
+fn the_schema_refuses_what_it_should() {
+    let schema = EventSchema::load();
+    let ok = serde_json::json!({"schema": 1, "event": "failed", "time": 1, "request_id": "r", "kind": "service", "reason": "bad"});
+    schema.check(&ok).expect("a well-formed event");
+    for bad in [
+        serde_json::json!({"schema": 1, "event": "failed", "time": 1, "request_id": "r", "reason": "no kind"}),
+        serde_json::json!({"schema": 2, "event": "summary", "time": 1}),
+        serde_json::json!({"schema": 1, "event": "exploded", "time": 1}),
+        serde_json::json!({"schema": 1, "event": "polled", "time": 1, "request_id": "r", "state": "pending", "polls": 0}),
+    ] {
+        assert!(schema.check(&bad).is_err(), "accepted {bad}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_events_follow_the_schema_and_tell_the_whole_story() {
+    // Long enough for a poll to find it pending.
+    let s = setup_with(EmulatorConfig::default().with_job_duration(Duration::from_secs(3))).await;
+    let inputs = s.dir.path().join("in");
+    pdfs(&inputs, 3);
+    let out_dir = s.dir.path().join("out");
+    let vars = keypair_vars(&s);
+    let args = [
+        "run",
+        &inputs.to_string_lossy(),
+        "--out-dir",
+        &out_dir.to_string_lossy(),
+        "--format",
+        "markdown",
+        "--events",
+        "jsonl",
+    ];
+    let out = run(&args, &as_refs(&vars)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let events = EventSchema::load().stream(&out.stdout);
+    assert_eq!(named(&events, "submitted").len(), 3);
+    assert!(!named(&events, "polled").is_empty(), "a 3 s job is polled");
+    assert_eq!(
+        named(&events, "written").len(),
+        6,
+        "JSON and Markdown of each"
+    );
+    assert_eq!(named(&events, "succeeded").len(), 3);
+    for written in named(&events, "written") {
+        assert!(Path::new(written["path"].as_str().expect("path")).is_file());
+        assert!(written["request_id"].is_string(), "{written}");
+    }
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "summary");
+    assert_eq!(last["succeeded"], 3);
+    assert_eq!(last["submissions"], 3);
+    // Each input's events come in order: submitted, then written, then succeeded.
+    for submitted in named(&events, "submitted") {
+        let input = &submitted["input"];
+        let order: Vec<_> = events
+            .iter()
+            .filter(|e| &e["input"] == input)
+            .map(|e| e["event"].as_str().expect("name"))
+            .filter(|name| *name != "polled")
+            .collect();
+        assert_eq!(order, ["submitted", "written", "written", "succeeded"]);
+    }
+    assert!(
+        !text(&out.stderr).contains("done →"),
+        "events replace the progress lines: {}",
+        text(&out.stderr)
+    );
+
+    // A second run: everything is already done, and the stream says so.
+    let out = run(&args, &as_refs(&vars)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let events = EventSchema::load().stream(&out.stdout);
+    let succeeded = named(&events, "succeeded");
+    assert_eq!(succeeded.len(), 3);
+    assert!(succeeded.iter().all(|e| e["already_done"] == true));
+    assert_eq!(events.last().expect("summary")["already_done"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wait_events_and_their_failure() {
+    let s = setup_with(EmulatorConfig::default().with_job_duration(Duration::from_secs(3))).await;
+    let pdf = s.dir.path().join("a.pdf");
+    pdfs(s.dir.path(), 1);
+    std::fs::rename(s.dir.path().join("report-0.pdf"), &pdf).expect("renames");
+    let vars = keypair_vars(&s);
+    let out = run(&["submit", &pdf.to_string_lossy()], &as_refs(&vars)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+
+    let out = run(&["wait", &id, "--events", "jsonl"], &as_refs(&vars)).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the document would share stdout"
+    );
+    assert!(
+        text(&out.stderr).contains("-o FILE"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let target = s.dir.path().join("a.json");
+    let out = run(
+        &[
+            "wait",
+            &id,
+            "--events",
+            "jsonl",
+            "-o",
+            &target.to_string_lossy(),
+        ],
+        &as_refs(&vars),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let events = EventSchema::load().stream(&out.stdout);
+    let names: Vec<_> = events
+        .iter()
+        .map(|e| e["event"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names.last(), Some(&"succeeded"), "{names:?}");
+    assert!(
+        names.contains(&"polled") && names.contains(&"written"),
+        "{names:?}"
+    );
+    assert!(events.iter().all(|e| e["request_id"] == id.as_str()));
+    assert!(target.is_file());
+
+    // An unknown request: one `failed` event, in the schema, and the exit code.
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let out = run(
+        &[
+            "wait",
+            &unknown,
+            "--events",
+            "jsonl",
+            "-o",
+            &target.to_string_lossy(),
+        ],
+        &as_refs(&vars),
+    )
+    .await;
+    assert_ne!(out.status.code(), Some(0));
+    let events = EventSchema::load().stream(&out.stdout);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["event"], "failed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_json_summary_and_quiet() {
+    let s =
+        setup_with(EmulatorConfig::default().with_job_duration(Duration::from_millis(50))).await;
+    let inputs = s.dir.path().join("in");
+    pdfs(&inputs, 2);
+    let out_dir = s.dir.path().join("out");
+    let vars = keypair_vars(&s);
+    let out = run(
+        &[
+            "run",
+            &inputs.to_string_lossy(),
+            "--out-dir",
+            &out_dir.to_string_lossy(),
+            "--json",
+            "--quiet",
+        ],
+        &as_refs(&vars),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(summary["succeeded"], 2);
+    assert_eq!(summary["submissions"], 2);
+    assert_eq!(text(&out.stderr), "", "--quiet says nothing on success");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_flags_go_anywhere_on_the_line() {
+    let s = setup().await;
+    let key = s.key_path.to_string_lossy().into_owned();
+    let api = s.emulator.base_url().to_string();
+    let token_url = s.emulator.token_url();
+    let flags = [
+        "--api-url",
+        &api,
+        "--token-url",
+        &token_url,
+        "--client-id",
+        &s.client_id,
+        "--private-key",
+        &key,
+    ];
+    // After the subcommand's subcommand, before the command, and split around it.
+    let after: Vec<&str> = ["auth", "token"].iter().copied().chain(flags).collect();
+    let before: Vec<&str> = flags.iter().copied().chain(["auth", "token"]).collect();
+    let split: Vec<&str> = flags[..4]
+        .iter()
+        .copied()
+        .chain(["auth"])
+        .chain(flags[4..].iter().copied())
+        .chain(["token"])
+        .collect();
+    for argv in [after, before, split] {
+        let out = run(&argv, &[]).await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{argv:?}: {}",
+            text(&out.stderr)
+        );
+        let token = text(&out.stdout);
+        assert_eq!(
+            probe(&s, token.trim()).await,
+            404,
+            "a token the API accepts"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn profiles_flag_over_env_over_profile_over_default() {
+    let s = setup().await;
+    let config = s.dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.emu]\napi-url = \"{}\"\ntoken-url = \"{}\"\nclient-id = \"{}\"\nprivate-key = \"{}\"\nrequest-timeout = 7\n\n[profiles.other]\nclient-id = \"someone-else\"\n",
+            s.emulator.base_url(),
+            s.emulator.token_url(),
+            s.client_id,
+            s.key_path.display()
+        ),
+    )
+    .expect("writes");
+    let config = config.to_string_lossy().into_owned();
+
+    // The profile alone is enough to reach the service.
+    let out = run(
+        &["auth", "verify", "--json"],
+        &[("KENSHO_CONFIG", &config), ("KENSHO_PROFILE", "emu")],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // Where each value came from.
+    let out = run(
+        &[
+            "config",
+            "show",
+            "--json",
+            "--profile",
+            "emu",
+            "--request-timeout",
+            "9",
+        ],
+        &[
+            ("KENSHO_CONFIG", &config),
+            ("KENSHO_CLIENT_ID", "from-env"),
+            ("KENSHO_ACCESS_TOKEN", "secret-token-value"),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let setting = |name: &str| &shown["settings"][name];
+    assert_eq!(setting("request-timeout")["value"], "9");
+    assert_eq!(setting("request-timeout")["source"], "flag");
+    assert_eq!(setting("client-id")["value"], "from-env");
+    assert_eq!(setting("client-id")["source"], "env KENSHO_CLIENT_ID");
+    assert_eq!(
+        setting("api-url")["value"],
+        s.emulator.base_url().to_string()
+    );
+    assert!(
+        setting("api-url")["source"]
+            .as_str()
+            .expect("source")
+            .starts_with("profile emu"),
+        "{shown}"
+    );
+    assert_eq!(setting("refresh-token")["source"], "unset");
+    assert_eq!(shown["profile"]["name"], "emu");
+    assert_eq!(shown["profile"]["source"], "flag");
+    assert!(
+        !text(&out.stdout).contains("secret-token-value"),
+        "a token is never shown"
+    );
+    assert_eq!(setting("access-token")["value"], "(set, hidden)");
+
+    // The text form, with a default.
+    let out = run(&["config", "show"], &[("KENSHO_CONFIG", &config)]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("api-url:         https://extract.kensho.com  [default]"),
+        "no profile named and no [profiles.default]: {shown}"
+    );
+
+    // A profile that does not exist is named, with those that do.
+    let out = run(
+        &["status", "x", "--profile", "prod"],
+        &[("KENSHO_CONFIG", &config)],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no profile prod") && text(&out.stderr).contains("emu, other"),
+        "{}",
+        text(&out.stderr)
+    );
+}
