@@ -3,6 +3,7 @@
 mod bench;
 mod bench_review;
 mod codegen;
+mod dist;
 mod msrv;
 mod release;
 
@@ -34,6 +35,12 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Write shell completions and man pages into `target/dist/` (for packagers).
+    Dist {
+        /// Use this kensho-extract binary instead of building the release one.
+        #[arg(long, value_name = "PATH")]
+        binary: Option<PathBuf>,
+    },
     /// Check that every crate's `rust-version` is the toolchain CI builds with.
     Msrv,
     /// Run a benchmark against its baseline in the same run and print the ratio.
@@ -50,6 +57,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Release { version, dry_run } => release::run(&workspace_root(), &version, dry_run),
         Command::Codegen { check } => codegen::run(&workspace_root(), check),
+        Command::Dist { binary } => dist::run(&workspace_root(), binary),
         Command::Msrv => msrv::run(&workspace_root()),
         Command::Bench { which } => bench::run(&workspace_root(), which),
     };

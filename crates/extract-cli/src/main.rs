@@ -18,6 +18,7 @@ mod keys;
 mod output;
 mod review;
 mod settings;
+mod shell;
 mod wait;
 
 use std::process::ExitCode;
@@ -29,7 +30,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 /// Kensho Extract from the command line: keys, auth and PDF extraction.
 #[derive(Debug, Parser)]
 #[command(name = "kensho-extract", version, about, propagate_version = true)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
     #[command(flatten)]
@@ -86,6 +87,13 @@ enum Command {
     /// Show the settings in force and where each came from; the config file's path.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Print a shell completion script: `kensho-extract completions bash > …/kensho-extract`.
+    Completions(shell::CompletionsArgs),
+    /// Print a man page in roff: `kensho-extract man | man -l -`, `kensho-extract man run`.
+    Man(shell::ManArgs),
+    /// Print every command path, one a line (for packaging: one man page each).
+    #[command(hide = true)]
+    Commands,
     /// Run a local stand-in for Kensho's Okta and Extract, for development and tests.
     #[cfg(feature = "emulator")]
     Emulator(emulator::EmulatorArgs),
@@ -140,6 +148,14 @@ fn main() -> ExitCode {
         Command::Fetch(args) => settings.and_then(|s| jobs::fetch(args, &s)),
         Command::Auth(command) => settings.and_then(|s| auth::run(command, &s)),
         Command::Config(command) => config::run(command, settings),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
+        Command::Commands => {
+            for path in shell::command_paths().into_iter().filter(|p| !p.is_empty()) {
+                println!("{}", path.join(" "));
+            }
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
