@@ -30,6 +30,7 @@ mod api;
 mod client;
 mod document;
 mod error;
+mod preflight;
 mod retry;
 mod watchdog;
 
@@ -47,6 +48,7 @@ pub use extract_model::{
     PdfPage, RelationData, Status, TableCellData, TextNodeData, UploadSpec, UploadUrlCreated,
     generated,
 };
+pub use preflight::{PRESIGNED_LIMIT, PageSelection, Preflight, count_pages, preflight};
 /// The options of an extraction request: the fields of a direct submission, with builders
 /// (`ExtractionOptions::new().ocr(true)…`) and the service's defaults.
 pub type ExtractionOptions = extract_model::generated::SubmitForm;

@@ -175,13 +175,14 @@ impl Events {
     }
 
     /// The last event of `run`.
-    pub fn summary(&self, summary: &BatchSummary) {
-        self.emit("summary", summary_json(summary));
+    pub fn summary(&self, summary: &BatchSummary, refused: usize) {
+        self.emit("summary", summary_json(summary, refused));
     }
 }
 
-/// A batch's counts as JSON: the `summary` event, and `run --json`.
-pub fn summary_json(summary: &BatchSummary) -> Value {
+/// A batch's counts as JSON: the `summary` event, and `run --json`. `refused`: inputs preflight
+/// kept from being sent.
+pub fn summary_json(summary: &BatchSummary, refused: usize) -> Value {
     json!({
         "succeeded": summary.succeeded,
         "already_done": summary.already_done,
@@ -193,5 +194,7 @@ pub fn summary_json(summary: &BatchSummary) -> Value {
         "errors": summary.errors,
         "resubmitted_after_unknown_outcome": summary.resubmitted_after_unknown_outcome,
         "submissions": summary.submissions,
+        "from_cache": summary.from_cache,
+        "refused": refused,
     })
 }

@@ -55,6 +55,11 @@ pub struct ExtractionArgs {
 }
 
 impl ExtractionArgs {
+    /// The `--pages` selection as given.
+    pub fn pages(&self) -> Option<&str> {
+        self.pages.as_deref()
+    }
+
     pub fn options(&self) -> ExtractionOptions {
         let mut options = ExtractionOptions::new()
             .document_type(self.document_type)
@@ -95,6 +100,9 @@ pub struct SubmitArgs {
     /// Upload through a pre-signed URL even when the file is small enough to send directly.
     #[arg(long)]
     presigned: bool,
+    /// Send without checking the file locally first (page count, --pages, encryption).
+    #[arg(long)]
+    no_preflight: bool,
 }
 
 #[derive(Debug, Args)]
@@ -120,7 +128,12 @@ pub fn submit(args: SubmitArgs, settings: &Settings) -> Result<(), Failure> {
     crate::block_on(async move {
         let options = args.extraction.options();
         // The file is checked before a token is fetched or anything is sent.
-        extract_api::check_document(&args.file).await?;
+        if args.no_preflight {
+            extract_api::check_document(&args.file).await?;
+        } else {
+            let pages = crate::preflight::selection(args.extraction.pages())?;
+            extract_api::preflight(&args.file, pages.as_ref()).await?;
+        }
         let client = settings.client()?;
         let request_id = if args.presigned {
             let created = client.create_upload_url(&options).await?;

@@ -5,6 +5,7 @@
 //! passed, 130 interrupted.
 
 mod auth;
+mod cache;
 mod config;
 mod convert;
 #[cfg(feature = "emulator")]
@@ -16,6 +17,7 @@ mod exit;
 mod jobs;
 mod keys;
 mod output;
+mod preflight;
 mod review;
 mod settings;
 mod shell;
@@ -84,6 +86,9 @@ enum Command {
     /// Get, show and check access tokens.
     #[command(subcommand)]
     Auth(auth::AuthCommand),
+    /// The output cache: `stats`, `clear`, `path`.
+    #[command(subcommand)]
+    Cache(cache::CacheCommand),
     /// Show the settings in force and where each came from; the config file's path.
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -148,6 +153,7 @@ fn main() -> ExitCode {
         Command::Fetch(args) => settings.and_then(|s| jobs::fetch(args, &s)),
         Command::Auth(command) => settings.and_then(|s| auth::run(command, &s)),
         Command::Config(command) => config::run(command, settings),
+        Command::Cache(command) => cache::run(command),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args),
         Command::Commands => {

@@ -65,9 +65,19 @@ pub struct RunArgs {
     /// Report progress as events on stdout (`jsonl`: one JSON object a line, docs/events.md).
     #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
     events: Option<EventFormat>,
-    /// Print the summary as one JSON object on stdout.
+    /// Print the summary as one JSON object on stdout (with --dry-run: the plan).
     #[arg(long)]
     json: bool,
+    /// Check every input and print what would be sent (documents, pages, bytes, requests);
+    /// send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Send without checking files locally first (page count, --pages, encryption).
+    #[arg(long)]
+    no_preflight: bool,
+    /// Neither read nor fill the output cache (`kensho-extract cache path`).
+    #[arg(long)]
+    no_cache: bool,
     #[command(flatten)]
     extraction: ExtractionArgs,
 }
@@ -428,22 +438,71 @@ pub fn run(args: RunArgs, settings: &Settings) -> Result<(), Failure> {
 }
 
 async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Result<(), Failure> {
-    let client = settings.client()?;
-    let total = count_inputs(&args.paths);
+    let pages = crate::preflight::selection(args.extraction.pages())?;
+    let files = extract_poll::expand(&args.paths)?;
+    let cache = if args.no_cache {
+        None
+    } else {
+        Some(extract_poll::OutputCache::new(crate::cache::dir()?))
+    };
+    let concurrency = usize::from(args.concurrency);
+    // Every input is checked before anything is sent: a doomed one costs nothing.
+    let checked = if args.no_preflight {
+        Vec::new()
+    } else {
+        crate::preflight::check_all(files.clone(), pages.as_ref(), concurrency).await
+    };
+    if args.dry_run {
+        return crate::preflight::dry_run(
+            &checked,
+            &args.out_dir,
+            cache.as_ref(),
+            &args.extraction.options(),
+            args.json,
+        )
+        .await;
+    }
     let events = args.events.map(|_| Arc::new(Events::default()));
+    let mut refused = Vec::new();
+    let files = if args.no_preflight {
+        files
+    } else {
+        let mut good = Vec::new();
+        for item in checked {
+            match item.result {
+                Ok(_) => good.push(item.file),
+                Err(reason) => refused.push((item.file, reason)),
+            }
+        }
+        good
+    };
+    for (file, reason) in &refused {
+        match &events {
+            Some(events) => events.emit(
+                "failed",
+                serde_json::json!({ "input": file.display().to_string(), "request_id": null, "kind": "preflight", "reason": reason }),
+            ),
+            None => eprintln!("{reason} (not sent)"),
+        }
+    }
+    let client = settings.client()?;
+    let total = files.len() as u64;
     let display = Arc::new(Display::new(total, events.is_some()));
     let sink = display.clone();
     let event_sink = events.clone();
     let mut runner = BatchRunner::new(client, &args.out_dir)
         .options(args.extraction.options())
         .policy(PollPolicy::default().with_deadline(limit))
-        .concurrency(usize::from(args.concurrency))
+        .concurrency(concurrency)
         .overwrite(args.overwrite)
         .wait_for_lock(args.wait_lock)
         .on_event(move |event| match &event_sink {
             Some(events) => events.batch(event),
             None => sink.event(event),
         });
+    if let Some(cache) = cache {
+        runner = runner.cache(cache);
+    }
     if let Some((extension, render)) = renderer(args.format) {
         runner = runner.render(extension, render);
     }
@@ -451,7 +510,7 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         runner = runner.render_from("review.html", crate::review::renderer());
     }
     let result = tokio::select! {
-        result = runner.run(&args.paths) => result,
+        result = runner.run(&files) => result,
         _ = tokio::signal::ctrl_c() => {
             display.finish();
             return Err(coded(INTERRUPTED, format!(
@@ -463,9 +522,12 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
     display.finish();
     let summary = result.map_err(|e| format!("{e}"))?.summary;
     if let Some(events) = &events {
-        events.summary(&summary);
+        events.summary(&summary, refused.len());
     } else if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary_json(&summary))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary_json(&summary, refused.len()))?
+        );
     }
     let mut line = format!(
         "{} succeeded, {} already done, {} resumed, {} failed, {} timed out, {} errors",
@@ -480,6 +542,18 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         line.push_str(&format!(
             ", {} conversion(s) failed (their JSON is written)",
             summary.conversion_failed
+        ));
+    }
+    if summary.from_cache > 0 {
+        line.push_str(&format!(
+            "; {} from the output cache without a request",
+            summary.from_cache
+        ));
+    }
+    if !refused.is_empty() {
+        line.push_str(&format!(
+            "; {} refused by preflight (not sent)",
+            refused.len()
         ));
     }
     if summary.completed_without_submission > 0 {
@@ -497,7 +571,7 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
     if events.is_none() && !args.json && !crate::quiet() {
         eprintln!("{line}");
     }
-    let errors = summary.errors + summary.conversion_failed;
+    let errors = summary.errors + summary.conversion_failed + refused.len();
     if errors > 0 {
         return Err(format!("{errors} document(s) met an error (listed above)").into());
     }
@@ -518,25 +592,4 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         ));
     }
     Ok(())
-}
-
-/// How many PDFs the paths name, for the progress bar (the runner finds the same ones).
-fn count_inputs(paths: &[PathBuf]) -> u64 {
-    fn count(path: &std::path::Path) -> u64 {
-        match std::fs::read_dir(path) {
-            Ok(entries) => entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .map(|p| {
-                    if p.is_dir() {
-                        count(&p)
-                    } else {
-                        u64::from(p.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf")))
-                    }
-                })
-                .sum(),
-            Err(_) => 1,
-        }
-    }
-    paths.iter().map(|p| count(p)).sum()
 }

@@ -42,7 +42,7 @@ async fn run_stops_at_its_timeout_with_exit_code_4() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pdf = dir.path().join("in/a.pdf");
     std::fs::create_dir_all(pdf.parent().expect("parent")).expect("mkdir");
-    std::fs::write(&pdf, b"%PDF-1.4 a small document").expect("writes");
+    std::fs::write(&pdf, small_pdf()).expect("writes");
     let out_dir = dir.path().join("out");
     let started = Instant::now();
     let out = run(
@@ -76,7 +76,7 @@ async fn an_unanswered_submission_is_an_unknown_outcome_said_as_such() {
     let api = silent.url().to_string();
     let dir = tempfile::tempdir().expect("tempdir");
     let pdf = dir.path().join("a.pdf");
-    std::fs::write(&pdf, b"%PDF-1.4 a small document").expect("writes");
+    std::fs::write(&pdf, small_pdf()).expect("writes");
     let started = Instant::now();
     let out = run(
         &[
@@ -138,4 +138,12 @@ async fn zero_timeouts_and_concurrency_are_usage_errors() {
         let out = run(args, &[]).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
     }
+}
+
+/// A real one-page PDF: preflight reads it before anything is sent.
+fn small_pdf() -> Vec<u8> {
+    extract_emulator::sample_pdf(&[extract_emulator::SamplePage {
+        heading: "A small document".into(),
+        paragraphs: vec![],
+    }])
 }

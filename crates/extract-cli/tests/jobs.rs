@@ -136,10 +136,18 @@ async fn bad_files_fail_before_anything_is_sent() {
 async fn fetching_a_failed_or_unfinished_job_says_so_and_writes_nothing() {
     let s = instant().await;
     let vars = keypair_vars(&s);
-    // A file that passes the client's check but that the service cannot read.
+    // A file that the service cannot read, sent past the client's preflight.
     let broken = s.dir.path().join("broken.pdf");
     std::fs::write(&broken, "%PDF-1.7 but nothing else").expect("writes");
     let out = run(&["submit", &broken.to_string_lossy()], &as_refs(&vars)).await;
+    assert_eq!(out.status.code(), Some(1), "preflight refuses it");
+    assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+    assert_eq!(s.emulator.stats().submissions, 0);
+    let out = run(
+        &["submit", "--no-preflight", &broken.to_string_lossy()],
+        &as_refs(&vars),
+    )
+    .await;
     let id = stdout(&out).trim().to_string();
     let target = s.dir.path().join("out.json");
     let out = run(

@@ -385,3 +385,183 @@ async fn profiles_flag_over_env_over_profile_over_default() {
         text(&out.stderr)
     );
 }
+
+/// Requests of any kind the emulator has answered (token exchanges aside).
+fn requests(s: &Setup) -> u64 {
+    let stats = s.emulator.stats();
+    stats.submissions
+        + stats.upload_urls
+        + stats.uploads
+        + stats.upload_completions
+        + stats.downloads
+        + stats.polls.values().sum::<u64>()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn preflight_refuses_doomed_documents_before_any_request() {
+    let s = setup_with(EmulatorConfig::default().with_job_duration(Duration::ZERO)).await;
+    let inputs = s.dir.path().join("in");
+    pdfs(&inputs, 2);
+    let locked = extract_emulator::sample_encrypted_pdf(
+        &[SamplePage {
+            heading: "Locked".into(),
+            paragraphs: vec![],
+        }],
+        "secret",
+    );
+    let out_dir = s.dir.path().join("out");
+    let vars = keypair_vars(&s);
+
+    // One page each: --pages 99 is doomed for both, and nothing is sent.
+    let out = run(
+        &[
+            "run",
+            &inputs.to_string_lossy(),
+            "--out-dir",
+            &out_dir.to_string_lossy(),
+            "--pages",
+            "99",
+        ],
+        &as_refs(&vars),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("--pages 99 asks for page 99 but the file has 1 page (not sent)"),
+        "{stderr}"
+    );
+    assert_eq!(requests(&s), 0);
+    assert_eq!(s.emulator.stats().token_exchanges, 0, "not even a token");
+
+    // A bad selection is a usage error.
+    let out = run(
+        &[
+            "run",
+            &inputs.to_string_lossy(),
+            "--out-dir",
+            &out_dir.to_string_lossy(),
+            "--pages",
+            "3-1",
+        ],
+        &as_refs(&vars),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+
+    // An encrypted file among good ones: it is named, the others go.
+    std::fs::write(inputs.join("locked.pdf"), locked).expect("writes");
+    let out = run(
+        &[
+            "run",
+            &inputs.to_string_lossy(),
+            "--out-dir",
+            &out_dir.to_string_lossy(),
+        ],
+        &as_refs(&vars),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("locked.pdf: the PDF is encrypted"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 succeeded"), "{stderr}");
+    assert_eq!(s.emulator.stats().submissions, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_then_the_cache_spares_every_second_request() {
+    let s = setup_with(EmulatorConfig::default().with_job_duration(Duration::ZERO)).await;
+    let inputs = s.dir.path().join("in");
+    pdfs(&inputs, 3);
+    let cache = s.dir.path().join("cache");
+    let cache_dir = cache.to_string_lossy().into_owned();
+    let mut vars = keypair_vars(&s);
+    vars.push(("KENSHO_EXTRACT_CACHE_DIR", cache_dir.clone()));
+    let first = s.dir.path().join("first");
+    let run_into = |dir: &Path, extra: &[&str]| {
+        let mut argv: Vec<String> = vec![
+            "run".into(),
+            inputs.to_string_lossy().into_owned(),
+            "--out-dir".into(),
+            dir.to_string_lossy().into_owned(),
+        ];
+        argv.extend(extra.iter().map(|a| a.to_string()));
+        argv
+    };
+    let go = |argv: Vec<String>| {
+        let vars = vars.clone();
+        async move {
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            run(&argv, &as_refs(&vars)).await
+        }
+    };
+
+    // The plan, and nothing sent.
+    let out = go(run_into(&first, &["--dry-run", "--json"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("JSON plan");
+    assert_eq!(plan["send"], 3);
+    assert_eq!(plan["pages"], 3);
+    assert_eq!(plan["requests_at_least"], 6);
+    assert!(plan["bytes"].as_u64().expect("bytes") > 0);
+    assert_eq!(requests(&s), 0);
+    assert!(!first.exists(), "a dry run writes nothing");
+
+    let out = go(run_into(&first, &[])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(s.emulator.stats().submissions, 3);
+
+    // Another folder, the same files and options: written from the cache, no request.
+    let before = requests(&s);
+    let second = s.dir.path().join("second");
+    let out = go(run_into(&second, &["--dry-run"])).await;
+    assert!(
+        text(&out.stdout).contains("would send 0 document(s)"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("3 from the cache"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = go(run_into(&second, &["--json"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(summary["from_cache"], 3);
+    assert_eq!(summary["submissions"], 0);
+    assert_eq!(requests(&s), before, "no request at all");
+    for i in 0..3 {
+        assert_eq!(
+            std::fs::read(second.join(format!("report-{i}.json"))).expect("written"),
+            std::fs::read(first.join(format!("report-{i}.json"))).expect("written"),
+        );
+    }
+
+    // Another option misses; --no-cache sends again; deleting outputs keeps the cache.
+    let out = go(run_into(&s.dir.path().join("ocr"), &["--ocr"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(s.emulator.stats().submissions, 6);
+    let out = go(run_into(&s.dir.path().join("fresh"), &["--no-cache"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(s.emulator.stats().submissions, 9);
+    std::fs::remove_dir_all(&first).expect("removes");
+    std::fs::remove_dir_all(&second).expect("removes");
+
+    let out = go(vec!["cache".into(), "stats".into(), "--json".into()]).await;
+    let stats: Value = serde_json::from_slice(&out.stdout).expect("stats");
+    assert_eq!(stats["entries"], 6, "3 documents × 2 option sets");
+    assert_eq!(stats["path"], cache_dir.as_str());
+    let out = go(vec!["cache".into(), "clear".into()]).await;
+    assert!(
+        text(&out.stdout).starts_with("deleted 6 output document(s)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = go(vec!["cache".into(), "stats".into(), "--json".into()]).await;
+    let stats: Value = serde_json::from_slice(&out.stdout).expect("stats");
+    assert_eq!(stats["entries"], 0);
+}

@@ -126,6 +126,7 @@ async fn run_exit_codes_say_failed_3_and_deadline_4() {
             &broken.to_string_lossy(),
             "--out-dir",
             &out_dir.to_string_lossy(),
+            "--no-preflight",
         ],
         &as_refs(&vars),
     )

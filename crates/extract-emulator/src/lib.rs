@@ -49,7 +49,7 @@ use tokio::task::JoinHandle;
 
 pub use config::EmulatorConfig;
 pub use faults::FaultSpec;
-pub use pdf::{SamplePage, sample_pdf};
+pub use pdf::{SamplePage, sample_encrypted_pdf, sample_pdf};
 pub use silent::SilentServer;
 pub use state::{LoggedRequest, Stats};
 

@@ -415,6 +415,39 @@ pub fn sample_pdf(pages: &[SamplePage]) -> Vec<u8> {
     bytes
 }
 
+/// [`sample_pdf`] encrypted with a user password (RC4, 128-bit), for tests of what a client does
+/// with a file it cannot read without one.
+pub fn sample_encrypted_pdf(pages: &[SamplePage], user_password: &str) -> Vec<u8> {
+    let bytes = sample_pdf(pages);
+    let Ok(mut doc) = Document::load_mem(&bytes) else {
+        return bytes;
+    };
+    // The key derivation takes in the file identifier, which a plain sample lacks.
+    let id = Object::String(
+        b"kensho-extract-id".to_vec(),
+        lopdf::StringFormat::Hexadecimal,
+    );
+    doc.trailer.set("ID", Object::Array(vec![id.clone(), id]));
+    let version = lopdf::encryption::EncryptionVersion::V2 {
+        document: &doc,
+        owner_password: "owner",
+        user_password,
+        key_length: 128,
+        permissions: lopdf::encryption::Permissions::default(),
+    };
+    let Ok(state) = lopdf::encryption::EncryptionState::try_from(version) else {
+        return bytes;
+    };
+    if doc.encrypt(&state).is_err() {
+        return bytes;
+    }
+    let mut encrypted = Vec::new();
+    match doc.save_to(&mut encrypted) {
+        Ok(_) => encrypted,
+        Err(_) => bytes,
+    }
+}
+
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = vec![String::new()];
     for word in text.split_whitespace() {

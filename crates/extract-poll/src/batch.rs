@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use crate::DocumentError;
+use crate::cache::OutputCache;
 use crate::journal::Journal;
 use crate::lock::FolderLock;
 use crate::manifest::{EntryState, input_key};
@@ -161,6 +162,8 @@ pub struct BatchSummary {
     pub resubmitted_after_unknown_outcome: usize,
     /// Submissions sent.
     pub submissions: usize,
+    /// Inputs whose output came from the output cache, without a request.
+    pub from_cache: usize,
     /// Bytes appended to the manifest's journal: linear in the number of documents.
     pub journal_bytes: u64,
 }
@@ -177,6 +180,7 @@ pub struct BatchRunner<A> {
     overwrite: bool,
     wait_for_lock: bool,
     on_event: Arc<dyn Fn(BatchEvent) + Send + Sync>,
+    cache: Option<OutputCache>,
 }
 
 impl<A> std::fmt::Debug for BatchRunner<A> {
@@ -227,7 +231,15 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             overwrite: false,
             wait_for_lock: false,
             on_event: Arc::new(|_| {}),
+            cache: None,
         }
+    }
+
+    /// Reads outputs from, and stores new ones in, a content-addressed cache: a document
+    /// extracted before with the same options, in any folder, costs no request.
+    pub fn cache(mut self, cache: OutputCache) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// The extraction options for every document.
@@ -481,10 +493,31 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             .cloned()
             .filter(|e| e.sha256 == sha256);
         let json = self.out_dir.join(format!("{name}.json"));
-        let job = match &earlier {
-            Some(entry) if entry.state == EntryState::Succeeded && json.is_file() => {
-                return self.complete_from_stored(input, &json, shared).await;
+        if earlier
+            .as_ref()
+            .is_some_and(|e| e.state == EntryState::Succeeded && json.is_file())
+        {
+            return self.complete_from_stored(input, &json, shared).await;
+        }
+        // Extracted before with the same options, into any folder: no request at all.
+        let cache_key = self
+            .cache
+            .as_ref()
+            .map(|_| OutputCache::key(&sha256, &self.options));
+        if let (Some(cache), Some(key)) = (&self.cache, &cache_key) {
+            let lookup = (cache.clone(), key.clone());
+            let hit = tokio::task::spawn_blocking(move || lookup.0.get(&lookup.1))
+                .await
+                .ok()
+                .flatten();
+            if let Some(document) = hit {
+                self.update(shared, &input.key, |e| e.sha256 = sha256.clone())
+                    .await?;
+                shared.count(|s| s.from_cache += 1);
+                return self.write_all(input, &document, &[], shared).await;
             }
+        }
+        let job = match &earlier {
             // Done before, but its output is gone: fetch it again from its request while the
             // service still has it.
             Some(ManifestEntry {
@@ -532,7 +565,10 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             })
             .await;
         match waited {
-            Ok(document) => self.write_all(input, &document, &[], shared).await,
+            Ok(document) => {
+                self.remember(cache_key.as_deref(), &document).await;
+                self.write_all(input, &document, &[], shared).await
+            }
             Err(PollError::Failed { error, .. }) => {
                 let reason = error.clone();
                 self.update(shared, key, |e| {
@@ -559,6 +595,19 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 }
             }
             Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Keeps a new output document in the cache, if there is one; a cache that cannot be
+    /// written costs the next run a request, not this one its output.
+    async fn remember(&self, key: Option<&str>, document: &OutputDocument) {
+        let (Some(cache), Some(key)) = (&self.cache, key) else {
+            return;
+        };
+        let (cache, key, document) = (cache.clone(), key.to_string(), document.clone());
+        let stored = tokio::task::spawn_blocking(move || cache.put(&key, &document)).await;
+        if let Ok(Err(e)) = stored {
+            tracing::warn!("could not store the output in the cache: {e}");
         }
     }
 
@@ -831,7 +880,9 @@ fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
 }
 
 /// Files as given, and the `*.pdf` files under given directories, sorted, without repeats.
-fn expand(inputs: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+/// The PDFs that `inputs` name, as [`BatchRunner::run`] finds them: files as given, folders
+/// searched (sorted) for `*.pdf`. For a preflight or a dry run over exactly the batch's inputs.
+pub fn expand(inputs: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for input in inputs {
         let metadata = std::fs::metadata(input)
@@ -881,7 +932,9 @@ fn collect_pdfs(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn hash_file(path: PathBuf) -> std::io::Result<String> {
+/// SHA-256 of a file's content, hex, read off the async threads: the identity of a document in
+/// the manifest and in the output cache.
+pub async fn hash_file(path: PathBuf) -> std::io::Result<String> {
     tokio::task::spawn_blocking(move || {
         let mut file = std::fs::File::open(&path)?;
         let mut hasher = Sha256::new();

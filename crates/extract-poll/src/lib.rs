@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod cache;
 mod document_error;
 mod error;
 mod journal;
@@ -32,8 +33,10 @@ mod poller;
 mod state;
 
 pub use batch::{
-    BatchEvent, BatchOutcome, BatchReport, BatchRunner, BatchSummary, Render, RenderFrom,
+    BatchEvent, BatchOutcome, BatchReport, BatchRunner, BatchSummary, Render, RenderFrom, expand,
+    hash_file,
 };
+pub use cache::{CacheStats, OutputCache};
 pub use document_error::DocumentError;
 pub use error::PollError;
 pub use journal::{JOURNAL_FILE, Journal};

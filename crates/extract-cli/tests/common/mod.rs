@@ -32,7 +32,9 @@ pub async fn setup_with(config: EmulatorConfig) -> Setup {
     }
 }
 
-/// Runs the CLI with only the given `KENSHO_*` variables set.
+/// Runs the CLI with only the given `KENSHO_*` variables set, and an output cache of its own
+/// (empty) unless `KENSHO_EXTRACT_CACHE_DIR` is among them: one test's outputs never answer
+/// another's requests, nor do the user's.
 pub async fn run(args: &[&str], vars: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kensho-extract"));
     command.args(args);
@@ -40,9 +42,16 @@ pub async fn run(args: &[&str], vars: &[(&str, &str)]) -> Output {
         command.env_remove(name);
     }
     command.envs(vars.iter().copied());
-    tokio::task::spawn_blocking(move || command.output().expect("runs"))
-        .await
-        .expect("joins")
+    let own_cache = !vars.iter().any(|(n, _)| *n == "KENSHO_EXTRACT_CACHE_DIR");
+    tokio::task::spawn_blocking(move || {
+        let cache = tempfile::tempdir().expect("tempdir");
+        if own_cache {
+            command.env("KENSHO_EXTRACT_CACHE_DIR", cache.path());
+        }
+        command.output().expect("runs")
+    })
+    .await
+    .expect("joins")
 }
 
 pub fn keypair_vars(s: &Setup) -> Vec<(&'static str, String)> {

@@ -1,0 +1,199 @@
+//! Preflight: what can be known about a document before anything is sent, so a request that
+//! is bound to fail costs nothing. The page count comes from the PDF itself (its page tree,
+//! read with hayro-syntax, pure Rust); a `pages` selection is checked against it (the service
+//! answers 400 to a page past the end, after the upload); an encrypted or damaged file is named.
+
+use std::fmt;
+use std::path::Path;
+
+use crate::ApiError;
+use crate::document::{DIRECT_LIMIT, check};
+
+/// The largest document a pre-signed upload takes: an S3 POST policy's single-object limit.
+pub const PRESIGNED_LIMIT: u64 = 5 * 1000 * 1000 * 1000;
+
+/// What preflight learnt about a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Preflight {
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Pages in the file.
+    pub pages: u32,
+    /// Pages the request asks for: the selection's, else all.
+    pub selected_pages: u32,
+    /// Whether it goes through a pre-signed upload (over [`DIRECT_LIMIT`]).
+    pub presigned: bool,
+}
+
+/// A 1-based page selection such as `1-5,7,11,14-16`, as ranges (never expanded: a hostile
+/// `1-4000000000` costs nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageSelection {
+    ranges: Vec<(u32, u32)>,
+}
+
+impl PageSelection {
+    /// Parses a selection; the error says which part is wrong.
+    pub fn parse(spec: &str) -> Result<PageSelection, String> {
+        let mut ranges = Vec::new();
+        for part in spec.split(',').map(str::trim) {
+            let bad = || format!("pages `{part}` is not a page or a range like 3-5");
+            let (first, last) = match part.split_once('-') {
+                Some((a, b)) => (
+                    a.trim().parse::<u32>().map_err(|_| bad())?,
+                    b.trim().parse::<u32>().map_err(|_| bad())?,
+                ),
+                None => {
+                    let n = part.parse::<u32>().map_err(|_| bad())?;
+                    (n, n)
+                }
+            };
+            if first == 0 || last < first {
+                return Err(format!(
+                    "pages `{part}`: pages count from 1 and ranges go upwards"
+                ));
+            }
+            ranges.push((first, last));
+        }
+        Ok(PageSelection { ranges })
+    }
+
+    /// The highest page asked for.
+    pub fn last(&self) -> u32 {
+        self.ranges.iter().map(|r| r.1).max().unwrap_or(0)
+    }
+
+    /// How many distinct pages the selection asks for.
+    pub fn count(&self) -> u32 {
+        let mut ranges = self.ranges.clone();
+        ranges.sort_unstable();
+        let mut count = 0u64;
+        let mut covered_to = 0u32;
+        for (first, last) in ranges {
+            let first = first.max(covered_to.saturating_add(1));
+            if last >= first {
+                count += u64::from(last - first) + 1;
+                covered_to = last;
+            }
+        }
+        u32::try_from(count).unwrap_or(u32::MAX)
+    }
+}
+
+impl fmt::Display for PageSelection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (first, last)) in self.ranges.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            if first == last {
+                write!(f, "{first}")?;
+            } else {
+                write!(f, "{first}-{last}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Counts the pages of a PDF held in memory; the error says what is wrong with the file.
+pub fn count_pages(data: Vec<u8>) -> Result<u32, String> {
+    use hayro_syntax::{LoadPdfError, Pdf};
+    // A parser is fed hostile bytes here: a panic in it is one bad document, not a crash.
+    let parsed = std::panic::catch_unwind(move || {
+        Pdf::new(data).map(|pdf| u32::try_from(pdf.pages().len()).unwrap_or(u32::MAX))
+    });
+    match parsed {
+        Ok(Ok(0)) => Err("the PDF has no pages".into()),
+        Ok(Ok(pages)) => Ok(pages),
+        Ok(Err(LoadPdfError::Decryption(_))) => Err(
+            "the PDF is encrypted with a password: decrypt it first (such as `qpdf --decrypt`)"
+                .into(),
+        ),
+        Ok(Err(_)) | Err(_) => Err(
+            "the PDF is damaged (its structure cannot be read); repair or re-save it, or send it anyway with --no-preflight"
+                .into(),
+        ),
+    }
+}
+
+/// Checks `path` as [`check`] does, then reads its page count and checks `pages` against it.
+/// Reads the whole file (once, off the async threads).
+pub async fn preflight(path: &Path, pages: Option<&PageSelection>) -> Result<Preflight, ApiError> {
+    let bytes = check(path).await?;
+    let shown = path.display().to_string();
+    if bytes > PRESIGNED_LIMIT {
+        return Err(ApiError::Build(format!(
+            "{shown}: {bytes} bytes is over the {PRESIGNED_LIMIT}-byte limit of an upload; split the PDF"
+        )));
+    }
+    let file = path.to_path_buf();
+    let count = tokio::task::spawn_blocking(move || -> Result<u32, String> {
+        let data = std::fs::read(&file).map_err(|e| format!("cannot read: {e}"))?;
+        count_pages(data)
+    })
+    .await
+    .map_err(|e| ApiError::Build(format!("{shown}: preflight stopped: {e}")))?
+    .map_err(|e| ApiError::Build(format!("{shown}: {e}")))?;
+    let selected_pages = match pages {
+        Some(selection) if selection.last() > count => {
+            return Err(ApiError::Build(format!(
+                "{shown}: --pages {selection} asks for page {} but the file has {count} page{}",
+                selection.last(),
+                if count == 1 { "" } else { "s" }
+            )));
+        }
+        Some(selection) => selection.count(),
+        None => count,
+    };
+    Ok(Preflight {
+        bytes,
+        pages: count,
+        selected_pages,
+        presigned: bytes > DIRECT_LIMIT,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn selections_parse_count_and_print() {
+        let selection = PageSelection::parse("1-5, 7,4-6,11").expect("parses");
+        assert_eq!(selection.last(), 11);
+        assert_eq!(selection.count(), 8, "1-7 and 11");
+        assert_eq!(selection.to_string(), "1-5,7,4-6,11");
+        let huge = PageSelection::parse("1-4000000000").expect("parses");
+        assert_eq!(huge.count(), 4_000_000_000, "counted, not expanded");
+        for bad in ["", "0", "3-1", "a", "1-", "-2", "1,,2"] {
+            assert!(PageSelection::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn broken_pdfs_are_named() {
+        let error = count_pages(b"%PDF-1.7\nthis is not a PDF".to_vec()).expect_err("damaged");
+        assert!(error.contains("damaged"), "{error}");
+    }
+
+    proptest! {
+        /// Whatever bytes come in, counting pages answers: no panic, no hang.
+        #[test]
+        fn any_bytes_get_an_answer(mut bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            bytes.splice(0..0, b"%PDF-1.4\n".iter().copied());
+            let _ = count_pages(bytes);
+        }
+
+        #[test]
+        fn any_text_parses_or_is_refused(spec in ".{0,40}") {
+            if let Ok(selection) = PageSelection::parse(&spec) {
+                prop_assert!(selection.count() >= 1);
+                prop_assert!(selection.last() >= 1);
+                prop_assert_eq!(PageSelection::parse(&selection.to_string()), Ok(selection));
+            }
+        }
+    }
+}

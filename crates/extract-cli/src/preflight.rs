@@ -1,0 +1,171 @@
+//! Preflight for `run` and `submit`, and `run --dry-run`: what would be sent, checked locally
+//! before any request (pages counted from the file, `--pages` against them, size, encryption).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use extract_api::{ExtractionOptions, PageSelection, Preflight};
+use extract_poll::{EntryState, Manifest, OutputCache, input_key};
+use futures_util::StreamExt;
+
+use crate::Failure;
+
+/// One input and what preflight found: its facts, or why it would fail.
+#[derive(Debug)]
+pub struct Checked {
+    pub file: PathBuf,
+    pub result: Result<Preflight, String>,
+}
+
+/// The `--pages` selection, parsed (a bad one is a usage error, before anything else).
+pub fn selection(pages: Option<&str>) -> Result<Option<PageSelection>, Failure> {
+    pages
+        .map(PageSelection::parse)
+        .transpose()
+        .map_err(|e| crate::exit::coded(2, format!("--{e}")))
+}
+
+/// Checks every file, `concurrency` at a time, in the order given.
+pub async fn check_all(
+    files: Vec<PathBuf>,
+    pages: Option<&PageSelection>,
+    concurrency: usize,
+) -> Vec<Checked> {
+    futures_util::stream::iter(files)
+        .map(|file| async move {
+            let result = extract_api::preflight(&file, pages)
+                .await
+                .map_err(|e| e.to_string());
+            Checked { file, result }
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
+}
+
+/// What a run would do with one input that passed preflight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// Extracted into this folder before, with the same content.
+    Done,
+    /// In the output cache: written without a request.
+    Cached,
+    /// Sent.
+    Send,
+}
+
+/// Prints what `run` would do (as text, or JSON with `json`), sending nothing.
+pub async fn dry_run(
+    checked: &[Checked],
+    out_dir: &Path,
+    cache: Option<&OutputCache>,
+    options: &ExtractionOptions,
+    json: bool,
+) -> Result<(), Failure> {
+    let manifest = Manifest::load(out_dir)?;
+    let mut rows = Vec::new();
+    for item in checked {
+        let plan = match &item.result {
+            Ok(_) => {
+                let sha = extract_poll::hash_file(item.file.clone()).await?;
+                let done = manifest
+                    .documents
+                    .get(&input_key(&item.file))
+                    .is_some_and(|e| {
+                        e.sha256 == sha
+                            && e.state == EntryState::Succeeded
+                            && e.outputs.iter().all(|o| o.is_file())
+                    });
+                let cached =
+                    cache.is_some_and(|c| c.get(&OutputCache::key(&sha, options)).is_some());
+                Some(if done {
+                    Plan::Done
+                } else if cached {
+                    Plan::Cached
+                } else {
+                    Plan::Send
+                })
+            }
+            Err(_) => None,
+        };
+        rows.push((item, plan));
+    }
+    let sent: Vec<&Preflight> = rows
+        .iter()
+        .filter(|(_, plan)| *plan == Some(Plan::Send))
+        .filter_map(|(item, _)| item.result.as_ref().ok())
+        .collect();
+    let pages: u64 = sent.iter().map(|p| u64::from(p.selected_pages)).sum();
+    let bytes: u64 = sent.iter().map(|p| p.bytes).sum();
+    let presigned = sent.iter().filter(|p| p.presigned).count();
+    // Direct: the submission and at least one poll. Pre-signed: create, upload, complete, a
+    // poll, the download.
+    let requests = (sent.len() - presigned) * 2 + presigned * 5;
+    let count = |wanted: Plan| rows.iter().filter(|(_, p)| *p == Some(wanted)).count();
+    let refused = rows.iter().filter(|(_, p)| p.is_none()).count();
+    let mut out = std::io::stdout().lock();
+    if json {
+        let documents: Vec<_> = rows
+            .iter()
+            .map(|(item, plan)| match (&item.result, plan) {
+                (Ok(p), Some(plan)) => serde_json::json!({
+                    "input": item.file.display().to_string(),
+                    "plan": match plan { Plan::Done => "already_done", Plan::Cached => "from_cache", Plan::Send => "send" },
+                    "pages": p.pages,
+                    "selected_pages": p.selected_pages,
+                    "bytes": p.bytes,
+                    "upload": if p.presigned { "presigned" } else { "direct" },
+                }),
+                (result, _) => serde_json::json!({
+                    "input": item.file.display().to_string(),
+                    "plan": "refused",
+                    "reason": result.as_ref().err(),
+                }),
+            })
+            .collect();
+        let document = serde_json::json!({
+            "documents": documents,
+            "send": sent.len(),
+            "pages": pages,
+            "bytes": bytes,
+            "requests_at_least": requests,
+            "already_done": count(Plan::Done),
+            "from_cache": count(Plan::Cached),
+            "refused": refused,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
+        return Ok(());
+    }
+    for (item, plan) in &rows {
+        let shown = item.file.display();
+        match (&item.result, plan) {
+            (Ok(p), Some(plan)) => writeln!(
+                out,
+                "{}  {shown}: {} of {} page(s), {} bytes, {} upload",
+                match plan {
+                    Plan::Done => "done  ",
+                    Plan::Cached => "cached",
+                    Plan::Send => "send  ",
+                },
+                p.selected_pages,
+                p.pages,
+                p.bytes,
+                if p.presigned { "pre-signed" } else { "direct" }
+            )?,
+            (result, _) => writeln!(
+                out,
+                "refuse  {}",
+                result.as_ref().err().map_or("", |r| r.as_str())
+            )?,
+        }
+    }
+    writeln!(
+        out,
+        "would send {} document(s): {pages} page(s), {bytes} bytes, at least {requests} request(s); {} already done in {}, {} from the cache, {refused} refused",
+        sent.len(),
+        count(Plan::Done),
+        out_dir.display(),
+        count(Plan::Cached),
+    )?;
+    Ok(())
+}
