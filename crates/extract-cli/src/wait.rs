@@ -78,6 +78,10 @@ pub struct RunArgs {
     /// Neither read nor fill the output cache (`kensho-extract cache path`).
     #[arg(long)]
     no_cache: bool,
+    /// Send a document of more than N pages as parallel jobs of at most N pages, and merge
+    /// their outputs into one document (a failed part is sent again alone).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    split_pages: Option<u32>,
     #[command(flatten)]
     extraction: ExtractionArgs,
 }
@@ -502,6 +506,9 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         });
     if let Some(cache) = cache {
         runner = runner.cache(cache);
+    }
+    if let Some(pages) = args.split_pages {
+        runner = runner.split_pages(pages);
     }
     if let Some((extension, render)) = renderer(args.format) {
         runner = runner.render(extension, render);

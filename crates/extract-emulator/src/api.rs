@@ -140,7 +140,10 @@ pub(crate) async fn submit(
                 "field required: the document to extract",
             ));
         }
-        let outcome = process(path.clone(), options.pages.clone()).await?;
+        let mut outcome = process(path.clone(), options.pages.clone()).await?;
+        if state.take_failure() {
+            outcome = Err("the emulator was told to fail this job".into());
+        }
         let mode = if options.output_format.is_some() {
             Mode::Presigned
         } else {

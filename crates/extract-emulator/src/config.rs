@@ -37,6 +37,9 @@ pub struct EmulatorConfig {
     /// A directory for registered clients (`clients/<client id>.pem`) and refresh tokens
     /// (`refresh-tokens`), kept across runs; documents go there too. Temporary when `None`.
     pub state_dir: Option<PathBuf>,
+    /// The first this many jobs fail (status `failed`), whatever their document: a client's
+    /// handling of a job the service could not do, on demand.
+    pub failing_jobs: u32,
 }
 
 impl Default for EmulatorConfig {
@@ -53,6 +56,7 @@ impl Default for EmulatorConfig {
             clock_ahead: Duration::ZERO,
             header_read_timeout: Duration::from_secs(30),
             state_dir: None,
+            failing_jobs: 0,
         }
     }
 }
@@ -111,6 +115,13 @@ impl EmulatorConfig {
     #[must_use]
     pub fn with_faults(mut self, value: FaultSpec) -> Self {
         self.faults = value;
+        self
+    }
+
+    /// Sets `failing_jobs`.
+    #[must_use]
+    pub fn with_failing_jobs(mut self, value: u32) -> Self {
+        self.failing_jobs = value;
         self
     }
 

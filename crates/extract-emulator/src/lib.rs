@@ -128,6 +128,7 @@ impl Emulator {
             stats: Mutex::new(Stats::default()),
             log: Mutex::new(Vec::new()),
             faults: Mutex::new(faults::Injector::new(config.faults.clone())),
+            failures_left: std::sync::atomic::AtomicU32::new(config.failing_jobs),
             config,
         });
         if let Some(dir) = &state.config.state_dir {

@@ -183,6 +183,18 @@ pub(crate) struct State {
     pub stats: Mutex<Stats>,
     pub log: Mutex<Vec<LoggedRequest>>,
     pub faults: Mutex<Injector>,
+    /// Jobs still to fail on purpose (`EmulatorConfig::failing_jobs`).
+    pub failures_left: std::sync::atomic::AtomicU32,
+}
+
+impl State {
+    /// Whether the job being created is one of those told to fail.
+    pub(crate) fn take_failure(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.failures_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
 }
 
 /// Locks a mutex, carrying on if a panicking thread poisoned it (the data is plain state).

@@ -171,16 +171,17 @@ pub struct BatchSummary {
 /// Runs many documents. Build it, then call [`BatchRunner::run`].
 #[must_use = "a runner does nothing until `run()`"]
 pub struct BatchRunner<A> {
-    api: A,
-    options: ExtractionOptions,
-    policy: Arc<dyn PollingPolicy>,
+    pub(crate) api: A,
+    pub(crate) options: ExtractionOptions,
+    pub(crate) policy: Arc<dyn PollingPolicy>,
     concurrency: usize,
     out_dir: PathBuf,
     renderers: Vec<(String, Arc<RenderFrom>)>,
     overwrite: bool,
     wait_for_lock: bool,
-    on_event: Arc<dyn Fn(BatchEvent) + Send + Sync>,
+    pub(crate) on_event: Arc<dyn Fn(BatchEvent) + Send + Sync>,
     cache: Option<OutputCache>,
+    split_pages: Option<u32>,
 }
 
 impl<A> std::fmt::Debug for BatchRunner<A> {
@@ -193,14 +194,14 @@ impl<A> std::fmt::Debug for BatchRunner<A> {
 }
 
 /// The state a run shares between its tasks.
-struct Shared {
-    manifest: Mutex<Manifest>,
-    journal: Journal,
+pub(crate) struct Shared {
+    pub(crate) manifest: Mutex<Manifest>,
+    pub(crate) journal: Journal,
     summary: std::sync::Mutex<BatchSummary>,
 }
 
 impl Shared {
-    fn count(&self, change: impl FnOnce(&mut BatchSummary)) {
+    pub(crate) fn count(&self, change: impl FnOnce(&mut BatchSummary)) {
         change(
             &mut self
                 .summary
@@ -211,10 +212,10 @@ impl Shared {
 }
 
 /// One input of a run: its path, manifest key and output name, and whether this run named it.
-struct Input {
-    file: PathBuf,
-    key: String,
-    name: String,
+pub(crate) struct Input {
+    pub(crate) file: PathBuf,
+    pub(crate) key: String,
+    pub(crate) name: String,
     new: bool,
 }
 
@@ -232,7 +233,16 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             wait_for_lock: false,
             on_event: Arc::new(|_| {}),
             cache: None,
+            split_pages: None,
         }
+    }
+
+    /// Sends a document of more than `pages` pages as parallel jobs of at most `pages` pages
+    /// each (page ranges, absolute page numbers) and merges their outputs into one document
+    /// ([`crate::split::merge`]). A part that fails is sent again alone.
+    pub fn split_pages(mut self, pages: u32) -> Self {
+        self.split_pages = Some(pages.max(1));
+        self
     }
 
     /// Reads outputs from, and stores new ones in, a content-addressed cache: a document
@@ -442,7 +452,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         inputs
     }
 
-    async fn update(
+    pub(crate) async fn update(
         &self,
         shared: &Shared,
         key: &str,
@@ -461,7 +471,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             .map_err(|source| self.manifest_error(source))
     }
 
-    fn manifest_error(&self, source: std::io::Error) -> DocumentError {
+    pub(crate) fn manifest_error(&self, source: std::io::Error) -> DocumentError {
         DocumentError::Manifest {
             dir: self.out_dir.clone(),
             source,
@@ -516,6 +526,20 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 shared.count(|s| s.from_cache += 1);
                 return self.write_all(input, &document, &[], shared).await;
             }
+        }
+        if let Some(size) = self.split_pages
+            && let Some(count) = page_count(file.clone()).await.filter(|c| *c > size)
+        {
+            return match self
+                .extract_in_parts(input, &sha256, (count, size), earlier, shared)
+                .await?
+            {
+                Ok(document) => {
+                    self.remember(cache_key.as_deref(), &document).await;
+                    self.write_all(input, &document, &[], shared).await
+                }
+                Err(outcome) => Ok(outcome),
+            };
         }
         let job = match &earlier {
             // Done before, but its output is gone: fetch it again from its request while the
@@ -930,6 +954,18 @@ fn collect_pdfs(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A PDF's page count, if it can be read (a document that cannot is sent whole).
+async fn page_count(path: PathBuf) -> Option<u32> {
+    tokio::task::spawn_blocking(move || {
+        std::fs::read(&path)
+            .ok()
+            .and_then(|data| extract_api::count_pages(data).ok())
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 /// SHA-256 of a file's content, hex, read off the async threads: the identity of a document in

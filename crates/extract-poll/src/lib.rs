@@ -28,8 +28,10 @@ mod journal;
 mod lock;
 mod manifest;
 pub mod names;
+mod parts;
 mod policy;
 mod poller;
+pub mod split;
 mod state;
 
 pub use batch::{
@@ -42,7 +44,7 @@ pub use error::PollError;
 pub use journal::{JOURNAL_FILE, Journal};
 pub use lock::{FolderLock, LOCK_FILE};
 pub use manifest::{
-    EntryState, MANIFEST_FILE, MANIFEST_VERSION, Manifest, ManifestEntry, input_key,
+    EntryState, MANIFEST_FILE, MANIFEST_VERSION, Manifest, ManifestEntry, PartEntry, input_key,
 };
 pub use policy::{PollPolicy, PollingPolicy};
 pub use poller::{JobEvent, Poller};

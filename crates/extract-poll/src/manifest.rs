@@ -56,6 +56,21 @@ pub struct ManifestEntry {
     /// input's, so another input never overwrites its files.
     #[serde(default)]
     pub name: Option<String>,
+    /// A document sent in page ranges (`split_pages`): each part's pages and request, so a
+    /// re-run resumes the parts in flight instead of sending them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartEntry>,
+}
+
+/// One page range of a document sent in parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartEntry {
+    /// The pages, such as `16-30`.
+    pub pages: String,
+    /// Its request, once the service gave one.
+    pub request_id: Option<String>,
+    /// That request's retrieval mode.
+    pub mode: Option<RetrievalMode>,
 }
 
 impl ManifestEntry {
@@ -70,6 +85,7 @@ impl ManifestEntry {
             error: None,
             outputs: vec![],
             name: Some(name),
+            parts: vec![],
         }
     }
 }
@@ -185,6 +201,11 @@ mod tests {
                 error: None,
                 outputs: vec![],
                 name: Some("a".into()),
+                parts: vec![PartEntry {
+                    pages: "1-15".into(),
+                    request_id: Some("part".into()),
+                    mode: Some(RetrievalMode::Inline),
+                }],
             },
         );
         manifest.save(dir.path()).expect("saves");
