@@ -13,7 +13,7 @@ use crate::bench::{measured, release_binary};
 const LINES: usize = 30;
 
 /// A PDF of `pages` Letter pages, each with a heading and `LINES` lines of Helvetica.
-fn pdf(pages: usize) -> Vec<u8> {
+pub(crate) fn pdf(pages: usize) -> Vec<u8> {
     let mut objects: Vec<String> = vec![
         String::new(), // 1: catalog, written last
         String::new(), // 2: pages

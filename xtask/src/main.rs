@@ -1,6 +1,8 @@
 //! `cargo xtask`: the project's own automation, in Rust so it runs wherever cargo does.
 
 mod bench;
+mod bench_polls;
+mod bench_rate;
 mod bench_review;
 mod codegen;
 mod dist;

@@ -20,7 +20,7 @@ use crate::document::{DIRECT_LIMIT, OnceReader, Source};
 use crate::error::{describe_body, excerpt};
 use crate::retry::{RetryDecision, RetryPolicy, StandardRetry};
 use crate::watchdog::Progress;
-use crate::{ApiError, ExtractionOptions};
+use crate::{ApiError, ExtractionOptions, RateBudget};
 use extract_model::generated::{
     self, DownloadStatus, ExtractionStatus, OutputDocument, OutputFormat, RequestCreated,
     UploadCompleteForm, UploadSpec, UploadUrlCreated,
@@ -83,6 +83,7 @@ pub struct ClientBuilder {
     retry: Arc<dyn RetryPolicy>,
     direct_limit: u64,
     max_answer_bytes: u64,
+    budget: Option<Arc<RateBudget>>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -108,6 +109,7 @@ impl Default for ClientBuilder {
             retry: Arc::new(StandardRetry::default()),
             max_answer_bytes: 1 << 30,
             direct_limit: DIRECT_LIMIT,
+            budget: None,
         }
     }
 }
@@ -189,6 +191,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Every request of this client (and its clones) takes a token from `budget` first, and
+    /// tells it of 429s and of good answers: one adaptive rate for the process
+    /// ([`RateBudget`]). Share one budget between clients to share the rate. Default: none.
+    pub fn rate_budget(mut self, budget: Arc<RateBudget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
     /// A reqwest client of your own (proxies, certificates…); by default one over rustls on ring
     /// with the `kensho-extract/<version>` user agent.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
@@ -232,6 +242,7 @@ impl ClientBuilder {
                 stall_timeout: self.stall_timeout,
                 direct_limit: self.direct_limit,
                 max_answer_bytes: self.max_answer_bytes,
+                budget: self.budget,
             }),
             retry: self.retry,
         })
@@ -248,6 +259,7 @@ struct Inner {
     stall_timeout: Duration,
     direct_limit: u64,
     max_answer_bytes: u64,
+    budget: Option<Arc<RateBudget>>,
 }
 
 /// A Kensho Extract v3 client. Cheap to clone; clones share connections and tokens.
@@ -510,7 +522,20 @@ impl Client {
                 None
             };
             let request = build(token.as_ref().map(|t| t.secret().expose().to_string())).await?;
-            let failure = match self.attempt(request, label, request_id, timeout).await {
+            if let Some(budget) = &self.inner.budget {
+                budget.acquire().await;
+            }
+            let attempted = self.attempt(request, label, request_id, timeout).await;
+            if let (Some(budget), Attempt::Answer(status, headers, _)) =
+                (&self.inner.budget, &attempted)
+            {
+                if *status == StatusCode::TOO_MANY_REQUESTS {
+                    budget.on_throttled(extract_auth::http::retry_after(headers));
+                } else {
+                    budget.on_success();
+                }
+            }
+            let failure = match attempted {
                 Attempt::Answer(status, _, _)
                     if status == StatusCode::UNAUTHORIZED && bearer && !reauthorized =>
                 {

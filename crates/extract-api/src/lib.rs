@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 mod api;
+mod budget;
 mod client;
 mod document;
 mod error;
@@ -37,6 +38,7 @@ mod watchdog;
 pub use api::ExtractApi;
 #[cfg(any(test, feature = "mock"))]
 pub use api::MockExtractApi;
+pub use budget::{BudgetState, RateBudget};
 pub use client::{Client, ClientBuilder, RetrievalMode, Submission};
 pub use document::{DIRECT_LIMIT, check as check_document};
 pub use error::ApiError;

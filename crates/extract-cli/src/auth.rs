@@ -41,6 +41,20 @@ pub struct AuthArgs {
     /// exchange (with its retries), or the answer to an uploaded document [default: 60].
     #[arg(long, global = true, env = settings::REQUEST_TIMEOUT_ENV, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: Option<u64>,
+    /// At most this many requests a second to Kensho from this process; within it the rate
+    /// adapts to the service's 429s [default: no cap].
+    #[arg(long, global = true, env = settings::MAX_RPS_ENV, value_name = "RPS", value_parser = positive_rate)]
+    pub max_rps: Option<f64>,
+}
+
+/// A rate in requests per second: a positive number.
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a positive number of requests per second"
+        )),
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -59,6 +59,7 @@ fn rows(settings: &Settings) -> Vec<(&'static str, Option<String>, &Source)> {
     push("access-token", optional(&settings.access_token, token));
     push("refresh-token", optional(&settings.refresh_token, token));
     push("request-timeout", plain(&settings.request_timeout));
+    push("max-rps", optional(&settings.max_rps, f64::to_string));
     rows
 }
 

@@ -30,6 +30,9 @@ pub struct EmulatorArgs {
     /// Faults to inject, such as `500=0.1,429=0.05,drop=0.02,seed=7` (see docs/emulator.md).
     #[arg(long, value_parser = |s: &str| s.parse::<FaultSpec>())]
     faults: Option<FaultSpec>,
+    /// Answer 429 (`Retry-After: 1`) to `/v3/` requests beyond this many a second.
+    #[arg(long, value_name = "RPS")]
+    rate_limit: Option<f64>,
     /// Register this public key (PEM) as a client; repeatable.
     #[arg(long = "register-key", value_name = "PUBLIC_PEM")]
     register_keys: Vec<PathBuf>,
@@ -50,12 +53,15 @@ pub fn run(args: EmulatorArgs) -> Result<(), Failure> {
         .iter()
         .map(PublicKey::load)
         .collect::<Result<Vec<_>, _>>()?;
-    let config = EmulatorConfig::default()
+    let mut config = EmulatorConfig::default()
         .with_bind(SocketAddr::new(args.host, args.port))
         .with_job_duration(job_duration)
         .with_token_lifetime(Duration::from_secs(args.token_seconds))
         .with_faults(args.faults.unwrap_or_default())
         .with_state_dir(args.state_dir);
+    if let Some(rate) = args.rate_limit {
+        config = config.with_rate_limit(rate);
+    }
     crate::block_on(async move {
         let emulator = Emulator::start(config).await?;
         for key in keys {

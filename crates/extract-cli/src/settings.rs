@@ -44,6 +44,7 @@ struct Profile {
     client_id: Option<String>,
     private_key: Option<PathBuf>,
     request_timeout: Option<u64>,
+    max_rps: Option<f64>,
     access_token_command: Option<String>,
     refresh_token_command: Option<String>,
 }
@@ -96,6 +97,7 @@ pub struct Settings {
     pub access_token: Setting<Option<TokenSetting>>,
     pub refresh_token: Setting<Option<TokenSetting>>,
     pub request_timeout: Setting<u64>,
+    pub max_rps: Setting<Option<f64>>,
 }
 
 /// The per-user config file: `$KENSHO_CONFIG`, else `~/.config/kensho-extract/config.toml` (the
@@ -303,6 +305,12 @@ impl Settings {
                 ),
                 DEFAULT_REQUEST_TIMEOUT,
             ),
+            max_rps: pick(
+                args.max_rps,
+                source_of("max_rps", MAX_RPS_ENV),
+                profile.max_rps.filter(|r| r.is_finite() && *r > 0.0),
+                profile_source(),
+            ),
             profile: profile_name.or_else(|| {
                 from_profile.as_ref().map(|source| Setting {
                     value: DEFAULT_PROFILE.into(),
@@ -361,6 +369,10 @@ impl Settings {
             .timeout(limit)
             .response_timeout(limit)
             .stall_timeout(limit)
+            // One adaptive rate for every request this process makes.
+            .rate_budget(std::sync::Arc::new(extract_api::RateBudget::new(
+                self.max_rps.value.unwrap_or(f64::INFINITY),
+            )))
             .build()?)
     }
 
@@ -373,6 +385,9 @@ impl Settings {
         ))
     }
 }
+
+/// The environment variable for `--max-rps`.
+pub const MAX_RPS_ENV: &str = "KENSHO_MAX_RPS";
 
 /// The environment variable for `--request-timeout`.
 pub const REQUEST_TIMEOUT_ENV: &str = "KENSHO_REQUEST_TIMEOUT";

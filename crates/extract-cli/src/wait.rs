@@ -82,6 +82,10 @@ pub struct RunArgs {
     /// their outputs into one document (a failed part is sent again alone).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     split_pages: Option<u32>,
+    /// Poll every job by the standard policy, without learning the batch's pace (for
+    /// benchmarks).
+    #[arg(long, hide = true)]
+    fixed_polls: bool,
     #[command(flatten)]
     extraction: ExtractionArgs,
 }
@@ -509,6 +513,9 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
     }
     if let Some(pages) = args.split_pages {
         runner = runner.split_pages(pages);
+    }
+    if args.fixed_polls {
+        runner = runner.learn_pace(false);
     }
     if let Some((extension, render)) = renderer(args.format) {
         runner = runner.render(extension, render);

@@ -136,3 +136,28 @@ fn chunk_and_markdown_options_are_checked_before_anything_is_written() {
         text(&out.stderr)
     );
 }
+
+/// `convert … | head`: the reader leaves early; the command ends quietly with status 0.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let input = fixture("extract_output_item_relations.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kensho-extract"))
+        .args(["convert", &input.to_string_lossy(), "--to", "items"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut first = [0u8; 100];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("reads the first bytes");
+    // The pipe is closed here, with 200 kB still to come (more than a pipe buffer holds).
+    let out = child.wait_with_output().expect("ends");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stderr), "", "no error, no backtrace");
+}

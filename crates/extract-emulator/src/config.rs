@@ -40,6 +40,9 @@ pub struct EmulatorConfig {
     /// The first this many jobs fail (status `failed`), whatever their document: a client's
     /// handling of a job the service could not do, on demand.
     pub failing_jobs: u32,
+    /// A limit on `/v3/` requests per second, all clients together (a token bucket holding
+    /// one second's worth): past it, 429 with `Retry-After: 1`. `None`: no limit.
+    pub rate_limit: Option<f64>,
 }
 
 impl Default for EmulatorConfig {
@@ -57,6 +60,7 @@ impl Default for EmulatorConfig {
             header_read_timeout: Duration::from_secs(30),
             state_dir: None,
             failing_jobs: 0,
+            rate_limit: None,
         }
     }
 }
@@ -122,6 +126,13 @@ impl EmulatorConfig {
     #[must_use]
     pub fn with_failing_jobs(mut self, value: u32) -> Self {
         self.failing_jobs = value;
+        self
+    }
+
+    /// Sets `rate_limit` (requests per second).
+    #[must_use]
+    pub fn with_rate_limit(mut self, value: f64) -> Self {
+        self.rate_limit = Some(value);
         self
     }
 

@@ -129,6 +129,10 @@ impl Emulator {
             log: Mutex::new(Vec::new()),
             faults: Mutex::new(faults::Injector::new(config.faults.clone())),
             failures_left: std::sync::atomic::AtomicU32::new(config.failing_jobs),
+            bucket: Mutex::new((
+                config.rate_limit.unwrap_or(0.0).max(1.0),
+                std::time::Instant::now(),
+            )),
             config,
         });
         if let Some(dir) = &state.config.state_dir {

@@ -126,6 +126,22 @@ async fn observe(
     } else {
         Fault::None
     };
+    if path.starts_with("/v3/") {
+        if !state.within_rate() {
+            state.count(|s| s.rate_limited += 1);
+            crate::form::drain(request).await;
+            let mut response = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate limit exceeded (emulated)",
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
+        state.count(|s| s.api_requests += 1);
+    }
     let uri = request
         .uri()
         .path_and_query()

@@ -146,6 +146,10 @@ pub struct Stats {
     pub downloads: u64,
     /// Status polls (either endpoint) per request id.
     pub polls: BTreeMap<String, u64>,
+    /// `/v3/` requests answered 429 by the rate limit (`EmulatorConfig::rate_limit`).
+    pub rate_limited: u64,
+    /// `/v3/` requests let through the rate limit.
+    pub api_requests: u64,
     /// Faults injected, by kind.
     pub faults: BTreeMap<String, u64>,
     /// API requests refused with 401.
@@ -185,9 +189,32 @@ pub(crate) struct State {
     pub faults: Mutex<Injector>,
     /// Jobs still to fail on purpose (`EmulatorConfig::failing_jobs`).
     pub failures_left: std::sync::atomic::AtomicU32,
+    /// The `/v3/` rate limit's bucket: tokens, and when it was last filled.
+    pub bucket: Mutex<(f64, std::time::Instant)>,
 }
 
 impl State {
+    /// Whether a `/v3/` request may be answered now under `EmulatorConfig::rate_limit`.
+    pub(crate) fn within_rate(&self) -> bool {
+        let Some(rate) = self.config.rate_limit.filter(|r| *r > 0.0) else {
+            return true;
+        };
+        let mut bucket = self
+            .bucket
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        let elapsed = now.duration_since(bucket.1).as_secs_f64();
+        bucket.0 = (bucket.0 + elapsed * rate).min(rate.max(1.0));
+        bucket.1 = now;
+        if bucket.0 >= 1.0 {
+            bucket.0 -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
     /// Whether the job being created is one of those told to fail.
     pub(crate) fn take_failure(&self) -> bool {
         use std::sync::atomic::Ordering;

@@ -18,6 +18,7 @@ use crate::journal::Journal;
 use crate::lock::FolderLock;
 use crate::manifest::{EntryState, input_key};
 use crate::names::safe_component;
+use crate::pace::Pace;
 use crate::{
     JobEvent, JobHandle, Manifest, ManifestEntry, PollError, PollPolicy, Poller, PollingPolicy,
 };
@@ -182,6 +183,8 @@ pub struct BatchRunner<A> {
     pub(crate) on_event: Arc<dyn Fn(BatchEvent) + Send + Sync>,
     cache: Option<OutputCache>,
     split_pages: Option<u32>,
+    /// The batch's seconds per page, learnt from its finished jobs; `None` when turned off.
+    pace: Option<Arc<Pace>>,
 }
 
 impl<A> std::fmt::Debug for BatchRunner<A> {
@@ -234,6 +237,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             on_event: Arc::new(|_| {}),
             cache: None,
             split_pages: None,
+            pace: Some(Arc::default()),
         }
     }
 
@@ -242,6 +246,13 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// ([`crate::split::merge`]). A part that fails is sent again alone.
     pub fn split_pages(mut self, pages: u32) -> Self {
         self.split_pages = Some(pages.max(1));
+        self
+    }
+
+    /// Whether new jobs are polled near their predicted finish once the batch has learnt its
+    /// seconds per page (default: yes). Off, every job follows the polling policy alone.
+    pub fn learn_pace(mut self, learn: bool) -> Self {
+        self.pace = learn.then(Arc::default);
         self
     }
 
@@ -570,16 +581,44 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             None => self.submit_new(input, &sha256, earlier, shared).await?,
         };
 
-        let poller = Poller::with_shared_policy(self.api.clone(), self.policy.clone());
+        // A new job is polled first near its predicted finish, once the batch has learnt its
+        // pace; a resumed one has been running for an unknown time.
+        let pages = match &self.pace {
+            Some(_) if !resumed => page_count(file.clone()).await,
+            _ => None,
+        };
+        let predicted = self
+            .pace
+            .as_ref()
+            .zip(pages)
+            .and_then(|(pace, p)| pace.predict(p));
+        let policy = match predicted {
+            Some(expected) => Pace::policy(expected, self.policy.clone()),
+            None => self.policy.clone(),
+        };
+        let poller = Poller::with_shared_policy(self.api.clone(), policy);
         let on_event = self.on_event.clone();
         let shown = file.clone();
+        let waiting = tokio::time::Instant::now();
+        let last_pending = Arc::new(std::sync::Mutex::new(None));
+        let pending = last_pending.clone();
         let waited = poller
             .wait_with(&job, move |event| match event {
-                JobEvent::Polled { state, polls, .. } => on_event(BatchEvent::Progress {
-                    input: shown.clone(),
-                    state: state.into(),
+                JobEvent::Polled {
+                    state,
                     polls,
-                }),
+                    elapsed,
+                    ..
+                } => {
+                    *pending
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(elapsed);
+                    on_event(BatchEvent::Progress {
+                        input: shown.clone(),
+                        state: state.into(),
+                        polls,
+                    })
+                }
                 JobEvent::Retrying { error, .. } => on_event(BatchEvent::Progress {
                     input: shown.clone(),
                     state: format!("retrying ({error})"),
@@ -590,6 +629,12 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             .await;
         match waited {
             Ok(document) => {
+                if let (Some(pace), Some(pages)) = (&self.pace, pages) {
+                    let pending = *last_pending
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    pace.record(pages, pending, waiting.elapsed());
+                }
                 self.remember(cache_key.as_deref(), &document).await;
                 self.write_all(input, &document, &[], shared).await
             }

@@ -28,6 +28,7 @@ mod journal;
 mod lock;
 mod manifest;
 pub mod names;
+mod pace;
 mod parts;
 mod policy;
 mod poller;

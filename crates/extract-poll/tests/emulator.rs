@@ -304,3 +304,42 @@ async fn dropping_the_event_stream_stops_all_polling() {
         "no poll after the drop"
     );
 }
+
+/// Once a batch has seen its first jobs finish, later ones are polled near their end: the
+/// second wave of 3 s jobs takes at most two polls each (the standard policy takes three).
+#[tokio::test(flavor = "multi_thread")]
+async fn later_jobs_are_polled_near_their_predicted_finish() {
+    let (emulator, client) =
+        start(EmulatorConfig::default().with_job_duration(Duration::from_secs(3))).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs = dir.path().join("in");
+    std::fs::create_dir_all(&inputs).expect("mkdir");
+    pdfs(&inputs, 6);
+    let ids = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = ids.clone();
+    let report = extract_poll::BatchRunner::new(client, dir.path().join("out"))
+        .concurrency(3)
+        .on_event(move |event| {
+            if let extract_poll::BatchEvent::Started { request_id, .. } = event {
+                seen.lock().expect("lock").push(request_id);
+            }
+        })
+        .run(&[inputs])
+        .await
+        .expect("runs");
+    assert_eq!(report.summary.succeeded, 6);
+    let polls = emulator.stats().polls;
+    let ids = ids.lock().expect("lock").clone();
+    let counts: Vec<u64> = ids
+        .iter()
+        .map(|id| polls.get(id).copied().unwrap_or(0))
+        .collect();
+    assert!(
+        counts[..3].iter().all(|&n| n >= 3),
+        "the first wave learns: {counts:?}"
+    );
+    assert!(
+        counts[3..].iter().all(|&n| n <= 2),
+        "the second wave is predicted: {counts:?}"
+    );
+}
