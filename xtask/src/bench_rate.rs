@@ -23,7 +23,7 @@ fn counters(api: &str) -> Result<(u64, u64)> {
         .output()?;
     let stats: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let read = |name: &str| {
-        stats[name]
+        stats["stats"][name]
             .as_u64()
             .ok_or_else(|| format!("no {name} in the emulator's stats"))
     };

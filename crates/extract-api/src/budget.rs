@@ -2,8 +2,10 @@
 //! downloads) takes a token from it, so a batch keeps to a rate, not to a count of documents in
 //! flight.
 //!
-//! The rate adapts as TCP's congestion control does. While answers are fine it grows
-//! additively (by half a request a second per second of traffic at that rate); a 429 cuts it
+//! The rate adapts as TCP's congestion control does. Until the first 429 it doubles every
+//! second of traffic (slow start: a batch is not held back by a cautious first guess); after,
+//! while answers are fine, it grows additively (by half a request a second per second of
+//! traffic at that rate); a 429 cuts it
 //! multiplicatively (to 70%, once per second however many answers say so at once) and a
 //! `Retry-After` pauses every request of the process until it has passed. Workers on separate
 //! machines sharing one client id converge on the service's limit without talking to each
@@ -110,11 +112,17 @@ impl RateBudget {
         }
     }
 
-    /// An answer that was not a 429: the rate grows by half a request a second for every
-    /// second's worth of such answers.
+    /// An answer that was not a 429: the rate doubles per second's worth of such answers until
+    /// the first 429, then grows by half a request a second for every second's worth.
     pub fn on_success(&self) {
         let mut state = self.lock();
-        state.rate = (state.rate + GROWTH / state.rate).min(self.max_rps);
+        // Slow start until the service first pushes back: one more a second per answer.
+        let growth = if state.last_cut.is_none() {
+            1.0
+        } else {
+            GROWTH / state.rate
+        };
+        state.rate = (state.rate + growth).min(self.max_rps);
     }
 
     /// A 429: the rate is cut (once per second), and a `Retry-After` pauses every request.
@@ -178,14 +186,20 @@ mod tests {
         let budget = RateBudget::new(100.0);
         let first = started_within(&budget, Duration::from_secs(2)).await;
         assert!((9..=12).contains(&first), "about 5 a second: {first}");
-        for _ in 0..400 {
+        // Slow start: one more a second per answer, so 5 answers at 5 a second double it.
+        for _ in 0..5 {
+            budget.on_success();
+        }
+        assert_eq!(budget.state().rate, 10.0);
+        // After a first 429 (10 → 7): additive, half a request a second per second.
+        budget.on_throttled(None);
+        assert!((budget.state().rate - 7.0).abs() < 1e-9);
+        for _ in 0..351 {
             budget.on_success();
         }
         let rate = budget.state().rate;
-        assert!(
-            (20.0..=21.0).contains(&rate),
-            "sqrt(5² + 400) ≈ 20.6: {rate}"
-        );
+        assert!((20.0..=21.0).contains(&rate), "sqrt(7² + 351) = 20: {rate}");
+        tokio::time::advance(Duration::from_secs(1)).await;
         let later = started_within(&budget, Duration::from_secs(2)).await;
         assert!(
             (40..=42).contains(&later),
@@ -211,10 +225,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_burst_of_429s_is_one_cut_and_retry_after_pauses_everyone() {
         let budget = RateBudget::new(100.0);
-        for _ in 0..800 {
+        for _ in 0..35 {
             budget.on_success();
         }
         let before = budget.state().rate;
+        assert_eq!(before, 40.0, "slow start");
         for _ in 0..16 {
             budget.on_throttled(None);
         }
