@@ -7,23 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::*;
-use extract_emulator::{EmulatorConfig, SamplePage, sample_pdf};
+use extract_emulator::{EmulatorConfig, SamplePage};
 use serde_json::Value;
-
-fn pdfs(dir: &Path, count: usize) {
-    std::fs::create_dir_all(dir).expect("mkdir");
-    for i in 0..count {
-        let pdf = sample_pdf(&[SamplePage {
-            heading: format!("Report {i}"),
-            paragraphs: vec![format!("Paragraph of report {i}.")],
-        }]);
-        std::fs::write(dir.join(format!("report-{i}.pdf")), pdf).expect("writes");
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// The schema of `docs/events.schema.json`, compiled.
 struct EventSchema {

@@ -5,21 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use extract_emulator::{EmulatorConfig, SamplePage, sample_pdf};
-
-fn pdfs(dir: &std::path::Path, count: usize) {
-    for i in 0..count {
-        let pdf = sample_pdf(&[SamplePage {
-            heading: format!("Report {i}"),
-            paragraphs: vec![format!("Paragraph of report {i}.")],
-        }]);
-        std::fs::write(dir.join(format!("report-{i}.pdf")), pdf).expect("writes");
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use extract_emulator::EmulatorConfig;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_runs_the_whole_flow_offline() {

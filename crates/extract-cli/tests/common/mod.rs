@@ -85,3 +85,20 @@ pub async fn probe(s: &Setup, token: &str) -> u16 {
         .status()
         .as_u16()
 }
+
+/// `count` one-page sample PDFs, `report-<i>.pdf`, in `dir` (made if missing).
+pub fn pdfs(dir: &std::path::Path, count: usize) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    for i in 0..count {
+        let pdf = extract_emulator::sample_pdf(&[extract_emulator::SamplePage {
+            heading: format!("Report {i}"),
+            paragraphs: vec![format!("Paragraph of report {i}.")],
+        }]);
+        std::fs::write(dir.join(format!("report-{i}.pdf")), pdf).expect("writes");
+    }
+}
+
+/// Bytes a command printed, as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
