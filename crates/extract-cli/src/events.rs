@@ -1,6 +1,6 @@
 //! `--events jsonl`: what `run` and `wait` do, as one JSON object a line on stdout, for programs.
 //!
-//! The stream's schema is `docs/events.schema.json` (described in `docs/events.md`). Every object
+//! The stream's schema is `docs/events.schema.json` (described in `docs/pipeline.md`). Every object
 //! has `schema` (the version: a field is only ever added within a version; removing or changing
 //! one makes a new version), `event`, and `time` (milliseconds since the Unix epoch). Lines are
 //! written whole and flushed one at a time, so a reader sees each as it happens.

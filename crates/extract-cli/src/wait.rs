@@ -30,7 +30,7 @@ pub struct WaitArgs {
     /// Write the output document here (atomically) instead of to stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Report progress as events on stdout (`jsonl`: docs/events.md); needs `-o FILE`.
+    /// Report progress as events on stdout (`jsonl`: docs/pipeline.md); needs `-o FILE`.
     #[arg(long, value_enum, value_name = "FORMAT")]
     events: Option<EventFormat>,
 }
@@ -62,7 +62,7 @@ pub struct RunArgs {
     /// Also write `<name>.review.html`: every box drawn over the PDF's pages.
     #[arg(long)]
     review: bool,
-    /// Report progress as events on stdout (`jsonl`: one JSON object a line, docs/events.md).
+    /// Report progress as events on stdout (`jsonl`: one JSON object a line, docs/pipeline.md).
     #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
     events: Option<EventFormat>,
     /// Print the summary as one JSON object on stdout (with --dry-run: the plan).

@@ -3,6 +3,7 @@
 //! (`split.rs`).
 
 use extract_api::{ApiError, ExtractApi, OutputDocument};
+use futures_util::StreamExt;
 
 use crate::batch::{BatchRunner, Input, Shared};
 use crate::manifest::{EntryState, ManifestEntry, PartEntry};
@@ -10,6 +11,16 @@ use crate::{BatchEvent, BatchOutcome, DocumentError, JobEvent, JobHandle, PollEr
 
 /// Tries of one part: the first, and two more after a failure on the service side.
 const PART_ATTEMPTS: u32 = 3;
+/// The most parts a document is cut into: a file claiming a million pages makes at most this
+/// many jobs (larger parts), however small the part size asked for.
+const MAX_PARTS: u32 = 1000;
+/// Parts of one document in flight at once.
+const PARTS_IN_FLIGHT: usize = 8;
+
+/// The pages of each part: `size`, or larger when that would make more than [`MAX_PARTS`].
+fn part_size(count: u32, size: u32) -> u32 {
+    size.max(count.div_ceil(MAX_PARTS)).max(1)
+}
 
 /// How one part ended.
 enum PartEnd {
@@ -29,6 +40,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         earlier: Option<ManifestEntry>,
         shared: &Shared,
     ) -> Result<Result<OutputDocument, BatchOutcome>, DocumentError> {
+        let size = part_size(count, size);
         let labels: Vec<String> = crate::split::page_ranges(count, size)
             .into_iter()
             .map(|(first, last)| {
@@ -76,13 +88,11 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 .map_err(|source| self.manifest_error(source))?;
             manifest.documents.insert(input.key.clone(), entry);
         }
-        let ends = futures_util::future::join_all(
-            parts
-                .into_iter()
-                .enumerate()
-                .map(|(i, part)| self.extract_part(input, i, part, shared)),
-        )
-        .await;
+        let ends: Vec<_> = futures_util::stream::iter(parts.into_iter().enumerate())
+            .map(|(i, part)| self.extract_part(input, i, part, shared))
+            .buffered(PARTS_IN_FLIGHT)
+            .collect()
+            .await;
         let mut documents = Vec::with_capacity(ends.len());
         for end in ends {
             match end? {
@@ -218,5 +228,18 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 Err(other) => return Err(other.into()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_page_count_makes_at_most_max_parts() {
+        assert_eq!(part_size(40, 7), 7);
+        assert_eq!(part_size(1_000_000, 1), 1000);
+        let parts = crate::split::page_ranges(u32::MAX, part_size(u32::MAX, 1)).len();
+        assert!(parts <= MAX_PARTS as usize, "{parts}");
     }
 }
