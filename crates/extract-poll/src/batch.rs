@@ -3,7 +3,7 @@
 //! one run at a time and never loses a file it did not write.
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,11 +14,14 @@ use tokio::sync::Mutex;
 
 use crate::DocumentError;
 use crate::cache::OutputCache;
+use crate::folder::OutputFolder;
 use crate::journal::Journal;
-use crate::lock::FolderLock;
-use crate::manifest::{EntryState, input_key};
+use crate::location::Location;
+use crate::manifest::EntryState;
 use crate::names::safe_component;
 use crate::pace::Pace;
+use crate::shard::Shard;
+use crate::source::{InputFile, Listed, mirror_name};
 use crate::{
     JobEvent, JobHandle, Manifest, ManifestEntry, PollError, PollPolicy, Poller, PollingPolicy,
 };
@@ -176,7 +179,8 @@ pub struct BatchRunner<A> {
     pub(crate) options: ExtractionOptions,
     pub(crate) policy: Arc<dyn PollingPolicy>,
     concurrency: usize,
-    out_dir: PathBuf,
+    out: Location,
+    shard: Option<Shard>,
     renderers: Vec<(String, Arc<RenderFrom>)>,
     overwrite: bool,
     wait_for_lock: bool,
@@ -190,7 +194,8 @@ pub struct BatchRunner<A> {
 impl<A> std::fmt::Debug for BatchRunner<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BatchRunner")
-            .field("out_dir", &self.out_dir)
+            .field("out", &self.out)
+            .field("shard", &self.shard)
             .field("concurrency", &self.concurrency)
             .finish_non_exhaustive()
     }
@@ -198,6 +203,7 @@ impl<A> std::fmt::Debug for BatchRunner<A> {
 
 /// The state a run shares between its tasks.
 pub(crate) struct Shared {
+    pub(crate) folder: OutputFolder,
     pub(crate) manifest: Mutex<Manifest>,
     pub(crate) journal: Journal,
     summary: std::sync::Mutex<BatchSummary>,
@@ -214,23 +220,25 @@ impl Shared {
     }
 }
 
-/// One input of a run: its path, manifest key and output name, and whether this run named it.
+/// One input of a run: its file, manifest key and output name, and whether this run named it.
 pub(crate) struct Input {
-    pub(crate) file: PathBuf,
+    pub(crate) file: InputFile,
     pub(crate) key: String,
     pub(crate) name: String,
     new: bool,
 }
 
 impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
-    /// A runner writing to `out_dir`, four documents at a time.
-    pub fn new(api: A, out_dir: impl Into<PathBuf>) -> Self {
+    /// A runner writing to `out` (a local folder, or a prefix in an object store), four
+    /// documents at a time.
+    pub fn new(api: A, out: impl Into<Location>) -> Self {
         BatchRunner {
             api,
             options: ExtractionOptions::new(),
             policy: Arc::new(PollPolicy::default()),
             concurrency: 4,
-            out_dir: out_dir.into(),
+            out: out.into(),
+            shard: None,
             renderers: Vec::new(),
             overwrite: false,
             wait_for_lock: false,
@@ -261,6 +269,15 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// extracted before with the same options, in any folder, costs no request.
     pub fn cache(mut self, cache: OutputCache) -> Self {
         self.cache = Some(cache);
+        self
+    }
+
+    /// Runs only the inputs of `shard` ([`Shard::contains`]), with its own manifest and journal
+    /// under `.kensho-extract/` in the output folder: N workers, one a shard, run the batch
+    /// once between them. Outputs are named after each input's path under its folder
+    /// (`2024/q1/a.json`), which needs no word between workers.
+    pub fn shard(mut self, shard: Shard) -> Self {
+        self.shard = Some(shard);
         self
     }
 
@@ -323,13 +340,23 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// at once, or waits with [`BatchRunner::wait_for_lock`]). The manifest in it is updated
     /// after every step, so the future can be dropped (Ctrl-C) at any point and a new run resumes.
     pub async fn run(&self, inputs: &[PathBuf]) -> Result<BatchReport, std::io::Error> {
-        std::fs::create_dir_all(&self.out_dir).map_err(|e| {
-            std::io::Error::new(e.kind(), format!("{}: {e}", self.out_dir.display()))
-        })?;
-        let _lock = FolderLock::acquire(&self.out_dir, self.wait_for_lock).await?;
-        let files = expand(inputs)?;
-        let (mut manifest, journal) = Journal::open(&self.out_dir)?;
-        let inputs = self.name_inputs(files, &mut manifest);
+        let inputs: Vec<Location> = inputs.iter().map(Location::from).collect();
+        self.run_from(&inputs).await
+    }
+
+    /// Like [`run`](Self::run), for inputs and an output folder anywhere: local folders and
+    /// files, prefixes in object stores. A store's listing is streamed and only this shard's
+    /// inputs are kept; its objects are read once each, when first needed; outputs are written
+    /// to a store as whole objects. Runs that read or write a store, and shards, name outputs
+    /// after each input's path under its folder.
+    pub async fn run_from(&self, inputs: &[Location]) -> Result<BatchReport, std::io::Error> {
+        let folder = OutputFolder::new(&self.out, self.shard);
+        let (_lock, mut manifest, journal) = folder.open(self.wait_for_lock).await?;
+        let listed = crate::source::list(inputs, self.shard).await?;
+        let mirror = self.shard.is_some()
+            || folder.is_store()
+            || inputs.iter().any(|i| matches!(i, Location::Store(_)));
+        let inputs = self.name_inputs(listed, &mut manifest, mirror, &folder);
         // The names this run gave; the rest are in the snapshot already.
         for input in inputs.iter().filter(|i| i.new) {
             if let Some(entry) = manifest.documents.get(&input.key) {
@@ -337,6 +364,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             }
         }
         let shared = Arc::new(Shared {
+            folder,
             manifest: Mutex::new(manifest),
             journal,
             summary: std::sync::Mutex::new(BatchSummary::default()),
@@ -357,11 +385,12 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                         BatchOutcome::ConversionFailed { .. } => summary.conversion_failed += 1,
                         BatchOutcome::Error(_) => summary.errors += 1,
                     });
+                    let shown = input.file.shown().to_path_buf();
                     (self.on_event)(BatchEvent::Finished {
-                        input: input.file.clone(),
+                        input: shown.clone(),
                         outcome: outcome.clone(),
                     });
-                    (input.file, outcome)
+                    (shown, outcome)
                 }
             })
             .buffer_unordered(self.concurrency)
@@ -373,12 +402,9 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         summary.journal_bytes = shared.journal.bytes_written();
-        // Compact the journal into the snapshot, off the runtime's threads.
+        // Compact the journal into the snapshot.
         let snapshot = shared.manifest.lock().await.clone();
-        let dir = self.out_dir.clone();
-        tokio::task::spawn_blocking(move || snapshot.save(&dir))
-            .await
-            .map_err(std::io::Error::other)??;
+        shared.folder.save(snapshot).await?;
         Ok(BatchReport {
             documents: results,
             summary,
@@ -387,8 +413,16 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
 
     /// Gives every input its output name: the one the manifest records for it, else its file
     /// stem made safe and unique, skipping names other inputs own and names of files in the
-    /// folder that no run wrote (unless overwriting). New names are recorded before any work.
-    fn name_inputs(&self, files: Vec<PathBuf>, manifest: &mut Manifest) -> Vec<Input> {
+    /// folder that no run wrote (unless overwriting). With `mirror`, a new name is the input's
+    /// path under its folder ([`mirror_name`]), the same whichever worker computes it. New
+    /// names are recorded before any work.
+    fn name_inputs(
+        &self,
+        listed: Vec<Listed>,
+        manifest: &mut Manifest,
+        mirror: bool,
+        folder: &OutputFolder,
+    ) -> Vec<Input> {
         let mut owned: HashSet<String> = manifest
             .documents
             .values()
@@ -399,9 +433,13 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             .values()
             .flat_map(|e| e.outputs.iter().cloned())
             .collect();
-        let mut inputs = Vec::with_capacity(files.len());
-        for file in files {
-            let key = input_key(&file);
+        let mut inputs = Vec::with_capacity(listed.len());
+        for Listed {
+            file,
+            key,
+            relative,
+        } in listed
+        {
             if let Some(name) = manifest.documents.get(&key).and_then(|e| e.name.clone()) {
                 inputs.push(Input {
                     file,
@@ -411,7 +449,22 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 });
                 continue;
             }
+            if mirror {
+                let name = mirror_name(relative.as_deref(), &key);
+                manifest.documents.insert(
+                    key.clone(),
+                    ManifestEntry::queued(String::new(), name.clone()),
+                );
+                inputs.push(Input {
+                    file,
+                    key,
+                    name,
+                    new: true,
+                });
+                continue;
+            }
             let stem = file
+                .shown()
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
@@ -430,7 +483,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                         return false;
                     }
                     let foreign = self.extensions().find_map(|extension| {
-                        let path = self.out_dir.join(format!("{candidate}.{extension}"));
+                        let path = folder.shown(&format!("{candidate}.{extension}"));
                         (path.exists() && !written.contains(&path)).then_some(path)
                     });
                     match foreign {
@@ -444,7 +497,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 .unwrap_or(base);
             if let Some(kept) = kept {
                 (self.on_event)(BatchEvent::Renamed {
-                    input: file.clone(),
+                    input: file.shown().to_path_buf(),
                     kept,
                     name: name.clone(),
                 });
@@ -485,7 +538,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
 
     pub(crate) fn manifest_error(&self, source: std::io::Error) -> DocumentError {
         DocumentError::Manifest {
-            dir: self.out_dir.clone(),
+            dir: PathBuf::from(self.out.display()),
             source,
         }
     }
@@ -495,10 +548,11 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         input: &Input,
         shared: &Shared,
     ) -> Result<BatchOutcome, DocumentError> {
-        let Input {
-            file, key, name, ..
-        } = input;
-        let sha256 = hash_file(file.to_path_buf())
+        let Input { key, name, .. } = input;
+        let file = input.file.shown().to_path_buf();
+        let sha256 = input
+            .file
+            .identity()
             .await
             .map_err(|source| DocumentError::File {
                 path: file.clone(),
@@ -514,10 +568,11 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             .get(key)
             .cloned()
             .filter(|e| e.sha256 == sha256);
-        let json = self.out_dir.join(format!("{name}.json"));
+        let json = format!("{name}.json");
         if earlier
             .as_ref()
-            .is_some_and(|e| e.state == EntryState::Succeeded && json.is_file())
+            .is_some_and(|e| e.state == EntryState::Succeeded)
+            && shared.folder.exists(&json).await
         {
             return self.complete_from_stored(input, &json, shared).await;
         }
@@ -525,6 +580,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         let cache_key = self
             .cache
             .as_ref()
+            .filter(|_| input.file.identity_is_sha256())
             .map(|_| OutputCache::key(&sha256, &self.options));
         if let (Some(cache), Some(key)) = (&self.cache, &cache_key) {
             let lookup = (cache.clone(), key.clone());
@@ -540,7 +596,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             }
         }
         if let Some(size) = self.split_pages
-            && let Some(count) = page_count(file.clone()).await.filter(|c| *c > size)
+            && let Some(count) = input.file.page_count().await.filter(|c| *c > size)
         {
             return match self
                 .extract_in_parts(input, &sha256, (count, size), earlier, shared)
@@ -585,7 +641,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         // A new job is polled first near its predicted finish, once the batch has learnt its
         // pace; a resumed one has been running for an unknown time.
         let pages = match &self.pace {
-            Some(_) if !resumed => page_count(file.clone()).await,
+            Some(_) if !resumed => input.file.page_count().await,
             _ => None,
         };
         let predicted = self
@@ -686,34 +742,36 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     async fn complete_from_stored(
         &self,
         input: &Input,
-        json: &Path,
+        json: &str,
         shared: &Shared,
     ) -> Result<BatchOutcome, DocumentError> {
-        let missing = self.renderers.iter().any(|(extension, _)| {
-            !self
-                .out_dir
-                .join(format!("{}.{extension}", input.name))
-                .is_file()
-        });
+        let mut missing = false;
+        for (extension, _) in &self.renderers {
+            missing |= !shared
+                .folder
+                .exists(&format!("{}.{extension}", input.name))
+                .await;
+        }
         if !missing {
             return Ok(BatchOutcome::AlreadyDone);
         }
-        let path = json.to_path_buf();
-        let document = tokio::task::spawn_blocking(move || {
-            let bytes = std::fs::read(&path).map_err(|source| {
-                Box::new(DocumentError::File {
-                    path: path.clone(),
-                    source,
-                })
+        let path = shared.folder.shown(json);
+        let bytes = shared
+            .folder
+            .read(json)
+            .await
+            .map_err(|source| DocumentError::File {
+                path: path.clone(),
+                source,
             })?;
+        let document = tokio::task::spawn_blocking(move || {
             OutputDocument::from_json(&bytes)
-                .map_err(|source| Box::new(DocumentError::StoredOutput { path, source }))
+                .map_err(|source| DocumentError::StoredOutput { path, source })
         })
         .await
-        .map_err(|e| DocumentError::Internal(e.to_string()))?
-        .map_err(|e| *e)?;
+        .map_err(|e| DocumentError::Internal(e.to_string()))??;
         shared.count(|s| s.completed_without_submission += 1);
-        self.write_all(input, &document, &[json.to_path_buf()], shared)
+        self.write_all(input, &document, &[shared.folder.shown(json)], shared)
             .await
     }
 
@@ -725,9 +783,18 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         earlier: Option<ManifestEntry>,
         shared: &Shared,
     ) -> Result<JobHandle, DocumentError> {
-        let Input {
-            file, key, name, ..
-        } = input;
+        let Input { key, name, .. } = input;
+        let file = input.file.shown();
+        // What is sent is read before the submission is recorded: a store that fails is a file
+        // error, and nothing was sent.
+        input
+            .file
+            .ready()
+            .await
+            .map_err(|source| DocumentError::File {
+                path: file.to_path_buf(),
+                source,
+            })?;
         // A submission started by an earlier run and never answered may have created a job.
         let mut unknown = earlier
             .as_ref()
@@ -763,9 +830,9 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 .map_err(|source| self.manifest_error(source))?;
             manifest.documents.insert(key.clone(), entry);
         }
-        let job = self.submit(file, key, shared).await?;
+        let job = self.submit(input, shared).await?;
         (self.on_event)(BatchEvent::Started {
-            input: file.clone(),
+            input: file.to_path_buf(),
             request_id: job.request_id.clone(),
             resumed: false,
         });
@@ -773,15 +840,11 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     }
 
     /// Submits, resubmitting (and recording it) when a submission's outcome is unknown.
-    async fn submit(
-        &self,
-        file: &Path,
-        key: &str,
-        shared: &Shared,
-    ) -> Result<JobHandle, DocumentError> {
+    async fn submit(&self, input: &Input, shared: &Shared) -> Result<JobHandle, DocumentError> {
+        let (file, key) = (input.file.shown(), input.key.as_str());
         loop {
             shared.count(|s| s.submissions += 1);
-            match self.api.submit_file(file, &self.options).await {
+            match input.file.submit(&self.api, &self.options).await {
                 Ok(submission) => {
                     let job: JobHandle = submission.into();
                     let recorded = job.clone();
@@ -855,15 +918,19 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             files.push(("json".into(), Ok(json)));
         }
         for (extension, render) in &self.renderers {
-            let path = self.out_dir.join(format!("{}.{extension}", input.name));
-            if !kept.is_empty() && path.is_file() {
+            if !kept.is_empty()
+                && shared
+                    .folder
+                    .exists(&format!("{}.{extension}", input.name))
+                    .await
+            {
                 continue;
             }
             // A converter that panics on some document loses that format, not the batch; one
             // that takes long (rendering PDF pages) does not hold up the runtime's other tasks.
             let convert = || {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    render(document, &input.file)
+                    render(document, input.file.shown())
                 }))
                 .unwrap_or_else(|_| Err("the conversion panicked".into()))
             };
@@ -879,15 +946,15 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         let mut written: Vec<PathBuf> = kept.to_vec();
         let mut errors = Vec::new();
         for (extension, bytes) in files {
-            let path = self.out_dir.join(format!("{}.{extension}", input.name));
+            let name = format!("{}.{extension}", input.name);
+            let path = shared.folder.shown(&name);
             match bytes {
                 Ok(bytes) => {
                     let replace = self.overwrite || previous.contains(&path);
-                    // Written and synced off the runtime's threads.
-                    let target = path.clone();
-                    tokio::task::spawn_blocking(move || write_file(&target, &bytes, replace))
+                    shared
+                        .folder
+                        .write(&name, bytes, replace)
                         .await
-                        .map_err(|e| DocumentError::Internal(e.to_string()))?
                         .map_err(|source| DocumentError::File {
                             path: path.clone(),
                             source,
@@ -915,38 +982,6 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             None => BatchOutcome::Succeeded(written),
         })
     }
-}
-
-/// Writes `bytes` to `path` atomically (a temporary file in the same folder, synced, then
-/// renamed). Without `replace`, an existing file is never replaced: the rename fails instead.
-fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".partial-");
-    // Outputs follow the umask (0644 under the usual 022), not a temporary file's 0600.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut file = builder.tempfile_in(dir)?;
-    file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    if replace {
-        file.persist(path).map_err(|e| e.error)?;
-    } else {
-        file.persist_noclobber(path).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "a file kensho-extract did not write is there; move it away, or pass --overwrite",
-                )
-            } else {
-                e.error
-            }
-        })?;
-    }
-    Ok(())
 }
 
 /// Files as given, and the `*.pdf` files under given directories, sorted, without repeats.
@@ -1002,18 +1037,6 @@ fn collect_pdfs(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A PDF's page count, if it can be read (a document that cannot is sent whole).
-async fn page_count(path: PathBuf) -> Option<u32> {
-    tokio::task::spawn_blocking(move || {
-        std::fs::read(&path)
-            .ok()
-            .and_then(|data| extract_api::count_pages(data).ok())
-    })
-    .await
-    .ok()
-    .flatten()
-}
-
 /// SHA-256 of a file's content, hex, read off the async threads: the identity of a document in
 /// the manifest and in the output cache.
 pub async fn hash_file(path: PathBuf) -> std::io::Result<String> {
@@ -1054,7 +1077,7 @@ mod tests {
             .expect("umask");
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("report.json");
-        write_file(&path, b"{}", false).expect("writes");
+        crate::folder::write_file(&path, b"{}", false).expect("writes");
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode, 0o666 & !umask);
         assert_ne!(mode, 0o600);

@@ -6,6 +6,12 @@
 //! sync, so a `submitting` record is on disk before the submission leaves. On open, the
 //! snapshot and the journal are read, a torn last line (a crash mid-write) is ignored, and the
 //! two are compacted into a new snapshot.
+//!
+//! An object store cannot append: there each group of lines is written as a new object, a
+//! numbered segment (`journal/000000000007.jsonl`; a put is atomic, so a segment is whole or
+//! absent). On open, the snapshot and the segments after it are read in order, a new snapshot
+//! is written that names the first segment it does not hold, and the old segments are deleted;
+//! a segment that survives its deletion is ignored, never replayed over newer states.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -13,8 +19,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use futures_util::TryStreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::source::store_error;
 
 use crate::{Manifest, ManifestEntry};
 
@@ -33,7 +44,7 @@ type Pending = (Vec<u8>, oneshot::Sender<std::io::Result<()>>);
 /// Appends entries to a manifest's journal from any task.
 #[derive(Debug)]
 pub struct Journal {
-    sender: std::sync::mpsc::Sender<Pending>,
+    sender: mpsc::UnboundedSender<Pending>,
     written: Arc<AtomicU64>,
 }
 
@@ -51,11 +62,7 @@ pub(crate) fn replay(dir: &Path, manifest: &mut Manifest) -> std::io::Result<()>
         }
     };
     for line in BufReader::new(file).split(b'\n') {
-        let line = line?;
-        // A line cut short by a crash is the last one; what it recorded never happened.
-        if let Ok(Line { key, entry }) = serde_json::from_slice::<Line>(&line) {
-            manifest.documents.insert(key, entry);
-        }
+        apply(&line?, manifest);
     }
     Ok(())
 }
@@ -72,12 +79,46 @@ impl Journal {
             .append(true)
             .open(&path)
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        let (sender, receiver) = std::sync::mpsc::channel::<Pending>();
+        let (sender, receiver) = mpsc::unbounded_channel::<Pending>();
         let written = Arc::new(AtomicU64::new(0));
         let counter = written.clone();
         std::thread::Builder::new()
             .name("kensho-extract-journal".into())
             .spawn(move || write_lines(file, path, receiver, counter))?;
+        Ok((manifest, Journal { sender, written }))
+    }
+
+    /// Loads the manifest kept in `store` under `state`, compacts it into a new snapshot, and
+    /// writes this run's changes as new segments there.
+    pub async fn open_store(
+        store: Arc<dyn ObjectStore>,
+        state: ObjectPath,
+    ) -> std::io::Result<(Manifest, Journal)> {
+        let (manifest, next) = load_store(store.as_ref(), &state).await?;
+        compact_store(store.as_ref(), &state, &manifest, next).await?;
+        let (sender, mut receiver) = mpsc::unbounded_channel::<Pending>();
+        let written = Arc::new(AtomicU64::new(0));
+        let counter = written.clone();
+        tokio::spawn(async move {
+            let mut number = next;
+            while let Some(first) = receiver.recv().await {
+                let (bytes, waiting) = gather(first, &mut receiver);
+                let len = bytes.len();
+                let path = segment_path(&state, number);
+                let result = store
+                    .put(&path, PutPayload::from(bytes))
+                    .await
+                    .map(drop)
+                    .map_err(|e| {
+                        let e = store_error(e);
+                        std::io::Error::new(e.kind(), format!("{path}: {e}"))
+                    });
+                if result.is_ok() {
+                    number += 1;
+                }
+                answer(waiting, &result, len, &counter);
+            }
+        });
         Ok((manifest, Journal { sender, written }))
     }
 
@@ -107,28 +148,197 @@ impl Journal {
 fn write_lines(
     mut file: File,
     path: PathBuf,
-    receiver: std::sync::mpsc::Receiver<Pending>,
+    mut receiver: mpsc::UnboundedReceiver<Pending>,
     written: Arc<AtomicU64>,
 ) {
-    while let Ok(first) = receiver.recv() {
-        let mut batch = vec![first];
-        batch.extend(receiver.try_iter());
-        let bytes: Vec<u8> = batch
-            .iter()
-            .flat_map(|(line, _)| line.iter().copied())
-            .collect();
+    while let Some(first) = receiver.blocking_recv() {
+        let (bytes, batch) = gather(first, &mut receiver);
         let result = file
             .write_all(&bytes)
             .and_then(|()| file.sync_data())
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())));
-        if result.is_ok() {
-            written.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        answer(batch, &result, bytes.len(), &written);
+    }
+}
+
+/// The first line and every other waiting: their bytes together, and who waits for them.
+fn gather(
+    first: Pending,
+    receiver: &mut mpsc::UnboundedReceiver<Pending>,
+) -> (Vec<u8>, Vec<oneshot::Sender<std::io::Result<()>>>) {
+    let mut bytes = first.0;
+    let mut waiting = vec![first.1];
+    while let Ok((line, done)) = receiver.try_recv() {
+        bytes.extend(line);
+        waiting.push(done);
+    }
+    (bytes, waiting)
+}
+
+/// Tells every waiter how its lines fared, and counts the bytes that were kept.
+fn answer(
+    waiting: Vec<oneshot::Sender<std::io::Result<()>>>,
+    result: &std::io::Result<()>,
+    len: usize,
+    written: &AtomicU64,
+) {
+    if result.is_ok() {
+        written.fetch_add(len as u64, Ordering::Relaxed);
+    }
+    for done in waiting {
+        let _ = done.send(match result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        });
+    }
+}
+
+/// The snapshot object of a journal in a store.
+const SNAPSHOT_OBJECT: &str = "manifest.json";
+/// The folder of its segments.
+const SEGMENTS: &str = "journal";
+
+/// A store's snapshot: the manifest, and the first segment it does not hold.
+#[derive(Serialize, Deserialize)]
+struct StoreSnapshot {
+    #[serde(default)]
+    journal_from: u64,
+    #[serde(flatten)]
+    manifest: Manifest,
+}
+
+fn segment_path(state: &ObjectPath, number: u64) -> ObjectPath {
+    state
+        .clone()
+        .join(SEGMENTS)
+        .join(format!("{number:012}.jsonl").as_str())
+}
+
+/// A manifest kept in a store under `state`: its snapshot and segments, read without changing
+/// anything (as `report` does), and the next free segment number.
+pub(crate) async fn load_store(
+    store: &dyn ObjectStore,
+    state: &ObjectPath,
+) -> std::io::Result<(Manifest, u64)> {
+    let snapshot_path = state.clone().join(SNAPSHOT_OBJECT);
+    let shown = || format!("{snapshot_path}");
+    let snapshot = match store.get(&snapshot_path).await {
+        Ok(got) => {
+            let bytes = got.bytes().await.map_err(store_error)?;
+            let mut snapshot: StoreSnapshot = serde_json::from_slice(&bytes).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}: {e}; move it away to start over", shown()),
+                )
+            })?;
+            snapshot.manifest.upgrade().map_err(|e| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", shown()))
+            })?;
+            snapshot
         }
-        for (_, done) in batch {
-            let _ = done.send(match &result {
-                Ok(()) => Ok(()),
-                Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
-            });
+        Err(object_store::Error::NotFound { .. }) => StoreSnapshot {
+            journal_from: 0,
+            manifest: Manifest {
+                version: crate::MANIFEST_VERSION,
+                ..Manifest::default()
+            },
+        },
+        Err(e) => return Err(store_error(e)),
+    };
+    let segments = list_segments(store, state).await?;
+    let next = segments.last().map_or(snapshot.journal_from, |(n, _)| {
+        (n + 1).max(snapshot.journal_from)
+    });
+    let mut manifest = snapshot.manifest;
+    for (number, path) in &segments {
+        // Held by the snapshot already; applying it again could undo newer states.
+        if *number < snapshot.journal_from {
+            continue;
+        }
+        let bytes = store
+            .get(path)
+            .await
+            .map_err(store_error)?
+            .bytes()
+            .await
+            .map_err(store_error)?;
+        apply(&bytes, &mut manifest);
+    }
+    Ok((manifest, next))
+}
+
+/// The segments of a store's journal, by number.
+pub(crate) async fn list_segments(
+    store: &dyn ObjectStore,
+    state: &ObjectPath,
+) -> std::io::Result<Vec<(u64, ObjectPath)>> {
+    let prefix = state.clone().join(SEGMENTS);
+    let mut segments: Vec<(u64, ObjectPath)> = store
+        .list(Some(&prefix))
+        .map_err(store_error)
+        .try_filter_map(|meta| async move {
+            let number = meta
+                .location
+                .filename()
+                .and_then(|n| n.strip_suffix(".jsonl"))
+                .and_then(|n| n.parse::<u64>().ok());
+            Ok(number.map(|n| (n, meta.location)))
+        })
+        .try_collect()
+        .await?;
+    segments.sort_by_key(|(n, _)| *n);
+    Ok(segments)
+}
+
+/// Writes `manifest` as the snapshot of a store's journal, holding every segment there now,
+/// and deletes them (one that survives is skipped on the next open).
+pub(crate) async fn compact_store(
+    store: &dyn ObjectStore,
+    state: &ObjectPath,
+    manifest: &Manifest,
+    journal_from: u64,
+) -> std::io::Result<()> {
+    let segments = list_segments(store, state).await?;
+    let next = segments
+        .last()
+        .map_or(journal_from, |(n, _)| (n + 1).max(journal_from));
+    save_store(store, state, manifest, next).await?;
+    for (_, segment) in segments {
+        if let Err(e) = store.delete(&segment).await {
+            tracing::debug!("could not delete the compacted journal segment {segment}: {e}");
+        }
+    }
+    Ok(())
+}
+
+/// Writes `manifest` as the snapshot of a store's journal: it holds every segment before `next`.
+pub(crate) async fn save_store(
+    store: &dyn ObjectStore,
+    state: &ObjectPath,
+    manifest: &Manifest,
+    next: u64,
+) -> std::io::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(&StoreSnapshot {
+        journal_from: next,
+        manifest: manifest.clone(),
+    })?;
+    bytes.push(b'\n');
+    store
+        .put(
+            &state.clone().join(SNAPSHOT_OBJECT),
+            PutPayload::from(bytes),
+        )
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// Applies the lines of a journal (a file, a segment) to `manifest`.
+fn apply(bytes: &[u8], manifest: &mut Manifest) {
+    for line in bytes.split(|b| *b == b'\n') {
+        // A line cut short by a crash is the last one; what it recorded never happened.
+        if let Ok(Line { key, entry }) = serde_json::from_slice::<Line>(line) {
+            manifest.documents.insert(key, entry);
         }
     }
 }
@@ -206,5 +416,63 @@ mod tests {
                 .len(),
             0
         );
+    }
+}
+
+#[cfg(test)]
+mod store_tests {
+    use object_store::memory::InMemory;
+
+    use super::*;
+    use crate::manifest::EntryState;
+
+    #[tokio::test]
+    async fn segments_survive_a_crash_and_a_stale_one_is_never_replayed() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let state = ObjectPath::from("out/.kensho-extract/shard-0-of-1");
+        let (_, journal) = Journal::open_store(store.clone(), state.clone())
+            .await
+            .expect("opens");
+        let mut entry = ManifestEntry::queued("ab".into(), "a".into());
+        journal.record("a.pdf", &entry).await.expect("records");
+        entry.state = EntryState::Submitted;
+        journal.record("a.pdf", &entry).await.expect("records");
+        // A crash: no compaction, only segments.
+        drop(journal);
+        let segments = list_segments(store.as_ref(), &state).await.expect("lists");
+        assert_eq!(segments.len(), 2, "one put per group commit");
+        let stale = segments[0].1.clone();
+        let stale_bytes = store
+            .get(&stale)
+            .await
+            .expect("gets")
+            .bytes()
+            .await
+            .expect("bytes");
+
+        let (manifest, journal) = Journal::open_store(store.clone(), state.clone())
+            .await
+            .expect("reopens");
+        assert_eq!(manifest.documents["a.pdf"].state, EntryState::Submitted);
+        assert!(
+            list_segments(store.as_ref(), &state)
+                .await
+                .expect("lists")
+                .is_empty()
+        );
+        journal
+            .record("b.pdf", &ManifestEntry::queued("cd".into(), "b".into()))
+            .await
+            .expect("records");
+        drop(journal);
+        // A segment whose deletion failed comes back: it is older than the snapshot, and
+        // replaying it would take `a.pdf` back to queued.
+        store
+            .put(&stale, PutPayload::from(stale_bytes))
+            .await
+            .expect("puts");
+        let (manifest, _) = load_store(store.as_ref(), &state).await.expect("loads");
+        assert_eq!(manifest.documents["a.pdf"].state, EntryState::Submitted);
+        assert_eq!(manifest.documents["b.pdf"].state, EntryState::Queued);
     }
 }

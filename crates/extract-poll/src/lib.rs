@@ -24,7 +24,9 @@ mod batch;
 mod cache;
 mod document_error;
 mod error;
+mod folder;
 mod journal;
+mod location;
 mod lock;
 mod manifest;
 pub mod names;
@@ -32,6 +34,8 @@ mod pace;
 mod parts;
 mod policy;
 mod poller;
+mod shard;
+mod source;
 pub mod split;
 mod state;
 
@@ -42,11 +46,15 @@ pub use batch::{
 pub use cache::{CacheStats, OutputCache};
 pub use document_error::DocumentError;
 pub use error::PollError;
+pub use folder::{STATE_DIR, shard_manifests};
 pub use journal::{JOURNAL_FILE, Journal};
+pub use location::{Location, StoreLocation};
 pub use lock::{FolderLock, LOCK_FILE};
 pub use manifest::{
     EntryState, MANIFEST_FILE, MANIFEST_VERSION, Manifest, ManifestEntry, PartEntry, input_key,
 };
 pub use policy::{PollPolicy, PollingPolicy};
 pub use poller::{JobEvent, Poller};
+pub use shard::Shard;
+pub use source::MAX_OBJECT_BYTES;
 pub use state::{JobHandle, JobState};

@@ -121,11 +121,19 @@ impl Manifest {
                 ));
             }
         };
-        match manifest.version {
-            0 => manifest.version = MANIFEST_VERSION,
+        manifest.upgrade().map_err(invalid)?;
+        // Changes since the snapshot.
+        crate::journal::replay(dir, &mut manifest)?;
+        Ok(manifest)
+    }
+
+    /// Brings a manifest read from disk to this version's format; refuses a newer one.
+    pub(crate) fn upgrade(&mut self) -> Result<(), String> {
+        match self.version {
+            0 => self.version = MANIFEST_VERSION,
             1 => {
                 // Version 1 had no names: an input's name is the stem of its JSON output.
-                for entry in manifest.documents.values_mut() {
+                for entry in self.documents.values_mut() {
                     entry.name = entry
                         .outputs
                         .iter()
@@ -133,18 +141,16 @@ impl Manifest {
                         .and_then(|o| o.file_stem())
                         .map(|s| s.to_string_lossy().into_owned());
                 }
-                manifest.version = MANIFEST_VERSION;
+                self.version = MANIFEST_VERSION;
             }
             MANIFEST_VERSION => {}
             newer => {
-                return Err(invalid(format!(
+                return Err(format!(
                     "manifest version {newer} was written by a newer kensho-extract (this one reads up to {MANIFEST_VERSION}); use that version, or move the file away to start over"
-                )));
+                ));
             }
         }
-        // Changes since the snapshot.
-        crate::journal::replay(dir, &mut manifest)?;
-        Ok(manifest)
+        Ok(())
     }
 
     /// Writes the manifest atomically (a temporary file, then a rename) as the new snapshot,

@@ -128,7 +128,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             let handle = match job.take() {
                 Some(handle) => {
                     (self.on_event)(BatchEvent::Started {
-                        input: input.file.clone(),
+                        input: input.file.shown().to_path_buf(),
                         request_id: handle.request_id.clone(),
                         resumed: true,
                     });
@@ -137,7 +137,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 None => {
                     attempts += 1;
                     shared.count(|s| s.submissions += 1);
-                    match self.api.submit_file(&input.file, &options).await {
+                    match input.file.submit(&self.api, &options).await {
                         Ok(submission) => {
                             let handle: JobHandle = submission.into();
                             let recorded = handle.clone();
@@ -149,7 +149,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                             })
                             .await?;
                             (self.on_event)(BatchEvent::Started {
-                                input: input.file.clone(),
+                                input: input.file.shown().to_path_buf(),
                                 request_id: handle.request_id.clone(),
                                 resumed: false,
                             });
@@ -164,7 +164,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                                 .await?;
                             shared.count(|s| s.resubmitted_after_unknown_outcome += 1);
                             (self.on_event)(BatchEvent::Resubmitting {
-                                input: input.file.clone(),
+                                input: input.file.shown().to_path_buf(),
                                 reason,
                             });
                             continue;
@@ -175,7 +175,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             };
             let poller = Poller::with_shared_policy(self.api.clone(), self.policy.clone());
             let on_event = self.on_event.clone();
-            let shown = input.file.clone();
+            let shown = input.file.shown().to_path_buf();
             let waited = poller
                 .wait_with(&handle, move |event| {
                     if let JobEvent::Polled { state, polls, .. } = event {
@@ -199,7 +199,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 Err(PollError::Failed { error, .. }) if attempts < PART_ATTEMPTS => {
                     self.update(shared, &input.key, forget).await?;
                     (self.on_event)(BatchEvent::Resubmitting {
-                        input: input.file.clone(),
+                        input: input.file.shown().to_path_buf(),
                         reason: format!(
                             "{which} failed on the service side ({error}); sending that part again"
                         ),

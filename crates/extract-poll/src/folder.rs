@@ -1,0 +1,267 @@
+//! The output folder of a batch, on this machine or in an object store: where outputs are
+//! written whole, and where each shard keeps its manifest and journal.
+//!
+//! Layout: a run without shards on a local folder keeps its manifest beside the outputs, as it
+//! always has. A shard (and any run into a store) keeps its own under
+//! `.kensho-extract/shard-I-of-N/`, so shards never contend for a file and `report` finds them
+//! all.
+
+use std::path::{Path, PathBuf};
+
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+use crate::journal::{self, Journal};
+use crate::location::{Location, StoreLocation};
+use crate::lock::FolderLock;
+use crate::manifest::Manifest;
+use crate::shard::Shard;
+use crate::source::store_error;
+
+/// The folder (under the output folder) that holds the shards' manifests.
+pub const STATE_DIR: &str = ".kensho-extract";
+
+/// Where a run writes.
+#[derive(Debug, Clone)]
+pub(crate) enum OutputFolder {
+    Local {
+        dir: PathBuf,
+        state: PathBuf,
+    },
+    Store {
+        at: StoreLocation,
+        state: ObjectPath,
+    },
+}
+
+impl OutputFolder {
+    /// The folder at `location`, with the manifest of `shard` (or of the whole run).
+    pub(crate) fn new(location: &Location, shard: Option<Shard>) -> OutputFolder {
+        let shard_dir = shard
+            .unwrap_or_else(|| Shard::new(0, 1).expect("one shard"))
+            .dir_name();
+        match location {
+            Location::Local(dir) => OutputFolder::Local {
+                dir: dir.clone(),
+                state: match shard {
+                    Some(_) => dir.join(STATE_DIR).join(&shard_dir),
+                    None => dir.clone(),
+                },
+            },
+            Location::Store(at) => OutputFolder::Store {
+                state: at.child(&format!("{STATE_DIR}/{shard_dir}")),
+                at: at.clone(),
+            },
+        }
+    }
+
+    /// The output file `name` (such as `a.json`, or `2024/a.json`): its path, or its URL.
+    pub(crate) fn shown(&self, name: &str) -> PathBuf {
+        match self {
+            OutputFolder::Local { dir, .. } => dir.join(name),
+            OutputFolder::Store { at, .. } => PathBuf::from(at.url_of(name)),
+        }
+    }
+
+    /// Whether this is a store (names are then mirrored, see [`crate::source::mirror_name`]).
+    pub(crate) fn is_store(&self) -> bool {
+        matches!(self, OutputFolder::Store { .. })
+    }
+
+    /// Makes the folders, takes the run's lock (a local folder's; a store has none, so each
+    /// shard must have one worker at a time, as batch schedulers ensure), and opens the
+    /// manifest and its journal.
+    pub(crate) async fn open(
+        &self,
+        wait_for_lock: bool,
+    ) -> std::io::Result<(Option<FolderLock>, Manifest, Journal)> {
+        match self {
+            OutputFolder::Local { dir, state } => {
+                for folder in [dir, state] {
+                    std::fs::create_dir_all(folder).map_err(|e| {
+                        std::io::Error::new(e.kind(), format!("{}: {e}", folder.display()))
+                    })?;
+                }
+                let lock = FolderLock::acquire(state, wait_for_lock).await?;
+                let state = state.clone();
+                let (manifest, journal) =
+                    tokio::task::spawn_blocking(move || Journal::open(&state))
+                        .await
+                        .map_err(std::io::Error::other)??;
+                Ok((Some(lock), manifest, journal))
+            }
+            OutputFolder::Store { at, state } => {
+                let (manifest, journal) = Journal::open_store(at.store.clone(), state.clone())
+                    .await
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", at.url())))?;
+                Ok((None, manifest, journal))
+            }
+        }
+    }
+
+    /// Compacts the journal into a new snapshot at the end of a run.
+    pub(crate) async fn save(&self, manifest: Manifest) -> std::io::Result<()> {
+        match self {
+            OutputFolder::Local { state, .. } => {
+                let state = state.clone();
+                tokio::task::spawn_blocking(move || manifest.save(&state))
+                    .await
+                    .map_err(std::io::Error::other)?
+            }
+            OutputFolder::Store { at, state } => {
+                // The manifest in memory holds every change this run made.
+                journal::compact_store(at.store.as_ref(), state, &manifest, 0).await
+            }
+        }
+    }
+
+    /// Whether the output file `name` is there.
+    pub(crate) async fn exists(&self, name: &str) -> bool {
+        match self {
+            OutputFolder::Local { dir, .. } => dir.join(name).is_file(),
+            OutputFolder::Store { at, .. } => at.store.head(&at.child(name)).await.is_ok(),
+        }
+    }
+
+    /// The output file `name`'s bytes.
+    pub(crate) async fn read(&self, name: &str) -> std::io::Result<Vec<u8>> {
+        match self {
+            OutputFolder::Local { dir, .. } => {
+                let path = dir.join(name);
+                tokio::task::spawn_blocking(move || std::fs::read(path))
+                    .await
+                    .map_err(std::io::Error::other)?
+            }
+            OutputFolder::Store { at, .. } => {
+                let got = at.store.get(&at.child(name)).await.map_err(store_error)?;
+                Ok(got.bytes().await.map_err(store_error)?.to_vec())
+            }
+        }
+    }
+
+    /// Writes the output file `name` whole: a local file through a synced temporary file and a
+    /// rename, an object by one put (atomic). Without `replace`, a file or object already there
+    /// is never replaced.
+    pub(crate) async fn write(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        replace: bool,
+    ) -> std::io::Result<()> {
+        match self {
+            OutputFolder::Local { dir, .. } => {
+                let path = dir.join(name);
+                tokio::task::spawn_blocking(move || {
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                    write_file(&path, &bytes, replace)
+                })
+                .await
+                .map_err(std::io::Error::other)?
+            }
+            OutputFolder::Store { at, .. } => {
+                let mode = if replace {
+                    PutMode::Overwrite
+                } else {
+                    PutMode::Create
+                };
+                let options = PutOptions {
+                    mode,
+                    ..PutOptions::default()
+                };
+                match at
+                    .store
+                    .put_opts(&at.child(name), PutPayload::from(bytes), options)
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(object_store::Error::AlreadyExists { .. }) => Err(foreign()),
+                    Err(object_store::Error::Precondition { .. }) => Err(foreign()),
+                    Err(e) => Err(store_error(e)),
+                }
+            }
+        }
+    }
+}
+
+fn foreign() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "a file kensho-extract did not write is there; move it away, or pass --overwrite",
+    )
+}
+
+/// Writes `bytes` to `path` atomically (a temporary file in the same folder, synced, then
+/// renamed). Without `replace`, an existing file is never replaced: the rename fails instead.
+pub(crate) fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".partial-");
+    // Outputs follow the umask (0644 under the usual 022), not a temporary file's 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut file = builder.tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    if replace {
+        file.persist(path).map_err(|e| e.error)?;
+    } else {
+        file.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                foreign()
+            } else {
+                e.error
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// The manifests of every shard that wrote to `location` (and of a run without shards), by
+/// shard folder name (`""` for the latter), read without changing anything.
+pub async fn shard_manifests(location: &Location) -> std::io::Result<Vec<(String, Manifest)>> {
+    let mut found = Vec::new();
+    match location {
+        Location::Local(dir) => {
+            if !dir.is_dir() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("{}: no such folder", dir.display()),
+                ));
+            }
+            if dir.join(crate::MANIFEST_FILE).is_file() {
+                found.push((String::new(), Manifest::load(dir)?));
+            }
+            if let Ok(entries) = std::fs::read_dir(dir.join(STATE_DIR)) {
+                for entry in entries {
+                    let entry = entry?;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if name.starts_with("shard-") && entry.path().is_dir() {
+                        found.push((name, Manifest::load(&entry.path())?));
+                    }
+                }
+            }
+        }
+        Location::Store(at) => {
+            let listing = at
+                .store
+                .list_with_delimiter(Some(&at.child(STATE_DIR)))
+                .await
+                .map_err(store_error)?;
+            for prefix in listing.common_prefixes {
+                let name = prefix.filename().unwrap_or_default().to_string();
+                if name.starts_with("shard-") {
+                    let (manifest, _) = journal::load_store(at.store.as_ref(), &prefix).await?;
+                    found.push((name, manifest));
+                }
+            }
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
+}

@@ -1,0 +1,372 @@
+//! A batch's inputs: files on this machine, or objects in a store, listed, sharded and given
+//! names that need no coordination between workers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use extract_api::{ApiError, ExtractApi, ExtractionOptions, Submission};
+use futures_util::TryStreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
+use sha2::{Digest, Sha256};
+
+use crate::location::Location;
+use crate::manifest::input_key;
+use crate::names::safe_component;
+use crate::shard::Shard;
+
+/// The largest object read from a store: it is held in memory from its first read (its
+/// identity, its page count) to its upload, so every retry sends the same bytes without a copy
+/// on disk. The direct-upload limit: a larger document goes from a local file.
+pub const MAX_OBJECT_BYTES: u64 = 100 * 1000 * 1000;
+
+/// One input: where its bytes are.
+pub(crate) enum InputFile {
+    /// A file on this machine.
+    Local(PathBuf),
+    /// An object, read once when first needed.
+    Object {
+        store: Arc<dyn ObjectStore>,
+        path: ObjectPath,
+        size: u64,
+        etag: Option<String>,
+        shown: PathBuf,
+        bytes: tokio::sync::OnceCell<Bytes>,
+    },
+}
+
+impl InputFile {
+    /// The path or URL shown in events and messages.
+    pub(crate) fn shown(&self) -> &Path {
+        match self {
+            InputFile::Local(path) => path,
+            InputFile::Object { shown, .. } => shown,
+        }
+    }
+
+    /// What identifies this content in the manifest: a file's SHA-256; for an object, its
+    /// ETag and size, which the listing gives without reading it (so a resumed worker does not
+    /// download finished documents again), else the SHA-256 of its bytes.
+    pub(crate) async fn identity(&self) -> std::io::Result<String> {
+        match self {
+            InputFile::Local(path) => crate::batch::hash_file(path.clone()).await,
+            InputFile::Object {
+                etag: Some(etag),
+                size,
+                ..
+            } => Ok(format!("etag:{}:{size}", etag.trim_matches('"'))),
+            InputFile::Object { .. } => {
+                let bytes = self.bytes().await?;
+                Ok(hex(&Sha256::digest(&bytes)))
+            }
+        }
+    }
+
+    /// Whether [`identity`](Self::identity) is the content's SHA-256 (the output cache's key).
+    pub(crate) fn identity_is_sha256(&self) -> bool {
+        !matches!(self, InputFile::Object { etag: Some(_), .. })
+    }
+
+    /// Reads what a submission will send, so a store that fails is a file error before any
+    /// request (a file is read by the client as it sends).
+    pub(crate) async fn ready(&self) -> std::io::Result<()> {
+        match self {
+            InputFile::Local(_) => Ok(()),
+            InputFile::Object { .. } => self.bytes().await.map(drop),
+        }
+    }
+
+    /// An object's bytes, fetched on the first call.
+    async fn bytes(&self) -> std::io::Result<Bytes> {
+        let InputFile::Object {
+            store,
+            path,
+            size,
+            shown,
+            bytes,
+            ..
+        } = self
+        else {
+            return Err(std::io::Error::other("not an object"));
+        };
+        let bytes = bytes
+            .get_or_try_init(|| async {
+                if *size > MAX_OBJECT_BYTES {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::FileTooLarge,
+                        format!(
+                            "{} is {size} bytes; objects above {MAX_OBJECT_BYTES} bytes are not read from the store: download it and pass the file",
+                            shown.display()
+                        ),
+                    ));
+                }
+                let got = store.get(path).await.map_err(store_error)?;
+                got.bytes().await.map_err(store_error)
+            })
+            .await?;
+        Ok(bytes.clone())
+    }
+
+    /// The page count, if the document can be read (one that cannot is sent whole).
+    pub(crate) async fn page_count(&self) -> Option<u32> {
+        let data = match self {
+            InputFile::Local(path) => {
+                let path = path.clone();
+                return tokio::task::spawn_blocking(move || {
+                    std::fs::read(&path)
+                        .ok()
+                        .and_then(|data| extract_api::count_pages(data).ok())
+                })
+                .await
+                .ok()
+                .flatten();
+            }
+            InputFile::Object { .. } => self.bytes().await.ok()?,
+        };
+        tokio::task::spawn_blocking(move || extract_api::count_pages(data.to_vec()).ok())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Submits the document: a file by the client's own path choice, an object from the
+    /// bytes read once.
+    pub(crate) async fn submit<A: ExtractApi>(
+        &self,
+        api: &A,
+        options: &ExtractionOptions,
+    ) -> Result<Submission, ApiError> {
+        match self {
+            InputFile::Local(path) => api.submit_file(path, options).await,
+            InputFile::Object { path, .. } => {
+                // Read before the submission is recorded ([`InputFile::ready`]): nothing sent.
+                let bytes = self
+                    .bytes()
+                    .await
+                    .map_err(|e| ApiError::Build(e.to_string()))?;
+                let name = path.filename().unwrap_or("document.pdf").to_string();
+                api.submit_bytes(bytes, &name, options).await
+            }
+        }
+    }
+}
+
+/// An input as listed: where it is, its manifest key, and its path under the folder it was
+/// found in (what mirrored names are made from).
+pub(crate) struct Listed {
+    pub(crate) file: InputFile,
+    pub(crate) key: String,
+    pub(crate) relative: Option<String>,
+}
+
+/// Lists the PDFs under `locations` that belong to `shard` (all of them without one), sorted by
+/// key, without repeats. A store's listing is streamed: only this shard's inputs are kept.
+pub(crate) async fn list(
+    locations: &[Location],
+    shard: Option<Shard>,
+) -> std::io::Result<Vec<Listed>> {
+    let mut listed = Vec::new();
+    let mine = |key: &str| shard.is_none_or(|s| s.contains(key));
+    for location in locations {
+        match location {
+            Location::Local(root) => {
+                let root = root.clone();
+                let files = tokio::task::spawn_blocking({
+                    let root = root.clone();
+                    move || crate::batch::expand(std::slice::from_ref(&root))
+                })
+                .await
+                .map_err(std::io::Error::other)??;
+                for file in files {
+                    let key = input_key(&file);
+                    if !mine(&key) {
+                        continue;
+                    }
+                    let relative = if file == root {
+                        file.file_name()
+                            .and_then(|n| n.to_str())
+                            .map(str::to_string)
+                    } else {
+                        file.strip_prefix(&root).ok().and_then(|r| {
+                            let parts: Option<Vec<&str>> =
+                                r.components().map(|c| c.as_os_str().to_str()).collect();
+                            parts.map(|p| p.join("/"))
+                        })
+                    };
+                    listed.push(Listed {
+                        file: InputFile::Local(file),
+                        key,
+                        relative,
+                    });
+                }
+            }
+            Location::Store(at) => {
+                let mut objects = at.store.list(Some(&at.prefix));
+                while let Some(meta) = objects.try_next().await.map_err(store_error)? {
+                    let Some(relative) = at.relative(&meta.location) else {
+                        continue;
+                    };
+                    let is_pdf = meta
+                        .location
+                        .extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+                    let key = at.url_of(&relative);
+                    if !is_pdf || !mine(&key) {
+                        continue;
+                    }
+                    listed.push(Listed {
+                        file: InputFile::Object {
+                            store: at.store.clone(),
+                            path: meta.location,
+                            size: meta.size,
+                            etag: meta.e_tag,
+                            shown: PathBuf::from(&key),
+                            bytes: tokio::sync::OnceCell::new(),
+                        },
+                        key,
+                        relative: Some(relative),
+                    });
+                }
+            }
+        }
+    }
+    listed.sort_by(|a, b| a.key.cmp(&b.key));
+    listed.dedup_by(|a, b| a.key == b.key);
+    Ok(listed)
+}
+
+/// The output name of an input found at `relative` under its folder, made without knowing any
+/// other input (so workers on many machines agree without talking): the same path, each part
+/// made safe ([`safe_component`]), without its `.pdf`. When making it safe changed anything, or
+/// the path is unknown, 8 hex digits of the key's hash are added, so two inputs never share a
+/// name.
+pub(crate) fn mirror_name(relative: Option<&str>, key: &str) -> String {
+    let raw = relative.unwrap_or("");
+    let stem = raw.strip_suffix(".pdf").unwrap_or(raw);
+    let safe: Vec<String> = stem
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(|p| safe_component(p, "document"))
+        .collect();
+    let name = safe.join("/");
+    if relative.is_some() && raw.ends_with(".pdf") && name == stem {
+        name
+    } else {
+        let name = if name.is_empty() {
+            "document".into()
+        } else {
+            name
+        };
+        format!("{name}-{}", &hex(&Sha256::digest(key.as_bytes()))[..8])
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An object store's error as an I/O error, keeping its kind where there is one.
+pub(crate) fn store_error(error: object_store::Error) -> std::io::Error {
+    let kind = match &error {
+        object_store::Error::NotFound { .. } => std::io::ErrorKind::NotFound,
+        object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. } => {
+            std::io::ErrorKind::AlreadyExists
+        }
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => std::io::ErrorKind::PermissionDenied,
+        _ => std::io::ErrorKind::Other,
+    };
+    std::io::Error::new(kind, error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use object_store::PutPayload;
+    use object_store::memory::InMemory;
+
+    use crate::location::StoreLocation;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn mirrored_names_keep_the_folders_and_stay_apart() {
+        assert_eq!(mirror_name(Some("2024/q1/a.pdf"), "k"), "2024/q1/a");
+        assert_eq!(mirror_name(Some("a.pdf"), "k"), "a");
+        // Upper-case extensions, unsafe parts and unknown paths get the key's hash.
+        let upper = mirror_name(Some("a.PDF"), "s3://b/a.PDF");
+        assert!(
+            upper.starts_with("a.PDF-") && upper.len() == "a.PDF-".len() + 8,
+            "{upper}"
+        );
+        let climbing = mirror_name(Some("../x.pdf"), "k1");
+        assert!(
+            climbing.starts_with("__-") || climbing.starts_with("__/"),
+            "{climbing}"
+        );
+        assert_ne!(
+            mirror_name(Some("a:b.pdf"), "k1"),
+            mirror_name(Some("a_b.pdf"), "k2")
+        );
+        assert!(mirror_name(None, "k").starts_with("document-"));
+    }
+
+    proptest! {
+        /// A name from any listing stays below the output folder.
+        #[test]
+        fn mirrored_names_stay_inside(relative in "[a-z./\\\\:]{0,30}", key in ".{0,20}") {
+            let name = mirror_name(Some(&relative), &key);
+            let path = std::path::Path::new("/out").join(&name);
+            prop_assert!(path.starts_with("/out"));
+            prop_assert!(!path.components().any(|c| matches!(c, std::path::Component::ParentDir)));
+            prop_assert!(name.split('/').all(|p| !p.is_empty() && !p.starts_with('.')));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_listing_keeps_this_shards_pdfs_sorted() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        for name in [
+            "in/b.pdf",
+            "in/a.pdf",
+            "in/sub/c.PDF",
+            "in/notes.txt",
+            "other/d.pdf",
+        ] {
+            store
+                .put(
+                    &ObjectPath::from(name),
+                    PutPayload::from_static(b"%PDF-1.4"),
+                )
+                .await
+                .expect("puts");
+        }
+        let at = StoreLocation::new(store, ObjectPath::from("in"), "memory:///in");
+        let all = list(&[Location::Store(at.clone())], None)
+            .await
+            .expect("lists");
+        let keys: Vec<&str> = all.iter().map(|l| l.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "memory:///in/a.pdf",
+                "memory:///in/b.pdf",
+                "memory:///in/sub/c.PDF"
+            ]
+        );
+        assert_eq!(all[2].relative.as_deref(), Some("sub/c.PDF"));
+        let mut seen = 0;
+        for index in 0..2 {
+            let shard = Shard::new(index, 2).expect("shard");
+            let part = list(&[Location::Store(at.clone())], Some(shard))
+                .await
+                .expect("lists");
+            assert!(part.iter().all(|l| shard.contains(&l.key)));
+            seen += part.len();
+        }
+        assert_eq!(seen, 3);
+        let identity = all[0].file.identity().await.expect("identity");
+        assert!(identity.starts_with("etag:"), "{identity}");
+    }
+}
