@@ -766,10 +766,11 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             })?;
         let document = tokio::task::spawn_blocking(move || {
             OutputDocument::from_json(&bytes)
-                .map_err(|source| DocumentError::StoredOutput { path, source })
+                .map_err(|source| Box::new(DocumentError::StoredOutput { path, source }))
         })
         .await
-        .map_err(|e| DocumentError::Internal(e.to_string()))??;
+        .map_err(|e| DocumentError::Internal(e.to_string()))?
+        .map_err(|e| *e)?;
         shared.count(|s| s.completed_without_submission += 1);
         self.write_all(input, &document, &[shared.folder.shown(json)], shared)
             .await
