@@ -18,9 +18,11 @@ mod jobs;
 mod keys;
 mod output;
 mod preflight;
+mod report;
 mod review;
 mod settings;
 mod shell;
+mod store;
 mod wait;
 
 use std::process::ExitCode;
@@ -69,6 +71,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Extract PDFs (files and folders) into a directory, resuming where a previous run stopped.
     Run(wait::RunArgs),
+    /// Sum up a run's output folder (local or a store URL): every shard's manifest merged into
+    /// counts, failures, unknown outcomes and pages, as text or JSON.
+    Report(report::ReportArgs),
     /// Wait for a submitted request and write its output.
     Wait(wait::WaitArgs),
     /// Convert an output document to Markdown, text, pages, CSV tables, items or sections.
@@ -145,6 +150,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Run(args) => settings.and_then(|s| wait::run(args, &s)),
         Command::Wait(args) => settings.and_then(|s| wait::wait(args, &s)),
+        Command::Report(args) => report::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Review(args) => review::review(args),
         Command::Diff(args) => review::diff(args),

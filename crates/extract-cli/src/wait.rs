@@ -9,7 +9,8 @@ use std::time::Duration;
 use clap::Args;
 use extract_api::{Client, RetrievalMode};
 use extract_poll::{
-    BatchEvent, BatchOutcome, BatchRunner, JobEvent, JobHandle, MANIFEST_FILE, PollPolicy, Poller,
+    BatchEvent, BatchOutcome, BatchRunner, JobEvent, JobHandle, Location, MANIFEST_FILE,
+    PollPolicy, Poller, STATE_DIR, Shard,
 };
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -37,12 +38,18 @@ pub struct WaitArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// PDF files, and directories searched for `*.pdf`.
+    /// PDF files, and directories searched for `*.pdf`; or object-store prefixes
+    /// (`s3://bucket/in`, `gs://…`, `az://…`), listed for `*.pdf`.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Where `<name>.json` (and `.md` or `.txt`) go; also holds the manifest that lets a re-run resume.
-    #[arg(long, value_name = "DIR")]
+    /// Where `<name>.json` (and `.md` or `.txt`) go, a folder or an object-store prefix; also
+    /// holds the manifest that lets a re-run resume.
+    #[arg(long, value_name = "DIR|URL")]
     out_dir: PathBuf,
+    /// Run only shard I of N (from 0): the inputs whose name hashes to it. N workers, one a
+    /// shard, run the batch once between them, each with its own manifest (docs/scale.md).
+    #[arg(long, value_name = "I/N", value_parser = clap::value_parser!(Shard))]
+    shard: Option<Shard>,
     /// What to write beside each output document.
     #[arg(long, value_enum, default_value = "json")]
     format: RunFormat,
@@ -429,12 +436,28 @@ fn outcome_line(input: &std::path::Path, outcome: &BatchOutcome) -> String {
     }
 }
 
+/// Where a run records its jobs, as shown to a person.
+fn manifest_shown(args: &RunArgs) -> String {
+    let out = args.out_dir.display();
+    match args.shard {
+        None if !crate::store::is_url(&out.to_string()) => {
+            args.out_dir.join(MANIFEST_FILE).display().to_string()
+        }
+        shard => format!(
+            "{}/{STATE_DIR}/{}",
+            out.to_string().trim_end_matches('/'),
+            shard
+                .unwrap_or_else(|| Shard::new(0, 1).expect("one shard"))
+                .dir_name()
+        ),
+    }
+}
+
 pub fn run(args: RunArgs, settings: &Settings) -> Result<(), Failure> {
     let limit = Duration::from_secs(args.timeout);
-    let manifest = args.out_dir.join(MANIFEST_FILE);
     let what = format!(
         "submitted jobs are recorded in {}: run the same command again to resume them",
-        manifest.display()
+        manifest_shown(&args)
     );
     // Documents reach their own deadline at the command's, and report it; a second of grace
     // lets them, then the whole command stops.
@@ -447,7 +470,36 @@ pub fn run(args: RunArgs, settings: &Settings) -> Result<(), Failure> {
 
 async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Result<(), Failure> {
     let pages = crate::preflight::selection(args.extraction.pages())?;
-    let files = extract_poll::expand(&args.paths)?;
+    let out = crate::store::location(&args.out_dir)?;
+    let mut stores = Vec::new();
+    let mut local = Vec::new();
+    for path in &args.paths {
+        match crate::store::location(path)? {
+            Location::Local(path) => local.push(path),
+            store => stores.push(store),
+        }
+    }
+    let remote = !stores.is_empty() || matches!(out, Location::Store(_));
+    if args.review && !stores.is_empty() {
+        return Err(coded(
+            2,
+            "--review draws the PDF's pages and reads local files; run it on a local copy of the inputs",
+        ));
+    }
+    if args.dry_run && (remote || args.shard.is_some()) {
+        return Err(coded(
+            2,
+            "--dry-run reads local inputs and a local output folder, without shards",
+        ));
+    }
+    // This shard's local files: the ones preflight checks.
+    let files: Vec<PathBuf> = extract_poll::expand(&local)?
+        .into_iter()
+        .filter(|f| {
+            args.shard
+                .is_none_or(|s| s.contains(&extract_poll::input_key(f)))
+        })
+        .collect();
     let cache = if args.no_cache {
         None
     } else {
@@ -498,7 +550,7 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
     let display = Arc::new(Display::new(total, events.is_some()));
     let sink = display.clone();
     let event_sink = events.clone();
-    let mut runner = BatchRunner::new(client, &args.out_dir)
+    let mut runner = BatchRunner::new(client, out)
         .options(args.extraction.options())
         .policy(PollPolicy::default().with_deadline(limit))
         .concurrency(concurrency)
@@ -510,6 +562,9 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         });
     if let Some(cache) = cache {
         runner = runner.cache(cache);
+    }
+    if let Some(shard) = args.shard {
+        runner = runner.shard(shard);
     }
     if let Some(pages) = args.split_pages {
         runner = runner.split_pages(pages);
@@ -523,13 +578,16 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
     if args.review {
         runner = runner.render_from("review.html", crate::review::renderer());
     }
+    // Preflight's survivors, and the stores' inputs (listed by the runner, streamed).
+    let mut inputs: Vec<Location> = files.into_iter().map(Location::Local).collect();
+    inputs.extend(stores);
     let result = tokio::select! {
-        result = runner.run(&files) => result,
+        result = runner.run_from(&inputs) => result,
         _ = tokio::signal::ctrl_c() => {
             display.finish();
             return Err(coded(INTERRUPTED, format!(
                 "interrupted; submitted jobs are recorded in {}: run the same command again to resume them",
-                args.out_dir.join(MANIFEST_FILE).display()
+                manifest_shown(&args)
             )));
         }
     };

@@ -183,10 +183,11 @@ pub(crate) async fn list(
                     if !mine(&key) {
                         continue;
                     }
+                    // A file given by itself: its path as given (so two `a.pdf` in two
+                    // folders stay two names); one found in a folder: its path under it.
                     let relative = if file == root {
-                        file.file_name()
-                            .and_then(|n| n.to_str())
-                            .map(str::to_string)
+                        file.to_str()
+                            .map(|p| p.trim_start_matches("./").to_string())
                     } else {
                         file.strip_prefix(&root).ok().and_then(|r| {
                             let parts: Option<Vec<&str>> =

@@ -1,6 +1,8 @@
 //! Shared by the CLI's tests: an emulator with a registered key, and running the binary.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod moto;
+
 use std::process::{Command, Output};
 
 use extract_emulator::{Emulator, EmulatorConfig, RunningEmulator};

@@ -1,0 +1,153 @@
+//! Beyond one machine: shards of one batch from S3 to S3 (moto's real S3 API on loopback), one
+//! worker killed midway and restarted, every document extracted once.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::moto::Moto;
+use common::{keypair_vars, setup_with, text};
+use extract_emulator::EmulatorConfig;
+
+const DOCUMENTS: usize = 60;
+
+/// The CLI with the emulator's and moto's variables only (no AWS or Kensho setting of the
+/// machine's), and a cache of its own.
+fn command(args: &[&str], vars: &[(&'static str, String)], cache: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kensho-extract"));
+    command.args(args);
+    for (name, _) in std::env::vars()
+        .filter(|(n, _)| n.starts_with("KENSHO_") || n.starts_with("AWS_") || n.starts_with("GOOGLE_") || n.starts_with("AZURE_"))
+    {
+        command.env_remove(name);
+    }
+    command.envs(vars.iter().map(|(n, v)| (*n, v.as_str())));
+    command.env("KENSHO_EXTRACT_CACHE_DIR", cache);
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    // Jobs take 3 s: after a wave of submissions, nothing is being submitted for that long.
+    let setup =
+        setup_with(EmulatorConfig::default().with_job_duration(Duration::from_secs(3))).await;
+    moto.create_bucket("corpus").await;
+    for i in 0..DOCUMENTS {
+        let pdf = extract_emulator::sample_pdf(&[extract_emulator::SamplePage {
+            heading: format!("Filing {i}"),
+            paragraphs: vec![format!("Paragraph of filing {i}.")],
+        }]);
+        moto.put("corpus", &format!("in/filing-{i:02}.pdf"), pdf).await;
+    }
+    // Not a PDF: not an input.
+    moto.put("corpus", "in/notes.txt", b"notes".to_vec()).await;
+    let mut vars = keypair_vars(&setup);
+    vars.extend(moto.vars());
+    let cache = tempfile::tempdir().expect("tempdir");
+    let shard = |index: u32| {
+        let spec = format!("{index}/3");
+        command(
+            &[
+                "run",
+                "s3://corpus/in",
+                "--out-dir",
+                "s3://corpus/out",
+                "--shard",
+                &spec,
+                "--concurrency",
+                "5",
+                "--events",
+                "jsonl",
+            ],
+            &vars,
+            cache.path(),
+        )
+    };
+
+    // Shard 1 is killed once its first five jobs are submitted and recorded, while they run.
+    let mut first = shard(1)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let stdout = first.stdout.take().expect("stdout");
+    let submitted = tokio::task::spawn_blocking(move || {
+        let mut seen = 0;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("line");
+            if line.contains(r#""event":"submitted""#) {
+                seen += 1;
+                if seen == 5 {
+                    break;
+                }
+            }
+        }
+        seen
+    });
+    let seen = tokio::time::timeout(Duration::from_secs(60), submitted)
+        .await
+        .expect("five submissions within 60 s")
+        .expect("joins");
+    first.kill().expect("kills");
+    let killed = first.wait_with_output().expect("waits");
+    assert!(!killed.status.success(), "{}", text(&killed.stderr));
+    assert_eq!(seen, 5);
+    assert_eq!(setup.emulator.stats().submissions, 5);
+    // It left its journal in the store: segments, no compaction.
+    let left = moto.keys("corpus", "out/.kensho-extract/shard-1-of-3/journal/").await;
+    assert!(!left.is_empty(), "segments were written before the kill");
+
+    // All three shards now, shard 1 restarted.
+    let runs = (0..3).map(|index| {
+        let mut command = shard(index);
+        tokio::task::spawn_blocking(move || command.output().expect("runs"))
+    });
+    let outputs = futures_util::future::join_all(runs).await;
+    for (index, output) in outputs.into_iter().enumerate() {
+        let output = output.expect("joins");
+        assert!(
+            output.status.success(),
+            "shard {index}: {}\n{}",
+            text(&output.stderr),
+            text(&output.stdout)
+        );
+    }
+
+    let keys = moto.keys("corpus", "out/").await;
+    let mut documents: Vec<&String> = keys
+        .iter()
+        .filter(|k| !k.starts_with("out/.kensho-extract/"))
+        .collect();
+    documents.sort();
+    let expected: Vec<String> = (0..DOCUMENTS)
+        .map(|i| format!("out/filing-{i:02}.json"))
+        .collect();
+    assert_eq!(documents, expected.iter().collect::<Vec<_>>());
+    let stats = setup.emulator.stats();
+    assert_eq!(
+        stats.submissions, DOCUMENTS as u64,
+        "every document submitted once, the killed shard's five resumed, not sent again"
+    );
+    let one = moto.get("corpus", "out/filing-07.json").await.expect("output");
+    assert!(text(&one).contains("Filing 7"));
+    // Each shard compacted its journal at the end: a snapshot, no segment.
+    let segments = moto.keys("corpus", "out/.kensho-extract/shard-1-of-3/journal/").await;
+    assert!(segments.is_empty(), "{segments:?}");
+
+    // One report over the three shards.
+    let report = command(&["report", "s3://corpus/out", "--json"], &vars, cache.path())
+        .output()
+        .expect("runs");
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("JSON");
+    assert_eq!(report["shards"], 3);
+    assert_eq!(report["documents"], DOCUMENTS);
+    assert_eq!(report["states"]["succeeded"], DOCUMENTS);
+    assert_eq!(report["unknown_outcomes"], 0);
+    assert_eq!(report["outputs"], DOCUMENTS);
+}
