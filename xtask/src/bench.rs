@@ -46,6 +46,16 @@ pub enum Bench {
         #[arg(long, default_value_t = 50)]
         documents: usize,
     },
+    /// Batches of short jobs growing 4×: CPU, wall time, peak memory and journal bytes of the
+    /// `run` process and their ratios (linear is 4), then one large batch for peak memory.
+    Scale {
+        /// Documents in the small batch (the large one has 4×).
+        #[arg(long, default_value_t = 2000)]
+        documents: usize,
+        /// Documents in the batch measured for peak memory alone (0: skip it).
+        #[arg(long, default_value_t = 20000)]
+        memory: usize,
+    },
     /// `kensho-extract review` of a long output, without and with its PDF: time per page and
     /// peak memory.
     Review {
@@ -65,6 +75,7 @@ pub fn run(root: &Path, bench: Bench) -> Result {
         Bench::Review { pages, runs } => crate::bench_review::review(root, pages, runs),
         Bench::Rate { limit, seconds } => crate::bench_rate::rate(root, limit, seconds),
         Bench::Polls { documents } => crate::bench_polls::polls(root, documents),
+        Bench::Scale { documents, memory } => crate::bench_scale::scale(root, documents, memory),
     }
 }
 

@@ -4,6 +4,7 @@ mod bench;
 mod bench_polls;
 mod bench_rate;
 mod bench_review;
+mod bench_scale;
 mod codegen;
 mod dist;
 mod msrv;

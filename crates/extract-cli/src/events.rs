@@ -196,5 +196,6 @@ pub fn summary_json(summary: &BatchSummary, refused: usize) -> Value {
         "submissions": summary.submissions,
         "from_cache": summary.from_cache,
         "refused": refused,
+        "journal_bytes": summary.journal_bytes,
     })
 }

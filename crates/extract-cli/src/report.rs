@@ -65,7 +65,8 @@ impl Report {
                     .push((key.clone(), entry.error.clone().unwrap_or_default()));
             }
             if !entry.unknown_outcomes.is_empty() {
-                self.unknown.push((key.clone(), entry.unknown_outcomes.len()));
+                self.unknown
+                    .push((key.clone(), entry.unknown_outcomes.len()));
             }
         }
     }
@@ -77,9 +78,8 @@ impl Report {
 
 pub fn run(args: ReportArgs) -> Result<(), Failure> {
     let location = crate::store::location(&args.out_dir)?;
-    let manifests = crate::block_on(async move {
-        Ok(extract_poll::shard_manifests(&location).await?)
-    })?;
+    let manifests =
+        crate::block_on(async move { Ok(extract_poll::shard_manifests(&location).await?) })?;
     if manifests.is_empty() {
         return Err(format!(
             "{}: no manifest here; give the --out-dir of a run",

@@ -37,7 +37,9 @@ pub fn location(raw: &Path) -> Result<Location, Failure> {
                 .with_url(text)
                 .with_http_connector(Connector)
                 .build()
-                .map_err(|e| configuration(text, "AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL", e))?,
+                .map_err(|e| {
+                    configuration(text, "AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL", e)
+                })?,
         ),
         ObjectStoreScheme::GoogleCloudStorage => Arc::new(
             object_store::gcp::GoogleCloudStorageBuilder::from_env()
@@ -52,7 +54,11 @@ pub fn location(raw: &Path) -> Result<Location, Failure> {
                 .with_http_connector(Connector)
                 .build()
                 .map_err(|e| {
-                    configuration(text, "AZURE_STORAGE_ACCOUNT_NAME, AZURE_STORAGE_ACCESS_KEY", e)
+                    configuration(
+                        text,
+                        "AZURE_STORAGE_ACCOUNT_NAME, AZURE_STORAGE_ACCESS_KEY",
+                        e,
+                    )
                 })?,
         ),
         other => return Err(unsupported(text, format!("{other:?}")).into()),
@@ -79,7 +85,9 @@ fn unsupported(text: &str, why: impl std::fmt::Display) -> String {
 }
 
 fn configuration(text: &str, variables: &str, error: object_store::Error) -> String {
-    format!("{text}: cannot use this store ({error}); set {variables} or the cloud's other standard variables")
+    format!(
+        "{text}: cannot use this store ({error}); set {variables} or the cloud's other standard variables"
+    )
 }
 
 /// The HTTP client for stores: this tool's own (the TLS stack the build chose, the platform's
@@ -115,7 +123,9 @@ mod tests {
             location(Path::new("file:///tmp/in")),
             Ok(Location::Local(p)) if p == Path::new("/tmp/in")
         ));
-        let ftp = location(Path::new("ftp://host/x")).expect_err("refused").to_string();
+        let ftp = location(Path::new("ftp://host/x"))
+            .expect_err("refused")
+            .to_string();
         assert!(ftp.contains("s3://"), "{ftp}");
     }
 

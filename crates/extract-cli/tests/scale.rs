@@ -18,9 +18,12 @@ const DOCUMENTS: usize = 60;
 fn command(args: &[&str], vars: &[(&'static str, String)], cache: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kensho-extract"));
     command.args(args);
-    for (name, _) in std::env::vars()
-        .filter(|(n, _)| n.starts_with("KENSHO_") || n.starts_with("AWS_") || n.starts_with("GOOGLE_") || n.starts_with("AZURE_"))
-    {
+    for (name, _) in std::env::vars().filter(|(n, _)| {
+        n.starts_with("KENSHO_")
+            || n.starts_with("AWS_")
+            || n.starts_with("GOOGLE_")
+            || n.starts_with("AZURE_")
+    }) {
         command.env_remove(name);
     }
     command.envs(vars.iter().map(|(n, v)| (*n, v.as_str())));
@@ -42,7 +45,8 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
             heading: format!("Filing {i}"),
             paragraphs: vec![format!("Paragraph of filing {i}.")],
         }]);
-        moto.put("corpus", &format!("in/filing-{i:02}.pdf"), pdf).await;
+        moto.put("corpus", &format!("in/filing-{i:02}.pdf"), pdf)
+            .await;
     }
     // Not a PDF: not an input.
     moto.put("corpus", "in/notes.txt", b"notes".to_vec()).await;
@@ -99,7 +103,9 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
     assert_eq!(seen, 5);
     assert_eq!(setup.emulator.stats().submissions, 5);
     // It left its journal in the store: segments, no compaction.
-    let left = moto.keys("corpus", "out/.kensho-extract/shard-1-of-3/journal/").await;
+    let left = moto
+        .keys("corpus", "out/.kensho-extract/shard-1-of-3/journal/")
+        .await;
     assert!(!left.is_empty(), "segments were written before the kill");
 
     // All three shards now, shard 1 restarted.
@@ -133,16 +139,25 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
         stats.submissions, DOCUMENTS as u64,
         "every document submitted once, the killed shard's five resumed, not sent again"
     );
-    let one = moto.get("corpus", "out/filing-07.json").await.expect("output");
+    let one = moto
+        .get("corpus", "out/filing-07.json")
+        .await
+        .expect("output");
     assert!(text(&one).contains("Filing 7"));
     // Each shard compacted its journal at the end: a snapshot, no segment.
-    let segments = moto.keys("corpus", "out/.kensho-extract/shard-1-of-3/journal/").await;
+    let segments = moto
+        .keys("corpus", "out/.kensho-extract/shard-1-of-3/journal/")
+        .await;
     assert!(segments.is_empty(), "{segments:?}");
 
     // One report over the three shards.
-    let report = command(&["report", "s3://corpus/out", "--json"], &vars, cache.path())
-        .output()
-        .expect("runs");
+    let report = command(
+        &["report", "s3://corpus/out", "--json"],
+        &vars,
+        cache.path(),
+    )
+    .output()
+    .expect("runs");
     assert!(report.status.success(), "{}", text(&report.stderr));
     let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("JSON");
     assert_eq!(report["shards"], 3);

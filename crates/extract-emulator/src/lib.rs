@@ -126,7 +126,7 @@ impl Emulator {
             seen_jti: Mutex::new(HashMap::new()),
             jobs: Mutex::new(HashMap::new()),
             stats: Mutex::new(Stats::default()),
-            log: Mutex::new(Vec::new()),
+            log: Mutex::default(),
             faults: Mutex::new(faults::Injector::new(config.faults.clone())),
             failures_left: std::sync::atomic::AtomicU32::new(config.failing_jobs),
             bucket: Mutex::new((
@@ -206,9 +206,9 @@ impl RunningEmulator {
         lock(&self.state.stats).clone()
     }
 
-    /// Every request so far, in arrival order.
+    /// The requests so far (the newest 10,000), in arrival order.
     pub fn request_log(&self) -> Vec<LoggedRequest> {
-        lock(&self.state.log).clone()
+        lock(&self.state.log).to_vec()
     }
 
     /// Stops serving and waits for the accept loop to end.

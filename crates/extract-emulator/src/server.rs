@@ -149,14 +149,12 @@ async fn observe(
     // Queries can carry refresh tokens and URL signatures: keep them out of the log output.
     tracing::debug!(method = %request.method(), path = %path, fault = ?fault.name(), "request");
     let index = {
-        let mut log = lock(&state.log);
-        log.push(LoggedRequest {
+        lock(&state.log).push(LoggedRequest {
             method: request.method().to_string(),
             uri,
             status: None,
             fault: fault.name().map(String::from),
-        });
-        log.len() - 1
+        })
     };
     if let Some(name) = fault.name() {
         state.count(|s| *s.faults.entry(name.to_string()).or_default() += 1);
@@ -227,7 +225,7 @@ async fn observe(
 
 async fn stats(AxumState(state): AxumState<Arc<State>>) -> Response {
     let stats = lock(&state.stats).clone();
-    let requests = lock(&state.log).clone();
+    let requests = lock(&state.log).to_vec();
     axum::Json(serde_json::json!({ "stats": stats, "requests": requests })).into_response()
 }
 

@@ -185,7 +185,7 @@ pub(crate) struct State {
     pub seen_jti: Mutex<HashMap<String, i64>>,
     pub jobs: Mutex<HashMap<Uuid, Job>>,
     pub stats: Mutex<Stats>,
-    pub log: Mutex<Vec<LoggedRequest>>,
+    pub log: Mutex<RequestLog>,
     pub faults: Mutex<Injector>,
     /// Jobs still to fail on purpose (`EmulatorConfig::failing_jobs`).
     pub failures_left: std::sync::atomic::AtomicU32,
@@ -287,5 +287,69 @@ impl State {
 
     pub(crate) fn count(&self, update: impl FnOnce(&mut Stats)) {
         update(&mut lock(&self.stats));
+    }
+}
+
+/// The newest [`RequestLog::CAPACITY`] requests: a long run (a benchmark of 20,000 documents)
+/// keeps the emulator's memory flat. Entries are numbered from the first request ever, so a
+/// request's number stays valid while it is being answered.
+#[derive(Debug, Default)]
+pub(crate) struct RequestLog {
+    entries: std::collections::VecDeque<LoggedRequest>,
+    dropped: usize,
+}
+
+impl RequestLog {
+    /// How many requests are kept.
+    pub(crate) const CAPACITY: usize = 10_000;
+
+    /// Adds a request; its number.
+    pub(crate) fn push(&mut self, entry: LoggedRequest) -> usize {
+        if self.entries.len() == Self::CAPACITY {
+            self.entries.pop_front();
+            self.dropped += 1;
+        }
+        self.entries.push_back(entry);
+        self.dropped + self.entries.len() - 1
+    }
+
+    /// The request numbered `index`, if still kept.
+    pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut LoggedRequest> {
+        let position = index.checked_sub(self.dropped)?;
+        self.entries.get_mut(position)
+    }
+
+    /// The kept requests, oldest first.
+    pub(crate) fn to_vec(&self) -> Vec<LoggedRequest> {
+        self.entries.iter().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+
+    fn request(n: usize) -> LoggedRequest {
+        LoggedRequest {
+            method: "GET".into(),
+            uri: format!("/{n}"),
+            status: None,
+            fault: None,
+        }
+    }
+
+    #[test]
+    fn the_log_keeps_the_newest_requests_and_their_numbers() {
+        let mut log = RequestLog::default();
+        let total = RequestLog::CAPACITY + 5;
+        for n in 0..total {
+            assert_eq!(log.push(request(n)), n);
+        }
+        let kept = log.to_vec();
+        assert_eq!(kept.len(), RequestLog::CAPACITY);
+        assert_eq!(kept[0].uri, "/5");
+        assert!(log.get_mut(4).is_none(), "dropped");
+        let last = log.get_mut(total - 1).expect("kept");
+        assert_eq!(last.uri, format!("/{}", total - 1));
     }
 }

@@ -89,7 +89,12 @@ mod tests {
     fn parses_and_refuses() {
         assert_eq!("2/8".parse::<Shard>(), Shard::new(2, 8));
         assert_eq!("2/8".parse::<Shard>().expect("shard").to_string(), "2/8");
-        assert!("8/8".parse::<Shard>().expect_err("refused").contains("0 to 7"));
+        assert!(
+            "8/8"
+                .parse::<Shard>()
+                .expect_err("refused")
+                .contains("0 to 7")
+        );
         assert!("0/0".parse::<Shard>().is_err());
         assert!("x".parse::<Shard>().expect_err("refused").contains("I/N"));
         assert!("-1/4".parse::<Shard>().is_err());
