@@ -165,4 +165,32 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
     assert_eq!(report["states"]["succeeded"], DOCUMENTS);
     assert_eq!(report["unknown_outcomes"], 0);
     assert_eq!(report["outputs"], DOCUMENTS);
+
+    // An object kensho-extract did not write is never replaced: the put is conditional.
+    let pdf = extract_emulator::sample_pdf(&[extract_emulator::SamplePage {
+        heading: "X".into(),
+        paragraphs: vec!["Text.".into()],
+    }]);
+    moto.put("corpus", "in2/x.pdf", pdf).await;
+    moto.put("corpus", "out2/x.json", b"theirs".to_vec()).await;
+    let into_out2 = |extra: &[&str]| {
+        let mut args = vec!["run", "s3://corpus/in2", "--out-dir", "s3://corpus/out2"];
+        args.extend(extra);
+        command(&args, &vars, cache.path()).output().expect("runs")
+    };
+    let refused = into_out2(&[]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("did not write"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(
+        moto.get("corpus", "out2/x.json").await.as_deref(),
+        Some(&b"theirs"[..])
+    );
+    let replaced = into_out2(&["--overwrite"]);
+    assert!(replaced.status.success(), "{}", text(&replaced.stderr));
+    let ours = moto.get("corpus", "out2/x.json").await.expect("output");
+    assert!(serde_json::from_slice::<serde_json::Value>(&ours).is_ok());
 }
