@@ -38,6 +38,8 @@ pub struct Report {
     in_doubt: usize,
     /// Output files written.
     outputs: usize,
+    /// Pages with content in the documents written.
+    pages: u64,
     /// Failed inputs: key and the service's error.
     failures: Vec<(String, String)>,
     /// Inputs with unknown outcomes: key and how many.
@@ -56,6 +58,7 @@ impl Report {
                 .unwrap_or_else(|| format!("{:?}", entry.state));
             *self.states.entry(state).or_default() += 1;
             self.outputs += entry.outputs.len();
+            self.pages += u64::from(entry.pages.unwrap_or(0));
             self.unknown_outcomes += entry.unknown_outcomes.len();
             if entry.state == EntryState::Submitting {
                 self.in_doubt += 1;
@@ -108,8 +111,8 @@ pub fn run(args: ReportArgs) -> Result<(), Failure> {
         report.in_doubt,
     );
     println!(
-        "{} output file(s); {} submission(s) of unknown outcome",
-        report.outputs, report.unknown_outcomes
+        "{} page(s), {} output file(s); {} submission(s) of unknown outcome",
+        report.pages, report.outputs, report.unknown_outcomes
     );
     for (key, error) in report.failures.iter().take(args.limit) {
         println!("failed   {key}: {error}");

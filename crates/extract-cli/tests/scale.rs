@@ -165,6 +165,7 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
     assert_eq!(report["states"]["succeeded"], DOCUMENTS);
     assert_eq!(report["unknown_outcomes"], 0);
     assert_eq!(report["outputs"], DOCUMENTS);
+    assert_eq!(report["pages"], DOCUMENTS, "one page each");
 
     // An object kensho-extract did not write is never replaced: the put is conditional.
     let pdf = extract_emulator::sample_pdf(&[extract_emulator::SamplePage {

@@ -968,8 +968,10 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         let outputs = written.clone();
         let error = (!errors.is_empty()).then(|| errors.join("; "));
         let recorded = error.clone();
+        let pages = pages_of(document);
         self.update(shared, &input.key, |e| {
             e.state = EntryState::Succeeded;
+            e.pages = Some(pages);
             for output in outputs {
                 if !e.outputs.contains(&output) {
                     e.outputs.push(output);
@@ -983,6 +985,17 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             None => BatchOutcome::Succeeded(written),
         })
     }
+}
+
+/// Pages with content in `document`: the distinct page numbers its nodes are located on.
+fn pages_of(document: &OutputDocument) -> u32 {
+    let pages: HashSet<i64> = document
+        .nodes()
+        .filter_map(|n| n.locations.as_ref().and_then(Option::as_ref))
+        .flatten()
+        .map(|l| l.page_number)
+        .collect();
+    u32::try_from(pages.len()).unwrap_or(u32::MAX)
 }
 
 /// Files as given, and the `*.pdf` files under given directories, sorted, without repeats.

@@ -60,6 +60,9 @@ pub struct ManifestEntry {
     /// re-run resumes the parts in flight instead of sending them again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<PartEntry>,
+    /// Pages in its output document (pages with content), once written: `report` sums them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<u32>,
 }
 
 /// One page range of a document sent in parts.
@@ -86,6 +89,7 @@ impl ManifestEntry {
             outputs: vec![],
             name: Some(name),
             parts: vec![],
+            pages: None,
         }
     }
 }
@@ -212,6 +216,7 @@ mod tests {
                     request_id: Some("part".into()),
                     mode: Some(RetrievalMode::Inline),
                 }],
+                pages: Some(15),
             },
         );
         manifest.save(dir.path()).expect("saves");

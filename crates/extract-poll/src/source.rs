@@ -101,8 +101,22 @@ impl InputFile {
                         ),
                     ));
                 }
-                let got = store.get(path).await.map_err(store_error)?;
-                got.bytes().await.map_err(store_error)
+                // The listing's size is a claim: the body is read up to the limit, no further.
+                let too_large = || {
+                    std::io::Error::new(
+                        std::io::ErrorKind::FileTooLarge,
+                        format!("{} is larger than {MAX_OBJECT_BYTES} bytes; not read", shown.display()),
+                    )
+                };
+                let mut body = store.get(path).await.map_err(store_error)?.into_stream();
+                let mut bytes = bytes::BytesMut::with_capacity(usize::try_from(*size).unwrap_or(0));
+                while let Some(chunk) = body.try_next().await.map_err(store_error)? {
+                    if (bytes.len() + chunk.len()) as u64 > MAX_OBJECT_BYTES {
+                        return Err(too_large());
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(bytes.freeze())
             })
             .await?;
         Ok(bytes.clone())
