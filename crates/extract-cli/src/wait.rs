@@ -523,19 +523,10 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         .await;
     }
     let events = args.events.map(|_| Arc::new(Events::default()));
-    let mut refused = Vec::new();
-    let files = if args.no_preflight {
-        files
-    } else {
-        let mut good = Vec::new();
-        for item in checked {
-            match item.result {
-                Ok(_) => good.push(item.file),
-                Err(reason) => refused.push((item.file, reason)),
-            }
-        }
-        good
-    };
+    let refused: Vec<(PathBuf, String)> = checked
+        .into_iter()
+        .filter_map(|item| item.result.err().map(|reason| (item.file, reason)))
+        .collect();
     for (file, reason) in &refused {
         match &events {
             Some(events) => events.emit(
@@ -546,7 +537,7 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         }
     }
     let client = settings.client()?;
-    let total = files.len() as u64;
+    let total = (files.len() - refused.len()) as u64;
     let display = Arc::new(Display::new(total, events.is_some()));
     let sink = display.clone();
     let event_sink = events.clone();
@@ -566,6 +557,7 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
     if let Some(shard) = args.shard {
         runner = runner.shard(shard);
     }
+    runner = runner.skip_inputs(refused.iter().map(|(f, _)| extract_poll::input_key(f)));
     if let Some(pages) = args.split_pages {
         runner = runner.split_pages(pages);
     }
@@ -578,8 +570,9 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
     if args.review {
         runner = runner.render_from("review.html", crate::review::renderer());
     }
-    // Preflight's survivors, and the stores' inputs (listed by the runner, streamed).
-    let mut inputs: Vec<Location> = files.into_iter().map(Location::Local).collect();
+    // The paths as given (their folders name mirrored outputs), less what preflight refused;
+    // the stores' inputs are listed by the runner, streamed.
+    let mut inputs: Vec<Location> = local.into_iter().map(Location::Local).collect();
     inputs.extend(stores);
     let result = tokio::select! {
         result = runner.run_from(&inputs) => result,

@@ -195,3 +195,70 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
     let ours = moto.get("corpus", "out2/x.json").await.expect("output");
     assert!(serde_json::from_slice::<serde_json::Value>(&ours).is_ok());
 }
+
+#[tokio::test]
+async fn local_shards_then_one_report() {
+    let setup =
+        setup_with(EmulatorConfig::default().with_job_duration(Duration::from_millis(50))).await;
+    let vars = keypair_vars(&setup);
+    let vars = common::as_refs(&vars);
+    let input = setup.dir.path().join("in");
+    common::pdfs(&input.join("q1"), 5);
+    common::pdfs(&input.join("q2"), 5);
+    let out = setup.dir.path().join("out");
+    let (input, out) = (input.to_str().expect("utf-8"), out.to_str().expect("utf-8"));
+    let refused = common::run(&["run", input, "--out-dir", out, "--shard", "2/2"], &vars).await;
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused.stderr).contains("0 to 1"),
+        "{}",
+        text(&refused.stderr)
+    );
+    for shard in ["0/2", "1/2"] {
+        // Same content in both folders: without the cache, each is sent.
+        let done = common::run(
+            &[
+                "run",
+                input,
+                "--out-dir",
+                out,
+                "--shard",
+                shard,
+                "-q",
+                "--no-cache",
+            ],
+            &vars,
+        )
+        .await;
+        assert!(done.status.success(), "{}", text(&done.stderr));
+    }
+    assert_eq!(setup.emulator.stats().submissions, 10);
+    // Same file names in two folders: two outputs, under their folders' names.
+    for quarter in ["q1", "q2"] {
+        for i in 0..5 {
+            let path = format!("{out}/{quarter}/report-{i}.json");
+            assert!(std::path::Path::new(&path).is_file(), "{path}");
+        }
+    }
+    let report = common::run(&["report", out, "--json"], &vars).await;
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("JSON");
+    assert_eq!(
+        (report["shards"].as_u64(), report["documents"].as_u64()),
+        (Some(2), Some(10))
+    );
+    assert_eq!(report["states"]["succeeded"], 10);
+    let text_report = common::run(&["report", out], &vars).await;
+    assert!(
+        text(&text_report.stdout).starts_with("10 document(s) in 2 shard(s): 10 succeeded"),
+        "{}",
+        text(&text_report.stdout)
+    );
+    let nothing = common::run(&["report", input], &vars).await;
+    assert!(!nothing.status.success());
+    assert!(
+        text(&nothing.stderr).contains("no manifest here"),
+        "{}",
+        text(&nothing.stderr)
+    );
+}

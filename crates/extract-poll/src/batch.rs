@@ -181,6 +181,7 @@ pub struct BatchRunner<A> {
     concurrency: usize,
     out: Location,
     shard: Option<Shard>,
+    skipped: HashSet<String>,
     renderers: Vec<(String, Arc<RenderFrom>)>,
     overwrite: bool,
     wait_for_lock: bool,
@@ -239,6 +240,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             concurrency: 4,
             out: out.into(),
             shard: None,
+            skipped: HashSet::new(),
             renderers: Vec::new(),
             overwrite: false,
             wait_for_lock: false,
@@ -278,6 +280,13 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// (`2024/q1/a.json`), which needs no word between workers.
     pub fn shard(mut self, shard: Shard) -> Self {
         self.shard = Some(shard);
+        self
+    }
+
+    /// Inputs to pass over, by manifest key ([`crate::input_key`] of the path as listed): the
+    /// files a preflight refused, while the folders they are in still name the others.
+    pub fn skip_inputs(mut self, keys: impl IntoIterator<Item = String>) -> Self {
+        self.skipped.extend(keys);
         self
     }
 
@@ -352,7 +361,8 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     pub async fn run_from(&self, inputs: &[Location]) -> Result<BatchReport, std::io::Error> {
         let folder = OutputFolder::new(&self.out, self.shard);
         let (_lock, mut manifest, journal) = folder.open(self.wait_for_lock).await?;
-        let listed = crate::source::list(inputs, self.shard).await?;
+        let mut listed = crate::source::list(inputs, self.shard).await?;
+        listed.retain(|l| !self.skipped.contains(&l.key));
         let mirror = self.shard.is_some()
             || folder.is_store()
             || inputs.iter().any(|i| matches!(i, Location::Store(_)));

@@ -257,7 +257,8 @@ pub(crate) async fn list(
 /// the path is unknown, 8 hex digits of the key's hash are added, so two inputs never share a
 /// name.
 pub(crate) fn mirror_name(relative: Option<&str>, key: &str) -> String {
-    let raw = relative.unwrap_or("");
+    // An absolute path given as an input keeps its folders, not its root.
+    let raw = relative.unwrap_or("").trim_start_matches('/');
     let stem = raw.strip_suffix(".pdf").unwrap_or(raw);
     let safe: Vec<String> = stem
         .split('/')
@@ -309,6 +310,7 @@ mod tests {
     fn mirrored_names_keep_the_folders_and_stay_apart() {
         assert_eq!(mirror_name(Some("2024/q1/a.pdf"), "k"), "2024/q1/a");
         assert_eq!(mirror_name(Some("a.pdf"), "k"), "a");
+        assert_eq!(mirror_name(Some("/data/in/a.pdf"), "k"), "data/in/a");
         // Upper-case extensions, unsafe parts and unknown paths get the key's hash.
         let upper = mirror_name(Some("a.PDF"), "s3://b/a.PDF");
         assert!(
