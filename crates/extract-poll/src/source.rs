@@ -10,16 +10,26 @@ use futures_util::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
 
 use crate::location::Location;
 use crate::manifest::input_key;
 use crate::names::safe_component;
 use crate::shard::Shard;
 
-/// The largest object read from a store: it is held in memory from its first read (its
-/// identity, its page count) to its upload, so every retry sends the same bytes without a copy
-/// on disk. The direct-upload limit: a larger document goes from a local file.
+/// The largest object held in memory: from its first read (its page count) to its upload, so
+/// every retry sends the same bytes without a copy on disk. The direct-upload limit: a larger
+/// object is copied to a temporary file and sent through a pre-signed upload, as a local file
+/// of its size is.
 pub const MAX_OBJECT_BYTES: u64 = 100 * 1000 * 1000;
+
+/// An object's content once read.
+pub(crate) enum Held {
+    /// Up to [`MAX_OBJECT_BYTES`].
+    Memory(Bytes),
+    /// Larger: a temporary file, deleted when the input is done.
+    Spooled(tempfile::TempPath),
+}
 
 /// One input: where its bytes are.
 pub(crate) enum InputFile {
@@ -32,7 +42,7 @@ pub(crate) enum InputFile {
         size: u64,
         etag: Option<String>,
         shown: PathBuf,
-        bytes: tokio::sync::OnceCell<Bytes>,
+        held: tokio::sync::OnceCell<Held>,
     },
 }
 
@@ -56,10 +66,10 @@ impl InputFile {
                 size,
                 ..
             } => Ok(format!("etag:{}:{size}", etag.trim_matches('"'))),
-            InputFile::Object { .. } => {
-                let bytes = self.bytes().await?;
-                Ok(hex(&Sha256::digest(&bytes)))
-            }
+            InputFile::Object { .. } => match self.held().await? {
+                Held::Memory(bytes) => Ok(hex(&Sha256::digest(bytes))),
+                Held::Spooled(path) => crate::batch::hash_file(path.to_path_buf()).await,
+            },
         }
     }
 
@@ -73,53 +83,73 @@ impl InputFile {
     pub(crate) async fn ready(&self) -> std::io::Result<()> {
         match self {
             InputFile::Local(_) => Ok(()),
-            InputFile::Object { .. } => self.bytes().await.map(drop),
+            InputFile::Object { .. } => self.held().await.map(drop),
         }
     }
 
-    /// An object's bytes, fetched on the first call.
-    async fn bytes(&self) -> std::io::Result<Bytes> {
+    /// An object's content, fetched on the first call: into memory up to
+    /// [`MAX_OBJECT_BYTES`], else into a temporary file (up to the pre-signed limit). The
+    /// listing's size is a claim: a body is read up to its limit, no further.
+    async fn held(&self) -> std::io::Result<&Held> {
         let InputFile::Object {
             store,
             path,
             size,
             shown,
-            bytes,
+            held,
             ..
         } = self
         else {
             return Err(std::io::Error::other("not an object"));
         };
-        let bytes = bytes
-            .get_or_try_init(|| async {
-                if *size > MAX_OBJECT_BYTES {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::FileTooLarge,
-                        format!(
-                            "{} is {size} bytes; objects above {MAX_OBJECT_BYTES} bytes are not read from the store: download it and pass the file",
-                            shown.display()
-                        ),
-                    ));
-                }
-                // The listing's size is a claim: the body is read up to the limit, no further.
-                let too_large = || {
-                    std::io::Error::new(
-                        std::io::ErrorKind::FileTooLarge,
-                        format!("{} is larger than {MAX_OBJECT_BYTES} bytes; not read", shown.display()),
-                    )
-                };
-                let mut body = store.get(path).await.map_err(store_error)?.into_stream();
+        held.get_or_try_init(|| async {
+            let limit = if *size > MAX_OBJECT_BYTES {
+                extract_api::PRESIGNED_LIMIT
+            } else {
+                MAX_OBJECT_BYTES
+            };
+            let too_large = || {
+                std::io::Error::new(
+                    std::io::ErrorKind::FileTooLarge,
+                    format!("{} is larger than {limit} bytes; not read", shown.display()),
+                )
+            };
+            if *size > limit {
+                return Err(too_large());
+            }
+            let mut body = store.get(path).await.map_err(store_error)?.into_stream();
+            let mut read = 0u64;
+            if *size <= MAX_OBJECT_BYTES {
                 let mut bytes = bytes::BytesMut::with_capacity(usize::try_from(*size).unwrap_or(0));
                 while let Some(chunk) = body.try_next().await.map_err(store_error)? {
-                    if (bytes.len() + chunk.len()) as u64 > MAX_OBJECT_BYTES {
+                    read += chunk.len() as u64;
+                    if read > limit {
                         return Err(too_large());
                     }
                     bytes.extend_from_slice(&chunk);
                 }
-                Ok(bytes.freeze())
+                return Ok(Held::Memory(bytes.freeze()));
+            }
+            let spool = tokio::task::spawn_blocking(|| {
+                tempfile::Builder::new()
+                    .prefix(".kensho-extract-object-")
+                    .tempfile()
             })
-            .await?;
-        Ok(bytes.clone())
+            .await
+            .map_err(std::io::Error::other)??;
+            let (file, temp) = spool.into_parts();
+            let mut file = tokio::fs::File::from_std(file);
+            while let Some(chunk) = body.try_next().await.map_err(store_error)? {
+                read += chunk.len() as u64;
+                if read > limit {
+                    return Err(too_large());
+                }
+                file.write_all(&chunk).await?;
+            }
+            file.flush().await?;
+            Ok(Held::Spooled(temp))
+        })
+        .await
     }
 
     /// The page count, if the document can be read (one that cannot is sent whole).
@@ -136,7 +166,20 @@ impl InputFile {
                 .ok()
                 .flatten();
             }
-            InputFile::Object { .. } => self.bytes().await.ok()?,
+            InputFile::Object { .. } => match self.held().await.ok()? {
+                Held::Memory(bytes) => bytes.clone(),
+                Held::Spooled(path) => {
+                    let path = path.to_path_buf();
+                    return tokio::task::spawn_blocking(move || {
+                        std::fs::read(&path)
+                            .ok()
+                            .and_then(|data| extract_api::count_pages(data).ok())
+                    })
+                    .await
+                    .ok()
+                    .flatten();
+                }
+            },
         };
         tokio::task::spawn_blocking(move || extract_api::count_pages(data.to_vec()).ok())
             .await
@@ -155,12 +198,17 @@ impl InputFile {
             InputFile::Local(path) => api.submit_file(path, options).await,
             InputFile::Object { path, .. } => {
                 // Read before the submission is recorded ([`InputFile::ready`]): nothing sent.
-                let bytes = self
-                    .bytes()
+                match self
+                    .held()
                     .await
-                    .map_err(|e| ApiError::Build(e.to_string()))?;
-                let name = path.filename().unwrap_or("document.pdf").to_string();
-                api.submit_bytes(bytes, &name, options).await
+                    .map_err(|e| ApiError::Build(e.to_string()))?
+                {
+                    Held::Memory(bytes) => {
+                        let name = path.filename().unwrap_or("document.pdf");
+                        api.submit_bytes(bytes.clone(), name, options).await
+                    }
+                    Held::Spooled(file) => api.submit_file(file, options).await,
+                }
             }
         }
     }
@@ -237,7 +285,7 @@ pub(crate) async fn list(
                             size: meta.size,
                             etag: meta.e_tag,
                             shown: PathBuf::from(&key),
-                            bytes: tokio::sync::OnceCell::new(),
+                            held: tokio::sync::OnceCell::new(),
                         },
                         key,
                         relative: Some(relative),
@@ -385,5 +433,49 @@ mod tests {
         assert_eq!(seen, 3);
         let identity = all[0].file.identity().await.expect("identity");
         assert!(identity.starts_with("etag:"), "{identity}");
+    }
+
+    #[tokio::test]
+    async fn an_object_above_the_direct_limit_goes_from_a_temporary_file_that_is_then_deleted() {
+        use extract_api::{MockExtractApi, RetrievalMode};
+
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let size = MAX_OBJECT_BYTES as usize + 1;
+        let mut big = vec![b' '; size];
+        big[..8].copy_from_slice(b"%PDF-1.4");
+        store
+            .put(&ObjectPath::from("in/big.pdf"), big.into())
+            .await
+            .expect("puts");
+        let at = StoreLocation::new(store, ObjectPath::from("in"), "memory:///in");
+        let listed = list(&[Location::Store(at)], None).await.expect("lists");
+        let file = &listed[0].file;
+        file.ready().await.expect("spooled");
+        let spooled = match file {
+            InputFile::Object { held, .. } => match held.get() {
+                Some(Held::Spooled(path)) => path.to_path_buf(),
+                _ => panic!("not spooled"),
+            },
+            InputFile::Local(_) => panic!("an object"),
+        };
+        assert_eq!(
+            std::fs::metadata(&spooled).expect("there").len(),
+            size as u64
+        );
+        let mut api = MockExtractApi::new();
+        let expected = spooled.clone();
+        api.expect_submit_file()
+            .withf(move |path, _| path == expected)
+            .returning(|_, _| Ok(Submission::new("r", RetrievalMode::Presigned)));
+        let submitted = file
+            .submit(&api, &ExtractionOptions::new())
+            .await
+            .expect("submits");
+        assert_eq!(submitted.request_id, "r");
+        drop(listed);
+        assert!(
+            !spooled.exists(),
+            "the temporary copy is gone with its input"
+        );
     }
 }
