@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
@@ -197,6 +197,8 @@ fn answer(
 const SNAPSHOT_OBJECT: &str = "manifest.json";
 /// The folder of its segments.
 const SEGMENTS: &str = "journal";
+/// Segments fetched at once when a journal is replayed.
+const REPLAY_FETCHES: usize = 32;
 
 /// A store's snapshot: the manifest, and the first segment it does not hold.
 #[derive(Serialize, Deserialize)]
@@ -250,18 +252,25 @@ pub(crate) async fn load_store(
         (n + 1).max(snapshot.journal_from)
     });
     let mut manifest = snapshot.manifest;
-    for (number, path) in &segments {
-        // Held by the snapshot already; applying it again could undo newer states.
-        if *number < snapshot.journal_from {
-            continue;
-        }
-        let bytes = store
+    // Fetched many at a time (a restart after a long run may find thousands), applied in
+    // order. One the snapshot holds already is skipped: applying it again could undo newer
+    // states.
+    let mut fetched = futures_util::stream::iter(
+        segments
+            .iter()
+            .filter(|(number, _)| *number >= snapshot.journal_from),
+    )
+    .map(|(_, path)| async move {
+        store
             .get(path)
             .await
             .map_err(store_error)?
             .bytes()
             .await
-            .map_err(store_error)?;
+            .map_err(store_error)
+    })
+    .buffered(REPLAY_FETCHES);
+    while let Some(bytes) = fetched.try_next().await? {
         apply(&bytes, &mut manifest);
     }
     Ok((manifest, next))
@@ -474,5 +483,26 @@ mod store_tests {
         let (manifest, _) = load_store(store.as_ref(), &state).await.expect("loads");
         assert_eq!(manifest.documents["a.pdf"].state, EntryState::Submitted);
         assert_eq!(manifest.documents["b.pdf"].state, EntryState::Queued);
+    }
+
+    #[tokio::test]
+    async fn many_segments_are_fetched_together_and_applied_in_order() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let state = ObjectPath::from("out/.kensho-extract/shard-0-of-1");
+        for n in 0..100u64 {
+            let line = Line {
+                key: "a.pdf".into(),
+                entry: ManifestEntry::queued("ab".into(), format!("n{n}")),
+            };
+            let mut bytes = serde_json::to_vec(&line).expect("json");
+            bytes.push(b'\n');
+            store
+                .put(&segment_path(&state, n), PutPayload::from(bytes))
+                .await
+                .expect("puts");
+        }
+        let (manifest, next) = load_store(store.as_ref(), &state).await.expect("loads");
+        assert_eq!(manifest.documents["a.pdf"].name.as_deref(), Some("n99"));
+        assert_eq!(next, 100);
     }
 }
