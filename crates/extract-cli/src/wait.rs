@@ -50,6 +50,11 @@ pub struct RunArgs {
     /// shard, run the batch once between them, each with its own manifest (docs/scale.md).
     #[arg(long, value_name = "I/N", value_parser = clap::value_parser!(Shard))]
     shard: Option<Shard>,
+    /// How long a shard's claim on an object-store --out-dir lasts without renewal: another
+    /// worker on the same shard is refused (or waits, --wait-lock) meanwhile, and one that
+    /// replaces a killed worker waits at most this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(3..=3600))]
+    lease: u64,
     /// What to write beside each output document.
     #[arg(long, value_enum, default_value = "json")]
     format: RunFormat,
@@ -63,7 +68,8 @@ pub struct RunArgs {
     /// input whose name is taken by such a file gets another name).
     #[arg(long)]
     overwrite: bool,
-    /// If another run is using the output folder, wait for it instead of stopping.
+    /// If another run is using the output folder (or this shard of it), wait for it instead of
+    /// stopping.
     #[arg(long)]
     wait_lock: bool,
     /// Also write `<name>.review.html`: every box drawn over the PDF's pages.
@@ -557,6 +563,7 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
     if let Some(shard) = args.shard {
         runner = runner.shard(shard);
     }
+    runner = runner.lease(Duration::from_secs(args.lease));
     runner = runner.skip_inputs(refused.iter().map(|(f, _)| extract_poll::input_key(f)));
     if let Some(pages) = args.split_pages {
         runner = runner.split_pages(pages);

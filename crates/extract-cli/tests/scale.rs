@@ -67,6 +67,8 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
                 "5",
                 "--events",
                 "jsonl",
+                "--lease",
+                "3",
             ],
             &vars,
             cache.path(),
@@ -108,9 +110,19 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
         .await;
     assert!(!left.is_empty(), "segments were written before the kill");
 
+    // Its lease outlives it by up to a term (3 s here): a replacement started at once is
+    // refused, or waits with --wait-lock.
+    let refused = shard(1).output().expect("runs");
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("claimed by another worker"),
+        "{}",
+        text(&refused.stderr)
+    );
     // All three shards now, shard 1 restarted.
     let runs = (0..3).map(|index| {
         let mut command = shard(index);
+        command.arg("--wait-lock");
         tokio::task::spawn_blocking(move || command.output().expect("runs"))
     });
     let outputs = futures_util::future::join_all(runs).await;

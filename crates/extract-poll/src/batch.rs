@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use extract_api::{ApiError, ExtractApi, ExtractionOptions, OutputDocument};
 use futures_util::StreamExt;
@@ -25,6 +26,9 @@ use crate::source::{InputFile, Listed, mirror_name};
 use crate::{
     JobEvent, JobHandle, Manifest, ManifestEntry, PollError, PollPolicy, Poller, PollingPolicy,
 };
+
+/// How long a store shard's lease lasts without renewal, unless [`BatchRunner::lease`] says.
+const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
 /// How many times an input is resubmitted after submissions of unknown outcome before giving up.
 const MAX_UNKNOWN_OUTCOMES: usize = 3;
@@ -182,6 +186,7 @@ pub struct BatchRunner<A> {
     out: Location,
     shard: Option<Shard>,
     skipped: HashSet<String>,
+    lease: Duration,
     renderers: Vec<(String, Arc<RenderFrom>)>,
     overwrite: bool,
     wait_for_lock: bool,
@@ -241,6 +246,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             out: out.into(),
             shard: None,
             skipped: HashSet::new(),
+            lease: DEFAULT_LEASE,
             renderers: Vec::new(),
             overwrite: false,
             wait_for_lock: false,
@@ -280,6 +286,15 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// (`2024/q1/a.json`), which needs no word between workers.
     pub fn shard(mut self, shard: Shard) -> Self {
         self.shard = Some(shard);
+        self
+    }
+
+    /// How long a shard's claim on an object-store output folder lasts without renewal
+    /// (default 60 s; renewed every third of it while the run lasts). Another worker started
+    /// on the same shard waits or fails ([`wait_for_lock`](Self::wait_for_lock)) instead of
+    /// running its documents again; a worker killed is replaced after at most this long.
+    pub fn lease(mut self, term: Duration) -> Self {
+        self.lease = term.max(Duration::from_secs(3));
         self
     }
 
@@ -360,7 +375,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// after each input's path under its folder.
     pub async fn run_from(&self, inputs: &[Location]) -> Result<BatchReport, std::io::Error> {
         let folder = OutputFolder::new(&self.out, self.shard);
-        let (_lock, mut manifest, journal) = folder.open(self.wait_for_lock).await?;
+        let (claim, mut manifest, journal) = folder.open(self.wait_for_lock, self.lease).await?;
         let mut listed = crate::source::list(inputs, self.shard).await?;
         listed.retain(|l| !self.skipped.contains(&l.key));
         let mirror = self.shard.is_some()
@@ -415,6 +430,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         // Compact the journal into the snapshot.
         let snapshot = shared.manifest.lock().await.clone();
         shared.folder.save(snapshot).await?;
+        claim.release().await;
         Ok(BatchReport {
             documents: results,
             summary,

@@ -7,11 +7,13 @@
 //! all.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use crate::journal::{self, Journal};
+use crate::lease::Lease;
 use crate::location::{Location, StoreLocation};
 use crate::lock::FolderLock;
 use crate::manifest::Manifest;
@@ -68,13 +70,13 @@ impl OutputFolder {
         matches!(self, OutputFolder::Store { .. })
     }
 
-    /// Makes the folders, takes the run's lock (a local folder's; a store has none, so each
-    /// shard must have one worker at a time, as batch schedulers ensure), and opens the
-    /// manifest and its journal.
+    /// Makes the folders, takes the run's claim (a local folder's lock; in a store, the
+    /// shard's lease of `lease` term), and opens the manifest and its journal.
     pub(crate) async fn open(
         &self,
         wait_for_lock: bool,
-    ) -> std::io::Result<(Option<FolderLock>, Manifest, Journal)> {
+        lease: Duration,
+    ) -> std::io::Result<(Claim, Manifest, Journal)> {
         match self {
             OutputFolder::Local { dir, state } => {
                 for folder in [dir, state] {
@@ -88,13 +90,17 @@ impl OutputFolder {
                     tokio::task::spawn_blocking(move || Journal::open(&state))
                         .await
                         .map_err(std::io::Error::other)??;
-                Ok((Some(lock), manifest, journal))
+                Ok((Claim::Lock(lock), manifest, journal))
             }
             OutputFolder::Store { at, state } => {
+                let shown = at.url_of(&at.relative(state).unwrap_or_default());
+                let lease =
+                    Lease::acquire(at.store.clone(), state, &shown, lease, wait_for_lock).await?;
                 let (manifest, journal) = Journal::open_store(at.store.clone(), state.clone())
                     .await
                     .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", at.url())))?;
-                Ok((None, manifest, journal))
+                let claim = lease.map_or(Claim::Nothing, Claim::Lease);
+                Ok((claim, manifest, journal))
             }
         }
     }
@@ -181,6 +187,28 @@ impl OutputFolder {
                     Err(e) => Err(store_error(e)),
                 }
             }
+        }
+    }
+}
+
+/// What keeps other runs off a shard while this one runs.
+#[derive(Debug)]
+pub(crate) enum Claim {
+    /// A local folder's lock, released when dropped.
+    Lock(FolderLock),
+    /// A store shard's lease.
+    Lease(Lease),
+    /// A store that cannot write conditionally.
+    Nothing,
+}
+
+impl Claim {
+    /// Lets the next run in at once.
+    pub(crate) async fn release(self) {
+        match self {
+            Claim::Lock(lock) => drop(lock),
+            Claim::Lease(lease) => lease.release().await,
+            Claim::Nothing => {}
         }
     }
 }

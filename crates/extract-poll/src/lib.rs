@@ -26,6 +26,7 @@ mod document_error;
 mod error;
 mod folder;
 mod journal;
+mod lease;
 mod location;
 mod lock;
 mod manifest;

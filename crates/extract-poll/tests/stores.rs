@@ -62,6 +62,7 @@ async fn shards_over_a_store_extract_every_document_once_even_when_one_is_interr
             .shard(Shard::new(index, 3).expect("shard"))
             .policy(fast())
             .concurrency(3)
+            .lease(Duration::from_secs(3))
     };
     let inputs = [at(&store, "in")];
 
@@ -78,10 +79,17 @@ async fn shards_over_a_store_extract_every_document_once_even_when_one_is_interr
         _ = first.run_from(&inputs) => panic!("finished before it was stopped"),
         () = started.notified() => {}
     }
+    // Its lease outlives it by up to a term: another worker is refused, or waits.
+    let refused = runner(1).run_from(&inputs).await.expect_err("leased");
+    assert_eq!(refused.kind(), std::io::ErrorKind::WouldBlock, "{refused}");
     let mut submissions = 0;
     let mut unknown = 0;
     for index in 0..3 {
-        let report = runner(index).run_from(&inputs).await.expect("runs");
+        let report = runner(index)
+            .wait_for_lock(true)
+            .run_from(&inputs)
+            .await
+            .expect("runs");
         assert_eq!(report.summary.errors, 0, "{:?}", report.summary);
         submissions += report.summary.submissions;
         unknown += report.summary.resubmitted_after_unknown_outcome;
