@@ -255,25 +255,29 @@ pub(crate) async fn load_store(
     // Fetched many at a time (a restart after a long run may find thousands), applied in
     // order. One the snapshot holds already is skipped: applying it again could undo newer
     // states.
-    let mut fetched = futures_util::stream::iter(
-        segments
-            .iter()
-            .filter(|(number, _)| *number >= snapshot.journal_from),
-    )
-    .map(|(_, path)| async move {
-        store
-            .get(path)
-            .await
-            .map_err(store_error)?
-            .bytes()
-            .await
-            .map_err(store_error)
-    })
-    .buffered(REPLAY_FETCHES);
+    let unheld: Vec<ObjectPath> = segments
+        .into_iter()
+        .filter(|(number, _)| *number >= snapshot.journal_from)
+        .map(|(_, path)| path)
+        .collect();
+    let mut fetched = futures_util::stream::iter(unheld)
+        .map(|path| fetch(store, path))
+        .buffered(REPLAY_FETCHES);
     while let Some(bytes) = fetched.try_next().await? {
         apply(&bytes, &mut manifest);
     }
     Ok((manifest, next))
+}
+
+/// One object's bytes.
+async fn fetch(store: &dyn ObjectStore, path: ObjectPath) -> std::io::Result<bytes::Bytes> {
+    store
+        .get(&path)
+        .await
+        .map_err(store_error)?
+        .bytes()
+        .await
+        .map_err(store_error)
 }
 
 /// The segments of a store's journal, by number.

@@ -186,3 +186,18 @@ async fn local_shards_name_outputs_after_their_paths_and_never_collide() {
         .collect();
     assert_eq!(written, expected);
 }
+
+/// A run over stores can be spawned on a multi-threaded runtime, as a run over folders can.
+#[tokio::test]
+async fn a_run_over_stores_is_send() {
+    fn spawnable<T: Send + 'static>(_: &T) {}
+    let (_emulator, client) = start(EmulatorConfig::default()).await;
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let runner =
+        BatchRunner::new(client, at(&store, "out")).shard(Shard::new(0, 2).expect("shard"));
+    let inputs = [at(&store, "in")];
+    let run = async move { runner.run_from(&inputs).await };
+    spawnable(&run);
+    let report = tokio::spawn(run).await.expect("joins").expect("runs");
+    assert_eq!(report.documents.len(), 0);
+}
