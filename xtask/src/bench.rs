@@ -244,40 +244,77 @@ fn upload(root: &Path, size_mb: u64, runs: usize) -> Result {
     Ok(())
 }
 
-/// Runs a command to its end; returns its wall time and peak resident memory in KiB, read from
-/// `VmHWM` in `/proc/PID/status` as it runs (Linux; sampled every 5 ms, the last sample before
-/// exit is kept).
+/// Runs a command to its end; returns its wall time and peak resident memory in KiB.
 pub(crate) fn measured(command: &mut Command) -> Result<(Duration, u64)> {
     let start = Instant::now();
     let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak = 0;
-    let status = loop {
-        if let Ok(text) = std::fs::read_to_string(&status_file)
-            && let Some(kib) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        {
-            peak = peak.max(kib);
-        }
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let elapsed = start.elapsed();
-    if !status.success() {
+    let watched = watch(&mut child, start)?;
+    if !watched.status.success() {
         let mut err = String::new();
         if let Some(mut stderr) = child.stderr.take() {
             let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
         }
         return Err(format!("{command:?} failed: {err}").into());
     }
-    Ok((elapsed, peak))
+    Ok((watched.wall, watched.peak_kib))
+}
+
+/// What a process cost.
+pub(crate) struct Watched {
+    pub(crate) status: std::process::ExitStatus,
+    /// From `start` to its exit.
+    pub(crate) wall: Duration,
+    /// Peak resident memory, KiB.
+    pub(crate) peak_kib: u64,
+    /// User and system time, seconds.
+    pub(crate) cpu: f64,
+}
+
+/// Clock ticks a second in `/proc/PID/stat` (USER_HZ: 100 on every Linux architecture).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// Waits for `child`, sampling its `VmHWM` (`/proc/PID/status`) and CPU ticks
+/// (`/proc/PID/stat`) every 5 ms; the last samples before it exits are kept (Linux).
+pub(crate) fn watch(child: &mut std::process::Child, start: Instant) -> Result<Watched> {
+    let (stat, status_file) = (
+        format!("/proc/{}/stat", child.id()),
+        format!("/proc/{}/status", child.id()),
+    );
+    let (mut ticks, mut peak_kib) = (0u64, 0u64);
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&stat) {
+            // Fields after the command name (which may hold spaces): utime is the 14th field.
+            let fields: Vec<&str> = text
+                .rsplit_once(')')
+                .map(|(_, rest)| rest.split_whitespace().collect())
+                .unwrap_or_default();
+            let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<u64>().ok());
+            if let (Some(user), Some(system)) = (field(14), field(15)) {
+                ticks = ticks.max(user + system);
+            }
+        }
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak_kib = peak_kib.max(kib);
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Ok(Watched {
+        status,
+        wall: start.elapsed(),
+        peak_kib,
+        cpu: ticks as f64 / TICKS_PER_SECOND,
+    })
 }
 
 /// Builds `kensho-extract` in release mode and returns its path.

@@ -8,10 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::Result;
-use crate::bench::{EmulatorProcess, release_binary};
-
-/// Clock ticks a second in `/proc/PID/stat` (USER_HZ: 100 on every Linux architecture).
-const TICKS_PER_SECOND: f64 = 100.0;
+use crate::bench::{EmulatorProcess, release_binary, watch};
 
 /// One batch's costs.
 struct Cost {
@@ -37,7 +34,7 @@ fn corpus(dir: &Path, documents: usize) -> Result {
     Ok(())
 }
 
-/// Runs one batch to its end, sampling the process's CPU ticks and `VmHWM` every 5 ms.
+/// Runs one batch to its end, watching the process's CPU time and peak memory.
 fn batch(binary: &str, env: &[(String, String)], input: &Path, out: &Path) -> Result<Cost> {
     let summary = tempfile::NamedTempFile::new()?;
     let start = Instant::now();
@@ -58,38 +55,8 @@ fn batch(binary: &str, env: &[(String, String)], input: &Path, out: &Path) -> Re
         .stdout(summary.reopen()?)
         .stderr(Stdio::piped())
         .spawn()?;
-    let (stat, status_file) = (
-        format!("/proc/{}/stat", child.id()),
-        format!("/proc/{}/status", child.id()),
-    );
-    let (mut ticks, mut peak_kib) = (0u64, 0u64);
-    let status = loop {
-        if let Ok(text) = std::fs::read_to_string(&stat) {
-            // Fields after the command name (which may hold spaces): utime is the 14th field.
-            let fields: Vec<&str> = text
-                .rsplit_once(')')
-                .map(|(_, rest)| rest.split_whitespace().collect())
-                .unwrap_or_default();
-            let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<u64>().ok());
-            if let (Some(user), Some(system)) = (field(14), field(15)) {
-                ticks = ticks.max(user + system);
-            }
-        }
-        if let Ok(text) = std::fs::read_to_string(&status_file)
-            && let Some(kib) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        {
-            peak_kib = peak_kib.max(kib);
-        }
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let wall = start.elapsed();
-    if !status.success() {
+    let watched = watch(&mut child, start)?;
+    if !watched.status.success() {
         let mut err = String::new();
         if let Some(mut stderr) = child.stderr.take() {
             let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
@@ -98,9 +65,9 @@ fn batch(binary: &str, env: &[(String, String)], input: &Path, out: &Path) -> Re
     }
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(summary.path())?)?;
     Ok(Cost {
-        wall,
-        cpu: ticks as f64 / TICKS_PER_SECOND,
-        peak_kib,
+        wall: watched.wall,
+        cpu: watched.cpu,
+        peak_kib: watched.peak_kib,
         journal_bytes: summary["journal_bytes"].as_u64().unwrap_or(0),
         succeeded: summary["succeeded"].as_u64().unwrap_or(0),
     })

@@ -475,59 +475,11 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 });
                 continue;
             }
-            if mirror {
-                let name = mirror_name(relative.as_deref(), &key);
-                manifest.documents.insert(
-                    key.clone(),
-                    ManifestEntry::queued(String::new(), name.clone()),
-                );
-                inputs.push(Input {
-                    file,
-                    key,
-                    name,
-                    new: true,
-                });
-                continue;
-            }
-            let stem = file
-                .shown()
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let base = safe_component(&stem, "document");
-            let mut kept = None;
-            let name = (1..)
-                .map(|n| {
-                    if n == 1 {
-                        base.clone()
-                    } else {
-                        format!("{base}-{n}")
-                    }
-                })
-                .find(|candidate| {
-                    if owned.contains(&candidate.to_lowercase()) {
-                        return false;
-                    }
-                    let foreign = self.extensions().find_map(|extension| {
-                        let path = folder.shown(&format!("{candidate}.{extension}"));
-                        (path.exists() && !written.contains(&path)).then_some(path)
-                    });
-                    match foreign {
-                        Some(path) if !self.overwrite => {
-                            kept.get_or_insert(path);
-                            false
-                        }
-                        _ => true,
-                    }
-                })
-                .unwrap_or(base);
-            if let Some(kept) = kept {
-                (self.on_event)(BatchEvent::Renamed {
-                    input: file.shown().to_path_buf(),
-                    kept,
-                    name: name.clone(),
-                });
-            }
+            let name = if mirror {
+                mirror_name(relative.as_deref(), &key)
+            } else {
+                self.flat_name(&file, &owned, &written, folder)
+            };
             owned.insert(name.to_lowercase());
             manifest.documents.insert(
                 key.clone(),
@@ -541,6 +493,58 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             });
         }
         inputs
+    }
+
+    /// A new input's name in a flat folder: its file stem made safe, numbered past the names
+    /// `owned` by other inputs and past files in the folder that no run wrote (unless
+    /// overwriting), which are reported.
+    fn flat_name(
+        &self,
+        file: &InputFile,
+        owned: &HashSet<String>,
+        written: &HashSet<PathBuf>,
+        folder: &OutputFolder,
+    ) -> String {
+        let stem = file
+            .shown()
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let base = safe_component(&stem, "document");
+        let mut kept = None;
+        let name = (1..)
+            .map(|n| {
+                if n == 1 {
+                    base.clone()
+                } else {
+                    format!("{base}-{n}")
+                }
+            })
+            .find(|candidate| {
+                if owned.contains(&candidate.to_lowercase()) {
+                    return false;
+                }
+                let foreign = self.extensions().find_map(|extension| {
+                    let path = folder.shown(&format!("{candidate}.{extension}"));
+                    (path.exists() && !written.contains(&path)).then_some(path)
+                });
+                match foreign {
+                    Some(path) if !self.overwrite => {
+                        kept.get_or_insert(path);
+                        false
+                    }
+                    _ => true,
+                }
+            })
+            .unwrap_or(base);
+        if let Some(kept) = kept {
+            (self.on_event)(BatchEvent::Renamed {
+                input: file.shown().to_path_buf(),
+                kept,
+                name: name.clone(),
+            });
+        }
+        name
     }
 
     pub(crate) async fn update(

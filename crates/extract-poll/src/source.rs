@@ -155,30 +155,10 @@ impl InputFile {
     /// The page count, if the document can be read (one that cannot is sent whole).
     pub(crate) async fn page_count(&self) -> Option<u32> {
         let data = match self {
-            InputFile::Local(path) => {
-                let path = path.clone();
-                return tokio::task::spawn_blocking(move || {
-                    std::fs::read(&path)
-                        .ok()
-                        .and_then(|data| extract_api::count_pages(data).ok())
-                })
-                .await
-                .ok()
-                .flatten();
-            }
+            InputFile::Local(path) => return file_pages(path.clone()).await,
             InputFile::Object { .. } => match self.held().await.ok()? {
                 Held::Memory(bytes) => bytes.clone(),
-                Held::Spooled(path) => {
-                    let path = path.to_path_buf();
-                    return tokio::task::spawn_blocking(move || {
-                        std::fs::read(&path)
-                            .ok()
-                            .and_then(|data| extract_api::count_pages(data).ok())
-                    })
-                    .await
-                    .ok()
-                    .flatten();
-                }
+                Held::Spooled(path) => return file_pages(path.to_path_buf()).await,
             },
         };
         tokio::task::spawn_blocking(move || extract_api::count_pages(data.to_vec()).ok())
@@ -212,6 +192,18 @@ impl InputFile {
             }
         }
     }
+}
+
+/// A file's page count, read off the runtime's threads.
+async fn file_pages(path: PathBuf) -> Option<u32> {
+    tokio::task::spawn_blocking(move || {
+        std::fs::read(&path)
+            .ok()
+            .and_then(|data| extract_api::count_pages(data).ok())
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 /// An input as listed: where it is, its manifest key, and its path under the folder it was
