@@ -375,7 +375,22 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// after each input's path under its folder.
     pub async fn run_from(&self, inputs: &[Location]) -> Result<BatchReport, std::io::Error> {
         let folder = OutputFolder::new(&self.out, self.shard);
-        let (claim, mut manifest, journal) = folder.open(self.wait_for_lock, self.lease).await?;
+        let (claim, manifest, journal) = folder.open(self.wait_for_lock, self.lease).await?;
+        let result = self.run_claimed(inputs, folder, manifest, journal).await;
+        // Whatever the outcome, the next run may start at once (a dropped run's lease ends at
+        // its term instead).
+        claim.release().await;
+        result
+    }
+
+    /// The run, once the output folder is this run's.
+    async fn run_claimed(
+        &self,
+        inputs: &[Location],
+        folder: OutputFolder,
+        mut manifest: Manifest,
+        journal: Journal,
+    ) -> Result<BatchReport, std::io::Error> {
         let mut listed = crate::source::list(inputs, self.shard).await?;
         listed.retain(|l| !self.skipped.contains(&l.key));
         let mirror = self.shard.is_some()
@@ -430,7 +445,6 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         // Compact the journal into the snapshot.
         let snapshot = shared.manifest.lock().await.clone();
         shared.folder.save(snapshot).await?;
-        claim.release().await;
         Ok(BatchReport {
             documents: results,
             summary,

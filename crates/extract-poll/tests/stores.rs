@@ -201,3 +201,29 @@ async fn a_run_over_stores_is_send() {
     let report = tokio::spawn(run).await.expect("joins").expect("runs");
     assert_eq!(report.documents.len(), 0);
 }
+
+/// A run that fails (here: an input that does not exist) gives its lease back at once.
+#[tokio::test]
+async fn a_failed_run_releases_its_shard() {
+    let (_emulator, client) = start(EmulatorConfig::default()).await;
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let runner = || {
+        BatchRunner::new(client.clone(), at(&store, "out")).shard(Shard::new(1, 2).expect("shard"))
+    };
+    let missing = [Location::Local("/nonexistent/kensho-extract-input".into())];
+    let failed = runner()
+        .run_from(&missing)
+        .await
+        .expect_err("no such input");
+    assert_eq!(failed.kind(), std::io::ErrorKind::NotFound, "{failed}");
+    let again = runner()
+        .run_from(&[at(&store, "in")])
+        .await
+        .expect("not claimed");
+    assert_eq!(again.documents.len(), 0);
+    assert!(
+        keys(&store, "out/.kensho-extract/shard-1-of-2/lease.json")
+            .await
+            .is_empty()
+    );
+}
