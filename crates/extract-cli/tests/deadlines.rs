@@ -147,3 +147,42 @@ fn small_pdf() -> Vec<u8> {
         paragraphs: vec![],
     }])
 }
+
+/// An object store that accepts connections and never answers cannot hold `run` past its
+/// deadline either.
+#[tokio::test(flavor = "multi_thread")]
+async fn run_from_a_silent_store_stops_at_its_timeout_with_exit_code_4() {
+    let store = SilentServer::start().await.expect("starts");
+    let endpoint = store.url().trim_end_matches('/').to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("out");
+    let started = Instant::now();
+    let out = run(
+        &[
+            "run",
+            "s3://corpus/in",
+            "--out-dir",
+            out_dir.to_str().expect("utf8"),
+            "--timeout",
+            "2",
+        ],
+        &[
+            ("KENSHO_EXTRACT_API_URL", &endpoint),
+            ("KENSHO_ACCESS_TOKEN", "t"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ],
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+    assert!(
+        stderr(&out).contains("--timeout deadline"),
+        "{}",
+        stderr(&out)
+    );
+}
