@@ -577,7 +577,10 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             .journal
             .record(key, entry)
             .await
-            .map_err(|source| self.manifest_error(source))
+            .map_err(|source| self.manifest_error(source))?;
+        // Every change so far is in `manifest`, and no other record is in flight.
+        shared.journal.snapshot_if_due(&manifest).await;
+        Ok(())
     }
 
     pub(crate) fn manifest_error(&self, source: std::io::Error) -> DocumentError {

@@ -46,7 +46,24 @@ type Pending = (Vec<u8>, oneshot::Sender<std::io::Result<()>>);
 pub struct Journal {
     sender: mpsc::UnboundedSender<Pending>,
     written: Arc<AtomicU64>,
+    /// For a journal in a store: where, and its segment numbers.
+    segments: Option<Segments>,
 }
+
+/// A store journal's segment numbers: the next to write, and the first its snapshot lacks.
+#[derive(Debug)]
+struct Segments {
+    store: Arc<dyn ObjectStore>,
+    state: ObjectPath,
+    next: Arc<AtomicU64>,
+    snapshot_lacks: AtomicU64,
+}
+
+/// A store journal takes a new snapshot once it has written this many segments since the last
+/// one, or half as many as the manifest has documents if that is more: a restart after a
+/// long run replays a bounded number of segments, and the snapshots of a run cost O(N) bytes
+/// in all.
+const SNAPSHOT_EVERY: u64 = 256;
 
 /// Applies the journal of `dir` (if any) to `manifest`.
 pub(crate) fn replay(dir: &Path, manifest: &mut Manifest) -> std::io::Result<()> {
@@ -85,7 +102,14 @@ impl Journal {
         std::thread::Builder::new()
             .name("kensho-extract-journal".into())
             .spawn(move || write_lines(file, path, receiver, counter))?;
-        Ok((manifest, Journal { sender, written }))
+        Ok((
+            manifest,
+            Journal {
+                sender,
+                written,
+                segments: None,
+            },
+        ))
     }
 
     /// Loads the manifest kept in `store` under `state`, compacts it into a new snapshot, and
@@ -99,11 +123,18 @@ impl Journal {
         let (sender, mut receiver) = mpsc::unbounded_channel::<Pending>();
         let written = Arc::new(AtomicU64::new(0));
         let counter = written.clone();
+        let numbers = Arc::new(AtomicU64::new(next));
+        let segments = Segments {
+            store: store.clone(),
+            state: state.clone(),
+            next: numbers.clone(),
+            snapshot_lacks: AtomicU64::new(next),
+        };
         tokio::spawn(async move {
-            let mut number = next;
             while let Some(first) = receiver.recv().await {
                 let (bytes, waiting) = gather(first, &mut receiver);
                 let len = bytes.len();
+                let number = numbers.load(Ordering::SeqCst);
                 let path = segment_path(&state, number);
                 let result = store
                     .put(&path, PutPayload::from(bytes))
@@ -114,12 +145,55 @@ impl Journal {
                         std::io::Error::new(e.kind(), format!("{path}: {e}"))
                     });
                 if result.is_ok() {
-                    number += 1;
+                    numbers.store(number + 1, Ordering::SeqCst);
                 }
                 answer(waiting, &result, len, &counter);
             }
         });
-        Ok((manifest, Journal { sender, written }))
+        Ok((
+            manifest,
+            Journal {
+                sender,
+                written,
+                segments: Some(segments),
+            },
+        ))
+    }
+
+    /// For a journal in a store that has written enough segments since its snapshot
+    /// ([`SNAPSHOT_EVERY`]): writes `manifest` as the new snapshot and deletes the segments it
+    /// holds. `manifest` must hold every change recorded so far and no record may be in
+    /// flight: the runner calls it under the manifest's lock, which every record is made under.
+    /// A snapshot that fails is not an error: the segments are still there.
+    pub(crate) async fn snapshot_if_due(&self, manifest: &Manifest) {
+        let Some(segments) = &self.segments else {
+            return;
+        };
+        let next = segments.next.load(Ordering::SeqCst);
+        let since = next.saturating_sub(segments.snapshot_lacks.load(Ordering::SeqCst));
+        let due = SNAPSHOT_EVERY.max(manifest.documents.len() as u64 / 2);
+        if since < due {
+            return;
+        }
+        let store = segments.store.as_ref();
+        if let Err(e) = save_store(store, &segments.state, manifest, next).await {
+            tracing::warn!("could not write the manifest's snapshot: {e}");
+            return;
+        }
+        segments.snapshot_lacks.store(next, Ordering::SeqCst);
+        let held: Vec<ObjectPath> = match list_segments(store, &segments.state).await {
+            Ok(listed) => listed
+                .into_iter()
+                .filter(|(n, _)| *n < next)
+                .map(|(_, p)| p)
+                .collect(),
+            Err(_) => return,
+        };
+        // Many at a time; one left behind is skipped on replay (the snapshot names `next`).
+        let mut deleted = futures_util::stream::iter(held)
+            .map(|path| async move { store.delete(&path).await })
+            .buffer_unordered(REPLAY_FETCHES);
+        while deleted.next().await.is_some() {}
     }
 
     /// Appends `entry` as the state of `key`, returning once it is synced to disk.
@@ -508,5 +582,32 @@ mod store_tests {
         let (manifest, next) = load_store(store.as_ref(), &state).await.expect("loads");
         assert_eq!(manifest.documents["a.pdf"].name.as_deref(), Some("n99"));
         assert_eq!(next, 100);
+    }
+
+    #[tokio::test]
+    async fn a_long_run_snapshots_as_it_goes_so_a_restart_replays_few_segments() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let state = ObjectPath::from("out/.kensho-extract/shard-0-of-1");
+        let (mut manifest, journal) = Journal::open_store(store.clone(), state.clone())
+            .await
+            .expect("opens");
+        // One record at a time: one segment each, as a slow batch writes them.
+        for n in 0..600u32 {
+            let key = format!("doc-{}.pdf", n % 10);
+            let entry = ManifestEntry::queued(format!("{n}"), format!("doc-{}", n % 10));
+            journal.record(&key, &entry).await.expect("records");
+            manifest.documents.insert(key, entry);
+            journal.snapshot_if_due(&manifest).await;
+        }
+        let left = list_segments(store.as_ref(), &state)
+            .await
+            .expect("lists")
+            .len() as u64;
+        assert!(left <= SNAPSHOT_EVERY, "{left} segments left to replay");
+        // A crash now: what a restart reads is what was recorded.
+        drop(journal);
+        let (loaded, next) = load_store(store.as_ref(), &state).await.expect("loads");
+        assert_eq!(loaded.documents, manifest.documents);
+        assert_eq!(next, 600);
     }
 }
