@@ -222,7 +222,14 @@ pub(crate) async fn list(
 ) -> std::io::Result<Vec<Listed>> {
     let mut listed = Vec::new();
     let mine = |key: &str| shard.is_none_or(|s| s.contains(key));
-    for location in locations {
+    let labels = labels(locations);
+    for (location, label) in locations.iter().zip(labels) {
+        // Several folders given: each one's names go under its own name, so `a/in/x.pdf` and
+        // `b/in/x.pdf` stay two outputs whichever workers run them.
+        let under = |relative: String| match &label {
+            Some(label) => format!("{label}/{relative}"),
+            None => relative,
+        };
         match location {
             Location::Local(root) => {
                 let root = root.clone();
@@ -246,7 +253,7 @@ pub(crate) async fn list(
                         file.strip_prefix(&root).ok().and_then(|r| {
                             let parts: Option<Vec<&str>> =
                                 r.components().map(|c| c.as_os_str().to_str()).collect();
-                            parts.map(|p| p.join("/"))
+                            parts.map(|p| under(p.join("/")))
                         })
                     };
                     listed.push(Listed {
@@ -280,7 +287,7 @@ pub(crate) async fn list(
                             held: tokio::sync::OnceCell::new(),
                         },
                         key,
-                        relative: Some(relative),
+                        relative: Some(under(relative)),
                     });
                 }
             }
@@ -289,6 +296,41 @@ pub(crate) async fn list(
     listed.sort_by(|a, b| a.key.cmp(&b.key));
     listed.dedup_by(|a, b| a.key == b.key);
     Ok(listed)
+}
+
+/// When more than one location is given, a name for each folder or prefix among them (its last
+/// part, made safe and unique among them: `in`, `in-2`, …), under which its inputs' mirrored
+/// names go. Files given by themselves keep their paths as given. Every worker is given the
+/// same locations, so every worker makes the same labels.
+fn labels(locations: &[Location]) -> Vec<Option<String>> {
+    if locations.len() < 2 {
+        return vec![None; locations.len()];
+    }
+    let mut names = crate::names::UniqueNames::default();
+    locations
+        .iter()
+        .map(|location| {
+            let last = match location {
+                Location::Local(path) if path.is_file() => return None,
+                Location::Local(path) => path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                Location::Store(at) => at
+                    .prefix
+                    .parts()
+                    .next_back()
+                    .map(|p| p.as_ref().to_string())
+                    .unwrap_or_else(|| {
+                        let url = at.url();
+                        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+                        rest.split('/').next().unwrap_or_default().to_string()
+                    }),
+            };
+            let unique = names.next(&last, "input", "");
+            Some(unique.trim_end_matches('.').to_string())
+        })
+        .collect()
 }
 
 /// The output name of an input found at `relative` under its folder, made without knowing any
@@ -423,6 +465,34 @@ mod tests {
             seen += part.len();
         }
         assert_eq!(seen, 3);
+        // Two prefixes with the same files: their names go under each prefix's own.
+        let other = StoreLocation::new(
+            at.store().clone(),
+            ObjectPath::from("other"),
+            "memory:///other",
+        );
+        other
+            .store()
+            .put(
+                &ObjectPath::from("other/sub/c.PDF"),
+                PutPayload::from_static(b"%PDF"),
+            )
+            .await
+            .expect("puts");
+        let both = list(&[Location::Store(at.clone()), Location::Store(other)], None)
+            .await
+            .expect("lists");
+        let relatives: Vec<&str> = both.iter().filter_map(|l| l.relative.as_deref()).collect();
+        assert_eq!(
+            relatives,
+            [
+                "in/a.pdf",
+                "in/b.pdf",
+                "in/sub/c.PDF",
+                "other/d.pdf",
+                "other/sub/c.PDF"
+            ]
+        );
         let identity = all[0].file.identity().await.expect("identity");
         assert!(identity.starts_with("etag:"), "{identity}");
     }
