@@ -44,12 +44,31 @@ pub struct Report {
     failures: Vec<(String, String)>,
     /// Inputs with unknown outcomes: key and how many.
     unknown: Vec<(String, usize)>,
+    /// Each shard's documents and how many of them succeeded (`""`: a run without shards), to
+    /// see which worker is behind.
+    by_shard: BTreeMap<String, ShardCounts>,
+}
+
+/// One shard's progress.
+#[derive(Debug, Default, Serialize, PartialEq)]
+struct ShardCounts {
+    documents: usize,
+    succeeded: usize,
 }
 
 impl Report {
-    /// Adds one shard's manifest.
-    pub fn add(&mut self, manifest: &Manifest) {
+    /// Adds the manifest of the shard `shard`.
+    pub fn add(&mut self, shard: &str, manifest: &Manifest) {
         self.shards += 1;
+        let counts = ShardCounts {
+            documents: manifest.documents.len(),
+            succeeded: manifest
+                .documents
+                .values()
+                .filter(|e| e.state == EntryState::Succeeded)
+                .count(),
+        };
+        self.by_shard.insert(shard.to_string(), counts);
         for (key, entry) in &manifest.documents {
             self.documents += 1;
             let state = serde_json::to_value(entry.state)
@@ -91,8 +110,8 @@ pub fn run(args: ReportArgs) -> Result<(), Failure> {
         .into());
     }
     let mut report = Report::default();
-    for (_, manifest) in &manifests {
-        report.add(manifest);
+    for (shard, manifest) in &manifests {
+        report.add(shard, manifest);
     }
     report.failures.sort();
     report.unknown.sort();
@@ -114,14 +133,26 @@ pub fn run(args: ReportArgs) -> Result<(), Failure> {
         "{} page(s), {} output file(s); {} submission(s) of unknown outcome",
         report.pages, report.outputs, report.unknown_outcomes
     );
+    if report.by_shard.len() > 1 {
+        for (shard, counts) in &report.by_shard {
+            let shard = if shard.is_empty() {
+                "without shards"
+            } else {
+                shard
+            };
+            println!(
+                "  {shard}: {} of {} succeeded",
+                counts.succeeded, counts.documents
+            );
+        }
+    }
     for (key, error) in report.failures.iter().take(args.limit) {
         println!("failed   {key}: {error}");
     }
     for (key, count) in report.unknown.iter().take(args.limit) {
         println!("unknown  {key}: {count} submission(s) of unknown outcome");
     }
-    let hidden = report.failures.len() + report.unknown.len();
-    if hidden > 2 * args.limit {
+    if report.failures.len() > args.limit || report.unknown.len() > args.limit {
         println!("(more: --limit N, or --json)");
     }
     Ok(())

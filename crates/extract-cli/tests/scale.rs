@@ -178,6 +178,14 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
     assert_eq!(report["unknown_outcomes"], 0);
     assert_eq!(report["outputs"], DOCUMENTS);
     assert_eq!(report["pages"], DOCUMENTS, "one page each");
+    let per_shard: u64 = (0..3)
+        .map(|i| {
+            let counts = &report["by_shard"][format!("shard-{i}-of-3")];
+            assert_eq!(counts["succeeded"], counts["documents"]);
+            counts["documents"].as_u64().expect("a count")
+        })
+        .sum();
+    assert_eq!(per_shard, DOCUMENTS as u64);
 
     // An object kensho-extract did not write is never replaced: the put is conditional.
     let pdf = extract_emulator::sample_pdf(&[extract_emulator::SamplePage {
@@ -263,6 +271,11 @@ async fn local_shards_then_one_report() {
     let text_report = common::run(&["report", out], &vars).await;
     assert!(
         text(&text_report.stdout).starts_with("10 document(s) in 2 shard(s): 10 succeeded"),
+        "{}",
+        text(&text_report.stdout)
+    );
+    assert!(
+        text(&text_report.stdout).contains("  shard-1-of-2: "),
         "{}",
         text(&text_report.stdout)
     );
