@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use extract_api::{ExtractionOptions, PageSelection, Preflight};
-use extract_poll::{EntryState, Manifest, OutputCache, input_key};
+use extract_poll::{EntryState, Location, Manifest, OutputCache, Shard, input_key};
 use futures_util::StreamExt;
 
 use crate::Failure;
@@ -166,6 +166,84 @@ pub async fn dry_run(
         count(Plan::Done),
         out_dir.display(),
         count(Plan::Cached),
+    )?;
+    Ok(())
+}
+
+/// `run --dry-run` over object stores or in a shard: this shard's inputs, their bytes and which
+/// an earlier run finished, from the listing and the manifest alone. Pages are not counted
+/// (that would read every object); nothing is sent, written or locked.
+pub async fn plan_dry_run(
+    inputs: &[Location],
+    out: &Location,
+    shard: Option<Shard>,
+    json: bool,
+) -> Result<(), Failure> {
+    let planned = extract_poll::plan(inputs, out, shard).await?;
+    let presigned = |bytes: u64| bytes > extract_api::DIRECT_LIMIT;
+    let send: Vec<_> = planned.iter().filter(|p| !p.done).collect();
+    let bytes: u64 = send.iter().map(|p| p.bytes).sum();
+    let large = send.iter().filter(|p| presigned(p.bytes)).count();
+    // As for local files: direct, the submission and a poll; pre-signed, five requests.
+    let requests = (send.len() - large) * 2 + large * 5;
+    let done = planned.len() - send.len();
+    let upload = |bytes: u64| {
+        if presigned(bytes) {
+            "presigned"
+        } else {
+            "direct"
+        }
+    };
+    let mut out_stream = std::io::stdout().lock();
+    if json {
+        let documents: Vec<_> = planned
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "input": p.input,
+                    "plan": if p.done { "already_done" } else { "send" },
+                    "bytes": p.bytes,
+                    "upload": upload(p.bytes),
+                })
+            })
+            .collect();
+        let document = serde_json::json!({
+            "documents": documents,
+            "shard": shard.map(|s| s.to_string()),
+            "send": send.len(),
+            "pages": null,
+            "bytes": bytes,
+            "requests_at_least": requests,
+            "already_done": done,
+            "from_cache": 0,
+            "refused": 0,
+        });
+        writeln!(out_stream, "{}", serde_json::to_string_pretty(&document)?)?;
+        return Ok(());
+    }
+    for p in &planned {
+        if p.done {
+            writeln!(out_stream, "done    {}", p.input)?;
+        } else {
+            writeln!(
+                out_stream,
+                "send    {}: {} bytes, {} upload",
+                p.input,
+                p.bytes,
+                if presigned(p.bytes) {
+                    "pre-signed"
+                } else {
+                    "direct"
+                }
+            )?;
+        }
+    }
+    writeln!(
+        out_stream,
+        "would send {} document(s): {bytes} bytes, at least {requests} request(s); {done} already done in {}{}; pages are counted by the service",
+        send.len(),
+        out.display(),
+        shard.map(|s| format!(" (shard {s})")).unwrap_or_default(),
     )?;
     Ok(())
 }

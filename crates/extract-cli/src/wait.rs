@@ -493,10 +493,9 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         ));
     }
     if args.dry_run && (remote || args.shard.is_some()) {
-        return Err(coded(
-            2,
-            "--dry-run reads local inputs and a local output folder, without shards",
-        ));
+        let mut inputs: Vec<Location> = local.iter().cloned().map(Location::Local).collect();
+        inputs.extend(stores.iter().cloned());
+        return crate::preflight::plan_dry_run(&inputs, &out, args.shard, args.json).await;
     }
     // This shard's local files: the ones preflight checks.
     let files: Vec<PathBuf> = extract_poll::expand(&local)?

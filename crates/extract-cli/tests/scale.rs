@@ -75,6 +75,45 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
         )
     };
 
+    // A dry run of shard 1: its inputs and bytes from the listing, nothing sent or written.
+    let dry = |done: bool| {
+        let output = command(
+            &[
+                "run",
+                "s3://corpus/in",
+                "--out-dir",
+                "s3://corpus/out",
+                "--shard",
+                "1/3",
+                "--dry-run",
+                "--json",
+            ],
+            &vars,
+            cache.path(),
+        )
+        .output()
+        .expect("runs");
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let plan: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        let documents = plan["documents"].as_array().expect("documents").len();
+        let (send, already) = (plan["send"].as_u64(), plan["already_done"].as_u64());
+        if done {
+            assert_eq!((send, already), (Some(0), Some(documents as u64)), "{plan}");
+        } else {
+            assert_eq!((send, already), (Some(documents as u64), Some(0)), "{plan}");
+            assert!(plan["bytes"].as_u64().is_some_and(|b| b > 0));
+        }
+        documents
+    };
+    let shard_one = dry(false);
+    assert!((10..=30).contains(&shard_one), "{shard_one}");
+    let stats = setup.emulator.stats();
+    assert_eq!((stats.token_exchanges, stats.submissions), (0, 0));
+    assert!(
+        moto.keys("corpus", "out/").await.is_empty(),
+        "a dry run writes nothing"
+    );
+
     // Shard 1 is killed once its first five jobs are submitted and recorded, while they run.
     let mut first = shard(1)
         .stdout(Stdio::piped())
@@ -187,6 +226,9 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
         .sum();
     assert_eq!(per_shard, DOCUMENTS as u64);
 
+    // Shard 1 again, dry: everything done.
+    assert_eq!(dry(true), shard_one);
+
     // An object kensho-extract did not write is never replaced: the put is conditional.
     let pdf = extract_emulator::sample_pdf(&[extract_emulator::SamplePage {
         heading: "X".into(),
@@ -260,6 +302,29 @@ async fn local_shards_then_one_report() {
             assert!(std::path::Path::new(&path).is_file(), "{path}");
         }
     }
+    // A dry run of a shard after the fact: every input of it done, nothing to send.
+    let dry = common::run(
+        &[
+            "run",
+            input,
+            "--out-dir",
+            out,
+            "--shard",
+            "0/2",
+            "--dry-run",
+            "--json",
+        ],
+        &vars,
+    )
+    .await;
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&dry.stdout).expect("JSON");
+    assert_eq!(plan["send"], 0, "{plan}");
+    assert_eq!(plan["shard"], "0/2");
+    assert!(
+        plan["already_done"].as_u64().is_some_and(|n| n > 0),
+        "{plan}"
+    );
     let report = common::run(&["report", out, "--json"], &vars).await;
     assert!(report.status.success(), "{}", text(&report.stderr));
     let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("JSON");

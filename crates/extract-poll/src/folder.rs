@@ -105,6 +105,22 @@ impl OutputFolder {
         }
     }
 
+    /// The manifest as it stands, read without changing anything (an empty one where none
+    /// is yet).
+    pub(crate) async fn read_manifest(&self) -> std::io::Result<Manifest> {
+        match self {
+            OutputFolder::Local { state, .. } => {
+                let state = state.clone();
+                tokio::task::spawn_blocking(move || Manifest::load(&state))
+                    .await
+                    .map_err(std::io::Error::other)?
+            }
+            OutputFolder::Store { at, state } => {
+                Ok(journal::load_store(at.store.as_ref(), state).await?.0)
+            }
+        }
+    }
+
     /// Compacts the journal into a new snapshot at the end of a run.
     pub(crate) async fn save(&self, manifest: Manifest) -> std::io::Result<()> {
         match self {

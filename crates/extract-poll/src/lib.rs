@@ -33,6 +33,7 @@ mod manifest;
 pub mod names;
 mod pace;
 mod parts;
+mod plan;
 mod policy;
 mod poller;
 mod shard;
@@ -54,6 +55,7 @@ pub use lock::{FolderLock, LOCK_FILE};
 pub use manifest::{
     EntryState, MANIFEST_FILE, MANIFEST_VERSION, Manifest, ManifestEntry, PartEntry, input_key,
 };
+pub use plan::{PlannedInput, plan};
 pub use policy::{PollPolicy, PollingPolicy};
 pub use poller::{JobEvent, Poller};
 pub use shard::Shard;
