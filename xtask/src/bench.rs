@@ -251,20 +251,12 @@ pub(crate) fn measured(command: &mut Command) -> Result<(Duration, u64)> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
-    let watched = watch(&mut child, start)?;
-    if !watched.status.success() {
-        let mut err = String::new();
-        if let Some(mut stderr) = child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
-        }
-        return Err(format!("{command:?} failed: {err}").into());
-    }
+    let watched = watch(&mut child, start, &format!("{command:?}"))?;
     Ok((watched.wall, watched.peak_kib))
 }
 
-/// What a process cost.
+/// What a process that succeeded cost.
 pub(crate) struct Watched {
-    pub(crate) status: std::process::ExitStatus,
     /// From `start` to its exit.
     pub(crate) wall: Duration,
     /// Peak resident memory, KiB.
@@ -277,8 +269,13 @@ pub(crate) struct Watched {
 const TICKS_PER_SECOND: f64 = 100.0;
 
 /// Waits for `child`, sampling its `VmHWM` (`/proc/PID/status`) and CPU ticks
-/// (`/proc/PID/stat`) every 5 ms; the last samples before it exits are kept (Linux).
-pub(crate) fn watch(child: &mut std::process::Child, start: Instant) -> Result<Watched> {
+/// (`/proc/PID/stat`) every 5 ms; the last samples before it exits are kept (Linux). A child
+/// that fails is an error quoting its stderr (if piped), naming it `what`.
+pub(crate) fn watch(
+    child: &mut std::process::Child,
+    start: Instant,
+    what: &str,
+) -> Result<Watched> {
     let (stat, status_file) = (
         format!("/proc/{}/stat", child.id()),
         format!("/proc/{}/status", child.id()),
@@ -309,8 +306,14 @@ pub(crate) fn watch(child: &mut std::process::Child, start: Instant) -> Result<W
         }
         std::thread::sleep(Duration::from_millis(5));
     };
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(mut stderr) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
+        }
+        return Err(format!("{what} failed: {err}").into());
+    }
     Ok(Watched {
-        status,
         wall: start.elapsed(),
         peak_kib,
         cpu: ticks as f64 / TICKS_PER_SECOND,

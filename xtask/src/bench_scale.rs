@@ -55,14 +55,7 @@ fn batch(binary: &str, env: &[(String, String)], input: &Path, out: &Path) -> Re
         .stdout(summary.reopen()?)
         .stderr(Stdio::piped())
         .spawn()?;
-    let watched = watch(&mut child, start)?;
-    if !watched.status.success() {
-        let mut err = String::new();
-        if let Some(mut stderr) = child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
-        }
-        return Err(format!("run failed: {err}").into());
-    }
+    let watched = watch(&mut child, start, "run")?;
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(summary.path())?)?;
     Ok(Cost {
         wall: watched.wall,
