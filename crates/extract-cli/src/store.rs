@@ -69,7 +69,7 @@ pub fn location(raw: &Path) -> Result<Location, Failure> {
 }
 
 /// Whether `text` starts like a URL (`scheme://`), not a path.
-pub fn is_url(text: &str) -> bool {
+fn is_url(text: &str) -> bool {
     text.split_once("://").is_some_and(|(scheme, _)| {
         !scheme.is_empty()
             && scheme

@@ -9,8 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use extract_api::{Client, RetrievalMode};
 use extract_poll::{
-    BatchEvent, BatchOutcome, BatchRunner, JobEvent, JobHandle, Location, MANIFEST_FILE,
-    PollPolicy, Poller, STATE_DIR, Shard,
+    BatchEvent, BatchOutcome, BatchRunner, JobEvent, JobHandle, Location, PollPolicy, Poller, Shard,
 };
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -444,18 +443,10 @@ fn outcome_line(input: &std::path::Path, outcome: &BatchOutcome) -> String {
 
 /// Where a run records its jobs, as shown to a person.
 fn manifest_shown(args: &RunArgs) -> String {
-    let out = args.out_dir.display();
-    match args.shard {
-        None if !crate::store::is_url(&out.to_string()) => {
-            args.out_dir.join(MANIFEST_FILE).display().to_string()
-        }
-        shard => format!(
-            "{}/{STATE_DIR}/{}",
-            out.to_string().trim_end_matches('/'),
-            shard
-                .unwrap_or_else(|| Shard::new(0, 1).expect("one shard"))
-                .dir_name()
-        ),
+    match crate::store::location(&args.out_dir) {
+        Ok(out) => extract_poll::manifest_shown(&out, args.shard),
+        // The run itself reports a location it cannot use.
+        Err(_) => args.out_dir.display().to_string(),
     }
 }
 

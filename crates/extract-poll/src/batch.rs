@@ -1112,11 +1112,7 @@ pub async fn hash_file(path: PathBuf) -> std::io::Result<String> {
             }
             hasher.update(&buffer[..n]);
         }
-        Ok(hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        Ok(crate::hex(&hasher.finalize()))
     })
     .await
     .map_err(std::io::Error::other)?

@@ -55,11 +55,7 @@ impl OutputCache {
         for (name, value) in fields.iter().filter(|(name, _)| *name != "priority") {
             hasher.update(format!("\n{name}={value}").as_bytes());
         }
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::hex(&hasher.finalize())
     }
 
     fn path(&self, key: &str) -> Option<PathBuf> {

@@ -39,9 +39,7 @@ pub(crate) enum OutputFolder {
 impl OutputFolder {
     /// The folder at `location`, with the manifest of `shard` (or of the whole run).
     pub(crate) fn new(location: &Location, shard: Option<Shard>) -> OutputFolder {
-        let shard_dir = shard
-            .unwrap_or_else(|| Shard::new(0, 1).expect("one shard"))
-            .dir_name();
+        let shard_dir = shard.unwrap_or_else(Shard::whole).dir_name();
         match location {
             Location::Local(dir) => OutputFolder::Local {
                 dir: dir.clone(),
@@ -54,6 +52,16 @@ impl OutputFolder {
                 state: at.child(&format!("{STATE_DIR}/{shard_dir}")),
                 at: at.clone(),
             },
+        }
+    }
+
+    /// Where the manifest is, as shown to a person: its file, or its folder in a store.
+    pub(crate) fn manifest_shown(&self) -> String {
+        match self {
+            OutputFolder::Local { state, .. } => {
+                state.join(crate::MANIFEST_FILE).display().to_string()
+            }
+            OutputFolder::Store { at, state } => at.url_of(&at.relative(state).unwrap_or_default()),
         }
     }
 
@@ -93,7 +101,7 @@ impl OutputFolder {
                 Ok((Claim::Lock(lock), manifest, journal))
             }
             OutputFolder::Store { at, state } => {
-                let shown = at.url_of(&at.relative(state).unwrap_or_default());
+                let shown = self.manifest_shown();
                 let lease =
                     Lease::acquire(at.store.clone(), state, &shown, lease, wait_for_lock).await?;
                 let (manifest, journal) = Journal::open_store(at.store.clone(), state.clone())
@@ -266,6 +274,12 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::R
     Ok(())
 }
 
+/// Where a run into `out` with `shard` records its jobs, as shown to a person (in messages
+/// that say how to resume).
+pub fn manifest_shown(out: &Location, shard: Option<Shard>) -> String {
+    OutputFolder::new(out, shard).manifest_shown()
+}
+
 /// The manifests of every shard that wrote to `location` (and of a run without shards), by
 /// shard folder name (`""` for the latter), read without changing anything.
 pub async fn shard_manifests(location: &Location) -> std::io::Result<Vec<(String, Manifest)>> {
@@ -308,4 +322,44 @@ pub async fn shard_manifests(location: &Location) -> std::io::Result<Vec<(String
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn the_manifest_is_shown_where_each_kind_of_run_keeps_it() {
+        let out = Location::Local("out".into());
+        let shard = Shard::new(1, 3).ok();
+        assert_eq!(
+            manifest_shown(&out, None),
+            Path::new("out")
+                .join(crate::MANIFEST_FILE)
+                .display()
+                .to_string()
+        );
+        assert_eq!(
+            manifest_shown(&out, shard),
+            Path::new("out/.kensho-extract/shard-1-of-3")
+                .join(crate::MANIFEST_FILE)
+                .display()
+                .to_string()
+        );
+        let store = Location::Store(StoreLocation::new(
+            Arc::new(object_store::memory::InMemory::new()),
+            ObjectPath::from("out"),
+            "s3://corpus/out",
+        ));
+        assert_eq!(
+            manifest_shown(&store, shard),
+            "s3://corpus/out/.kensho-extract/shard-1-of-3"
+        );
+        assert_eq!(
+            manifest_shown(&store, None),
+            "s3://corpus/out/.kensho-extract/shard-0-of-1"
+        );
+    }
 }

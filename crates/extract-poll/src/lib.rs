@@ -48,7 +48,7 @@ pub use batch::{
 pub use cache::{CacheStats, OutputCache};
 pub use document_error::DocumentError;
 pub use error::PollError;
-pub use folder::{STATE_DIR, shard_manifests};
+pub use folder::{STATE_DIR, manifest_shown, shard_manifests};
 pub use journal::{JOURNAL_FILE, Journal};
 pub use location::{Location, StoreLocation};
 pub use lock::{FolderLock, LOCK_FILE};
@@ -61,3 +61,8 @@ pub use poller::{JobEvent, Poller};
 pub use shard::Shard;
 pub use source::MAX_OBJECT_BYTES;
 pub use state::{JobHandle, JobState};
+
+/// Bytes as lower-case hex (digests in manifests, cache keys and names).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

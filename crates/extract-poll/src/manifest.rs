@@ -182,7 +182,7 @@ pub fn input_key(path: &Path) -> String {
         Some(text) => text.to_string(),
         None => {
             let bytes = path.as_os_str().as_encoded_bytes();
-            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = crate::hex(bytes);
             format!("\0bytes:{hex}")
         }
     }

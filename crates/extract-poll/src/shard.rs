@@ -27,6 +27,11 @@ impl Shard {
         Ok(Shard { index, count })
     }
 
+    /// The whole batch as one shard (`0/1`).
+    pub fn whole() -> Shard {
+        Shard { index: 0, count: 1 }
+    }
+
     /// Which shard this is, from 0.
     pub fn index(&self) -> u32 {
         self.index

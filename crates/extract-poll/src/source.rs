@@ -12,6 +12,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
+use crate::hex;
 use crate::location::Location;
 use crate::manifest::input_key;
 use crate::names::safe_component;
@@ -358,10 +359,6 @@ pub(crate) fn mirror_name(relative: Option<&str>, key: &str) -> String {
         };
         format!("{name}-{}", &hex(&Sha256::digest(key.as_bytes()))[..8])
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An object store's error as an I/O error, keeping its kind where there is one.
