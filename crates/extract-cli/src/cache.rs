@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use extract_poll::OutputCache;
+use extract_batch::OutputCache;
 
 use crate::Failure;
 

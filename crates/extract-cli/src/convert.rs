@@ -184,7 +184,7 @@ fn render(document: &OutputDocument, target: Target) -> Result<Vec<u8>, Failure>
 fn write_tables_csv(document: &OutputDocument, dir: &Path) -> Result<(), Failure> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let tables = extract_convert::tables(document, true);
-    let mut names = extract_poll::names::UniqueNames::default();
+    let mut names = extract_batch::names::UniqueNames::default();
     for (uid, table) in &tables {
         let name = names.next(uid, "table", "csv");
         crate::output::write(
@@ -208,7 +208,9 @@ pub enum RunFormat {
 }
 
 /// The extension and converter `run --format` adds, if any.
-pub fn renderer(format: RunFormat) -> Option<(&'static str, std::sync::Arc<extract_poll::Render>)> {
+pub fn renderer(
+    format: RunFormat,
+) -> Option<(&'static str, std::sync::Arc<extract_batch::Render>)> {
     match format {
         RunFormat::Json => None,
         RunFormat::Markdown => Some((

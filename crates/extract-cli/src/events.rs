@@ -11,7 +11,8 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use extract_poll::{BatchEvent, BatchOutcome, BatchSummary, JobEvent};
+use extract_batch::{BatchEvent, BatchOutcome, BatchSummary};
+use extract_poll::JobEvent;
 use serde_json::{Value, json};
 
 /// The version of the event schema: `docs/events.schema.json`.

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use extract_api::{ExtractionOptions, PageSelection, Preflight};
-use extract_poll::{EntryState, Location, Manifest, OutputCache, Shard, input_key};
+use extract_batch::{EntryState, Location, Manifest, OutputCache, Shard, input_key};
 use futures_util::StreamExt;
 
 use crate::Failure;
@@ -67,7 +67,7 @@ pub async fn dry_run(
     for item in checked {
         let plan = match &item.result {
             Ok(_) => {
-                let sha = extract_poll::hash_file(item.file.clone()).await?;
+                let sha = extract_batch::hash_file(item.file.clone()).await?;
                 let done = manifest
                     .documents
                     .get(&input_key(&item.file))
@@ -179,7 +179,7 @@ pub async fn plan_dry_run(
     shard: Option<Shard>,
     json: bool,
 ) -> Result<(), Failure> {
-    let planned = extract_poll::plan(inputs, out, shard).await?;
+    let planned = extract_batch::plan(inputs, out, shard).await?;
     let presigned = |bytes: u64| bytes > extract_api::DIRECT_LIMIT;
     let send: Vec<_> = planned.iter().filter(|p| !p.done).collect();
     let bytes: u64 = send.iter().map(|p| p.bytes).sum();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
-use extract_poll::{EntryState, Manifest};
+use extract_batch::{EntryState, Manifest};
 use serde::Serialize;
 
 use crate::Failure;
@@ -101,7 +101,7 @@ impl Report {
 pub fn run(args: ReportArgs) -> Result<(), Failure> {
     let location = crate::store::location(&args.out_dir)?;
     let manifests =
-        crate::block_on(async move { Ok(extract_poll::shard_manifests(&location).await?) })?;
+        crate::block_on(async move { Ok(extract_batch::shard_manifests(&location).await?) })?;
     if manifests.is_empty() {
         return Err(format!(
             "{}: no manifest here; give the --out-dir of a run",

@@ -129,7 +129,7 @@ pub fn diff(args: DiffArgs) -> Result<(), Failure> {
 }
 
 /// What `run --review` writes beside each output: its review page over the input PDF.
-pub fn renderer() -> std::sync::Arc<extract_poll::RenderFrom> {
+pub fn renderer() -> std::sync::Arc<extract_batch::RenderFrom> {
     std::sync::Arc::new(|document: &OutputDocument, input: &Path| {
         let pdf = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
         let options = ReviewOptions::default().with_title(title(input));

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use extract_poll::{Location, StoreLocation};
+use extract_batch::{Location, StoreLocation};
 use object_store::client::{ClientOptions, HttpClient, HttpConnector};
 use object_store::{ObjectStore, ObjectStoreScheme};
 

@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use clap::Args;
 use extract_api::{Client, RetrievalMode};
-use extract_poll::{
-    BatchEvent, BatchOutcome, BatchRunner, JobEvent, JobHandle, Location, PollPolicy, Poller, Shard,
-};
+use extract_batch::{BatchEvent, BatchOutcome, BatchRunner, Location, Shard};
+use extract_poll::{JobEvent, JobHandle, PollPolicy, Poller};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::Failure;
@@ -444,7 +443,7 @@ fn outcome_line(input: &std::path::Path, outcome: &BatchOutcome) -> String {
 /// Where a run records its jobs, as shown to a person.
 fn manifest_shown(args: &RunArgs) -> String {
     match crate::store::location(&args.out_dir) {
-        Ok(out) => extract_poll::manifest_shown(&out, args.shard),
+        Ok(out) => extract_batch::manifest_shown(&out, args.shard),
         // The run itself reports a location it cannot use.
         Err(_) => args.out_dir.display().to_string(),
     }
@@ -489,17 +488,17 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         return crate::preflight::plan_dry_run(&inputs, &out, args.shard, args.json).await;
     }
     // This shard's local files: the ones preflight checks.
-    let files: Vec<PathBuf> = extract_poll::expand(&local)?
+    let files: Vec<PathBuf> = extract_batch::expand(&local)?
         .into_iter()
         .filter(|f| {
             args.shard
-                .is_none_or(|s| s.contains(&extract_poll::input_key(f)))
+                .is_none_or(|s| s.contains(&extract_batch::input_key(f)))
         })
         .collect();
     let cache = if args.no_cache {
         None
     } else {
-        Some(extract_poll::OutputCache::new(crate::cache::dir()?))
+        Some(extract_batch::OutputCache::new(crate::cache::dir()?))
     };
     let concurrency = usize::from(args.concurrency);
     // Every input is checked before anything is sent: a doomed one costs nothing.
@@ -554,7 +553,7 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         runner = runner.shard(shard);
     }
     runner = runner.lease(Duration::from_secs(args.lease));
-    runner = runner.skip_inputs(refused.iter().map(|(f, _)| extract_poll::input_key(f)));
+    runner = runner.skip_inputs(refused.iter().map(|(f, _)| extract_batch::input_key(f)));
     if let Some(pages) = args.split_pages {
         runner = runner.split_pages(pages);
     }

@@ -255,7 +255,7 @@ async fn ctrl_c_stops_run_cleanly_and_says_how_to_resume() {
         stderr.contains("run the same command again to resume"),
         "{stderr}"
     );
-    let manifest = extract_poll::Manifest::load(&out_dir).expect("manifest");
+    let manifest = extract_batch::Manifest::load(&out_dir).expect("manifest");
     assert_eq!(
         manifest
             .documents
@@ -394,7 +394,7 @@ async fn each_resubmission_is_reported_once_without_a_terminal() {
     )
     .await;
     let stderr = text(&out.stderr);
-    let manifest = extract_poll::Manifest::load(&out_dir).expect("manifest");
+    let manifest = extract_batch::Manifest::load(&out_dir).expect("manifest");
     let unknown: usize = manifest
         .documents
         .values()

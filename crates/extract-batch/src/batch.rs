@@ -20,12 +20,12 @@ use crate::journal::Journal;
 use crate::location::Location;
 use crate::manifest::EntryState;
 use crate::names::safe_component;
-use crate::pace::Pace;
 use crate::shard::Shard;
 use crate::source::{InputFile, Listed, mirror_name};
 use crate::{
     JobEvent, JobHandle, Manifest, ManifestEntry, PollError, PollPolicy, Poller, PollingPolicy,
 };
+use extract_poll::Pace;
 
 /// How long a store shard's lease lasts without renewal, unless [`BatchRunner::lease`] says.
 const DEFAULT_LEASE: Duration = Duration::from_secs(60);
@@ -666,10 +666,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 ..
             }) => {
                 shared.count(|s| s.resumed += 1);
-                let job = JobHandle {
-                    request_id: id.clone(),
-                    mode: *mode,
-                };
+                let job = JobHandle::new(id.clone(), *mode);
                 (self.on_event)(BatchEvent::Started {
                     input: file.clone(),
                     request_id: job.request_id.clone(),
@@ -1253,11 +1250,13 @@ mod tests {
             std::fs::write(inputs.path().join(format!("doc-{i:05}.pdf")), "%PDF-1.4")
                 .expect("writes");
         }
-        let fast = PollPolicy {
-            first_delay: std::time::Duration::from_millis(1),
-            floor: std::time::Duration::ZERO,
-            ..PollPolicy::default()
-        };
+        let fast = PollPolicy::default()
+            .with_delays(
+                std::time::Duration::from_millis(1),
+                1.5,
+                std::time::Duration::from_secs(30),
+            )
+            .with_floor(std::time::Duration::ZERO);
         let report = BatchRunner::new(Arc::new(api), out.path())
             .policy(fast)
             .concurrency(16)

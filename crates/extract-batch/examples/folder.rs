@@ -3,7 +3,7 @@
 
 use extract_api::Client;
 use extract_auth::AuthConfig;
-use extract_poll::BatchRunner;
+use extract_batch::BatchRunner;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -11,7 +11,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::builder()
         .auth_config(&AuthConfig::from_env())?
         .build()?;
-    let extract_poll::BatchReport { summary, .. } = BatchRunner::new(client, "out")
+    let extract_batch::BatchReport { summary, .. } = BatchRunner::new(client, "out")
         .concurrency(8)
         .run(&[dir.into()])
         .await?;

@@ -121,7 +121,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         let mut job = part
             .request_id
             .zip(part.mode)
-            .map(|(request_id, mode)| JobHandle { request_id, mode });
+            .map(|(request_id, mode)| JobHandle::new(request_id, mode));
         let mut resumed = job.is_some();
         let mut attempts = 0;
         loop {

@@ -4,17 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use extract_emulator::{EmulatorConfig, SamplePage, sample_pdf};
-use extract_poll::{
+use extract_batch::{
     BatchEvent, BatchRunner, EntryState, Location, Shard, StoreLocation, shard_manifests,
 };
+use extract_emulator::{EmulatorConfig, SamplePage, sample_pdf};
 use futures_util::TryStreamExt;
 use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 
-mod common;
-use common::{fast, start};
+use crate::common::{fast, start};
 
 const DOCUMENTS: usize = 24;
 
@@ -153,7 +152,7 @@ async fn local_shards_name_outputs_after_their_paths_and_never_collide() {
     for folder in ["x", "y"] {
         let dir = inputs.path().join(folder);
         std::fs::create_dir_all(&dir).expect("mkdir");
-        common::pdfs(&dir, 4);
+        crate::common::pdfs(&dir, 4);
     }
     let out = tempfile::tempdir().expect("tempdir");
     let mut written = Vec::new();
@@ -166,7 +165,7 @@ async fn local_shards_name_outputs_after_their_paths_and_never_collide() {
             .expect("runs");
         assert_eq!(report.summary.errors, 0);
         for (_, outcome) in report.documents {
-            if let extract_poll::BatchOutcome::Succeeded(files) = outcome {
+            if let extract_batch::BatchOutcome::Succeeded(files) = outcome {
                 written.extend(files);
             }
         }

@@ -4,15 +4,13 @@
 //! inputs that are not regular files refused. Over real sockets, on real time: the emulator's
 //! jobs finish at once and polls are short.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{fast, pdfs, start};
+use crate::common::{fast, pdfs, start};
+use extract_batch::{BatchEvent, BatchOutcome, BatchRunner, FolderLock, Manifest, Render};
 use extract_emulator::{EmulatorConfig, RunningEmulator, SamplePage, sample_pdf};
-use extract_poll::{BatchEvent, BatchOutcome, BatchRunner, FolderLock, Manifest, Render};
 
 async fn instant() -> (RunningEmulator, extract_api::Client) {
     start(EmulatorConfig::default().with_job_duration(Duration::ZERO)).await
@@ -87,7 +85,7 @@ async fn a_second_run_on_the_same_folder_is_refused_and_no_job_is_doubled() {
     let second = BatchRunner::new(client, out.path())
         .policy(fast())
         .wait_for_lock(true);
-    std::fs::remove_file(out.path().join(extract_poll::MANIFEST_FILE)).expect("forgets");
+    std::fs::remove_file(out.path().join(extract_batch::MANIFEST_FILE)).expect("forgets");
     for name in ["doc-000", "doc-001", "doc-002"] {
         std::fs::remove_file(out.path().join(format!("{name}.json"))).expect("removes");
     }
@@ -114,7 +112,7 @@ async fn a_name_once_given_stays_with_its_input() {
         .render("md", markdown());
     runner.run(std::slice::from_ref(&a)).await.expect("a");
     runner.run(std::slice::from_ref(&c)).await.expect("c");
-    let extract_poll::BatchReport {
+    let extract_batch::BatchReport {
         documents: results,
         summary,
         ..
@@ -144,7 +142,7 @@ async fn a_file_the_runner_did_not_write_is_never_replaced() {
                 seen.lock().expect("lock").push((name, kept));
             }
         });
-    let extract_poll::BatchReport {
+    let extract_batch::BatchReport {
         documents: results,
         summary: _,
         ..
@@ -165,7 +163,7 @@ async fn a_file_the_runner_did_not_write_is_never_replaced() {
     // With overwrite, a new input may take the name.
     let other = pdf_saying(&inputs.path().join("b/notes.pdf"), "Notes");
     std::fs::write(out.path().join("notes.json"), "old").expect("writes");
-    let extract_poll::BatchReport {
+    let extract_batch::BatchReport {
         documents: results,
         summary: _,
         ..
@@ -202,17 +200,18 @@ async fn a_new_format_and_a_deleted_output_cost_no_submission() {
     let with_markdown = BatchRunner::new(client.clone(), out.path())
         .policy(fast())
         .render("md", markdown());
-    let extract_poll::BatchReport { summary, .. } =
+    let extract_batch::BatchReport { summary, .. } =
         with_markdown.run(&files).await.expect("markdown");
     assert_eq!(summary.completed_without_submission, 2);
     assert!(out.path().join("doc-000.md").is_file());
     assert_eq!(emulator.stats().submissions, 2, "nothing resubmitted");
-    let extract_poll::BatchReport { summary, .. } = with_markdown.run(&files).await.expect("again");
+    let extract_batch::BatchReport { summary, .. } =
+        with_markdown.run(&files).await.expect("again");
     assert_eq!(summary.already_done, 2);
 
     // A deleted output is fetched again from its request.
     std::fs::remove_file(out.path().join("doc-001.json")).expect("removes");
-    let extract_poll::BatchReport {
+    let extract_batch::BatchReport {
         documents: results,
         summary,
         ..
@@ -246,7 +245,7 @@ async fn a_conversion_that_fails_loses_neither_the_document_nor_the_batch() {
     let runner = BatchRunner::new(client, out.path())
         .policy(fast())
         .render("md", fragile);
-    let extract_poll::BatchReport {
+    let extract_batch::BatchReport {
         documents: results,
         summary,
         ..
@@ -267,7 +266,7 @@ async fn a_conversion_that_fails_loses_neither_the_document_nor_the_batch() {
         }
     }
     // A re-run retries the conversion from the stored JSON, and submits nothing.
-    let extract_poll::BatchReport { summary, .. } = runner.run(&files).await.expect("again");
+    let extract_batch::BatchReport { summary, .. } = runner.run(&files).await.expect("again");
     assert_eq!((summary.already_done, summary.conversion_failed), (1, 2));
     assert_eq!(emulator.stats().submissions, 3);
 }
@@ -290,9 +289,9 @@ async fn file_names_that_are_not_utf8_stay_two_inputs() {
         })
         .collect();
     let runner = BatchRunner::new(client, out.path()).policy(fast());
-    let extract_poll::BatchReport { summary, .. } = runner.run(&files).await.expect("runs");
+    let extract_batch::BatchReport { summary, .. } = runner.run(&files).await.expect("runs");
     assert_eq!(summary.succeeded, 2);
-    let extract_poll::BatchReport { summary, .. } = runner.run(&files).await.expect("again");
+    let extract_batch::BatchReport { summary, .. } = runner.run(&files).await.expect("again");
     assert_eq!(summary.already_done, 2, "neither is submitted again");
     assert_eq!(emulator.stats().submissions, 2);
     assert_eq!(
@@ -330,7 +329,7 @@ async fn a_fifo_is_refused_at_once() {
     );
     // In a folder, it is passed over and the real PDFs run.
     let files = pdfs(inputs.path(), 1);
-    let extract_poll::BatchReport {
+    let extract_batch::BatchReport {
         documents: results,
         summary: _,
         ..

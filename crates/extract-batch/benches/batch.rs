@@ -6,8 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use extract_batch::{BatchRunner, Manifest};
 use extract_emulator::{SamplePage, sample_pdf};
-use extract_poll::{BatchRunner, Manifest, PollPolicy};
+use extract_poll::PollPolicy;
 
 const DOCUMENTS: usize = 200;
 
@@ -29,7 +30,7 @@ async fn main() {
         let runner = BatchRunner::new(client, out.path())
             .concurrency(16)
             .policy(PollPolicy::default());
-        let extract_poll::BatchReport { summary, .. } = runner
+        let extract_batch::BatchReport { summary, .. } = runner
             .run(&[inputs.path().to_path_buf()])
             .await
             .expect("runs");

@@ -1,0 +1,61 @@
+//! Many Kensho Extract documents at once: bounded concurrency with one task per document, a
+//! manifest and journal that make a re-run resume instead of resubmitting, output folders on
+//! this machine or in object stores, and shards that N workers run as one batch, each holding a
+//! fenced lease on its shard.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use extract_api::Client;
+//! use extract_batch::BatchRunner;
+//!
+//! let client = Client::builder().auth_config(&extract_auth::AuthConfig::from_env())?.build()?;
+//! let report = BatchRunner::new(client, "out").concurrency(8).run(&["pdfs".into()]).await?;
+//! println!("{} succeeded", report.summary.succeeded);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A run goes through stages, each a module: [`list`](crate::source) the inputs, name their
+//! outputs, claim the output folder (a lock, or a lease), submit, wait, write, report.
+#![warn(missing_docs)]
+
+mod batch;
+mod cache;
+mod document_error;
+mod folder;
+mod journal;
+mod lease;
+mod location;
+mod lock;
+mod manifest;
+pub mod names;
+mod parts;
+mod plan;
+mod shard;
+mod source;
+pub mod split;
+
+// The single-job layer this crate builds on, named at the root for its modules.
+use extract_poll::{JobEvent, JobHandle, PollError, PollPolicy, Poller, PollingPolicy};
+
+pub use batch::{
+    BatchEvent, BatchOutcome, BatchReport, BatchRunner, BatchSummary, Render, RenderFrom, expand,
+    hash_file,
+};
+pub use cache::{CacheStats, OutputCache};
+pub use document_error::DocumentError;
+pub use folder::{STATE_DIR, manifest_shown, shard_manifests};
+pub use journal::{JOURNAL_FILE, Journal};
+pub use location::{Location, StoreLocation};
+pub use lock::{FolderLock, LOCK_FILE};
+pub use manifest::{
+    EntryState, MANIFEST_FILE, MANIFEST_VERSION, Manifest, ManifestEntry, PartEntry, input_key,
+};
+pub use plan::{PlannedInput, plan};
+pub use shard::Shard;
+pub use source::MAX_OBJECT_BYTES;
+
+/// Bytes as lower-case hex (digests in manifests, cache keys and names).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
