@@ -8,7 +8,6 @@
 //! entry; a damaged entry reads as a miss. The cache is separate from the batch manifest:
 //! deleting outputs or a manifest never deletes the cache, and `clear` never touches outputs.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use extract_api::{ExtractionOptions, OutputDocument};
@@ -86,13 +85,7 @@ impl OutputCache {
         let dir = path.parent().unwrap_or(&self.dir);
         std::fs::create_dir_all(dir)?;
         let bytes = serde_json::to_vec(document)?;
-        let mut file = tempfile::Builder::new()
-            .prefix(".partial-")
-            .tempfile_in(dir)?;
-        file.write_all(&bytes)?;
-        file.as_file().sync_all()?;
-        file.persist(&path).map_err(|e| e.error)?;
-        Ok(())
+        extract_fs::write_bytes_atomic(&path, &bytes, extract_fs::Replace::Yes, None)
     }
 
     /// Counts the entries and their bytes.

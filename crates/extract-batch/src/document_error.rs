@@ -20,6 +20,9 @@ pub enum DocumentError {
         #[source]
         source: std::io::Error,
     },
+    /// This worker's lease on its shard lapsed or was taken: it stopped before acting.
+    #[error(transparent)]
+    LeaseLost(#[from] crate::LeaseLost),
     /// A request about it failed (refused, credentials, a bad file…).
     #[error(transparent)]
     Api(#[from] ApiError),

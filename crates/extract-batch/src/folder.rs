@@ -12,6 +12,7 @@ use std::time::Duration;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
+use crate::fence::Fence;
 use crate::journal::{self, Journal};
 use crate::lease::Lease;
 use crate::location::{Location, StoreLocation};
@@ -84,6 +85,7 @@ impl OutputFolder {
         &self,
         wait_for_lock: bool,
         lease: Duration,
+        fencing: bool,
     ) -> std::io::Result<(Claim, Manifest, Journal)> {
         match self {
             OutputFolder::Local { dir, state } => {
@@ -102,13 +104,25 @@ impl OutputFolder {
             }
             OutputFolder::Store { at, state } => {
                 let shown = self.manifest_shown();
-                let lease =
-                    Lease::acquire(at.store.clone(), state, &shown, lease, wait_for_lock).await?;
-                let (manifest, journal) = Journal::open_store(at.store.clone(), state.clone())
-                    .await
-                    .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", at.url())))?;
+                let lease = Lease::acquire(
+                    at.store.clone(),
+                    state,
+                    &shown,
+                    lease,
+                    wait_for_lock,
+                    fencing,
+                )
+                .await?;
                 let claim = lease.map_or(Claim::Nothing, Claim::Lease);
-                Ok((claim, manifest, journal))
+                let opened =
+                    Journal::open_fenced(at.store.clone(), state.clone(), claim.fence()).await;
+                match opened {
+                    Ok((manifest, journal)) => Ok((claim, manifest, journal)),
+                    Err(e) => {
+                        claim.release().await;
+                        Err(std::io::Error::new(e.kind(), format!("{}: {e}", at.url())))
+                    }
+                }
             }
         }
     }
@@ -123,25 +137,18 @@ impl OutputFolder {
                     .await
                     .map_err(std::io::Error::other)?
             }
-            OutputFolder::Store { at, state } => {
-                Ok(journal::load_store(at.store.as_ref(), state).await?.0)
-            }
+            OutputFolder::Store { at, state } => Ok(journal::load_store(at.store.as_ref(), state)
+                .await?
+                .manifest),
         }
     }
 
-    /// Compacts the journal into a new snapshot at the end of a run.
-    pub(crate) async fn save(&self, manifest: Manifest) -> std::io::Result<()> {
+    /// A local folder's state directory, where its manifest's snapshot is written at the end
+    /// of a run (`None` for a store, whose journal compacts itself).
+    pub(crate) fn local_state(&self) -> Option<PathBuf> {
         match self {
-            OutputFolder::Local { state, .. } => {
-                let state = state.clone();
-                tokio::task::spawn_blocking(move || manifest.save(&state))
-                    .await
-                    .map_err(std::io::Error::other)?
-            }
-            OutputFolder::Store { at, state } => {
-                // The manifest in memory holds every change this run made.
-                journal::compact_store(at.store.as_ref(), state, &manifest, 0).await
-            }
+            OutputFolder::Local { state, .. } => Some(state.clone()),
+            OutputFolder::Store { .. } => None,
         }
     }
 
@@ -227,6 +234,14 @@ pub(crate) enum Claim {
 }
 
 impl Claim {
+    /// The fence every action under this claim asks first: a lease's; a lock never lapses.
+    pub(crate) fn fence(&self) -> Fence {
+        match self {
+            Claim::Lease(lease) => lease.fence().clone(),
+            Claim::Lock(_) | Claim::Nothing => Fence::unbounded(""),
+        }
+    }
+
     /// Lets the next run in at once.
     pub(crate) async fn release(self) {
         match self {
@@ -244,34 +259,16 @@ fn foreign() -> std::io::Error {
     )
 }
 
-/// Writes `bytes` to `path` atomically (a temporary file in the same folder, synced, then
-/// renamed). Without `replace`, an existing file is never replaced: the rename fails instead.
+/// Writes `bytes` to `path` whole ([`extract_fs::write_atomic`]). Without `replace`, an existing
+/// file is never replaced.
 pub(crate) fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".partial-");
-    // Outputs follow the umask (0644 under the usual 022), not a temporary file's 0600.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut file = builder.tempfile_in(dir)?;
-    file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    if replace {
-        file.persist(path).map_err(|e| e.error)?;
-    } else {
-        file.persist_noclobber(path).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                foreign()
-            } else {
-                e.error
-            }
-        })?;
-    }
-    Ok(())
+    extract_fs::write_bytes_atomic(path, bytes, replace.into(), None).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            foreign()
+        } else {
+            e
+        }
+    })
 }
 
 /// Where a run into `out` with `shard` records its jobs, as shown to a person (in messages
@@ -314,7 +311,9 @@ pub async fn shard_manifests(location: &Location) -> std::io::Result<Vec<(String
             for prefix in listing.common_prefixes {
                 let name = prefix.filename().unwrap_or_default().to_string();
                 if name.starts_with("shard-") {
-                    let (manifest, _) = journal::load_store(at.store.as_ref(), &prefix).await?;
+                    let manifest = journal::load_store(at.store.as_ref(), &prefix)
+                        .await?
+                        .manifest;
                     found.push((name, manifest));
                 }
             }

@@ -15,45 +15,57 @@
 //! # }
 //! ```
 //!
-//! A run goes through stages, each a module: [`list`](crate::source) the inputs, name their
-//! outputs, claim the output folder (a lock, or a lease), submit, wait, write, report.
+//! A run goes through stages, each a module: `list` the inputs, `name` their outputs, `claim`
+//! the output folder (a lock, or a fenced lease), then for each document `submit`, `wait` and
+//! `write`, and `report`. `runner` strings them together; `document` is one document's way
+//! through them.
 #![warn(missing_docs)]
 
-mod batch;
 mod cache;
+mod document;
 mod document_error;
+mod fence;
 mod folder;
 mod journal;
 mod lease;
+mod list;
 mod location;
 mod lock;
 mod manifest;
+mod name;
 pub mod names;
 mod parts;
 mod plan;
+mod report;
+mod runner;
 mod shard;
 mod source;
 pub mod split;
+mod submit;
+mod wait;
+mod write;
 
 // The single-job layer this crate builds on, named at the root for its modules.
 use extract_poll::{JobEvent, JobHandle, PollError, PollPolicy, Poller, PollingPolicy};
 
-pub use batch::{
-    BatchEvent, BatchOutcome, BatchReport, BatchRunner, BatchSummary, Render, RenderFrom, expand,
-    hash_file,
-};
 pub use cache::{CacheStats, OutputCache};
 pub use document_error::DocumentError;
+pub use fence::LeaseLost;
 pub use folder::{STATE_DIR, manifest_shown, shard_manifests};
+pub use journal::JournalStats;
 pub use journal::{JOURNAL_FILE, Journal};
+pub use list::{expand, hash_file};
 pub use location::{Location, StoreLocation};
 pub use lock::{FolderLock, LOCK_FILE};
 pub use manifest::{
     EntryState, MANIFEST_FILE, MANIFEST_VERSION, Manifest, ManifestEntry, PartEntry, input_key,
 };
 pub use plan::{PlannedInput, plan};
+pub use report::{BatchEvent, BatchOutcome, BatchReport, BatchSummary};
+pub use runner::BatchRunner;
 pub use shard::Shard;
 pub use source::MAX_OBJECT_BYTES;
+pub use write::{Render, RenderFrom};
 
 /// Bytes as lower-case hex (digests in manifests, cache keys and names).
 pub(crate) fn hex(bytes: &[u8]) -> String {

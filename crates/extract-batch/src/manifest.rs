@@ -2,7 +2,6 @@
 //! re-run resumes instead of resubmitting.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use extract_api::RetrievalMode;
@@ -160,13 +159,17 @@ impl Manifest {
     /// Writes the manifest atomically (a temporary file, then a rename) as the new snapshot,
     /// and empties the journal, whose changes it now holds.
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
-        let mut file = tempfile::Builder::new()
-            .prefix(".manifest-")
-            .tempfile_in(dir)?;
-        serde_json::to_writer_pretty(&mut file, self)?;
-        file.write_all(b"\n")?;
-        file.as_file().sync_all()?;
-        file.persist(dir.join(MANIFEST_FILE)).map_err(|e| e.error)?;
+        // The snapshot is durable (its folder synced) before the journal it replaces is emptied:
+        // otherwise a power cut could lose both.
+        extract_fs::write_atomic(
+            &dir.join(MANIFEST_FILE),
+            extract_fs::Replace::Yes,
+            None,
+            |out| {
+                serde_json::to_writer_pretty(&mut *out, self)?;
+                out.write_all(b"\n")
+            },
+        )?;
         let journal = dir.join(crate::journal::JOURNAL_FILE);
         if journal.exists() {
             std::fs::File::create(&journal)?;

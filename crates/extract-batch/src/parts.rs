@@ -5,8 +5,8 @@
 use extract_api::{ApiError, ExtractApi, OutputDocument};
 use futures_util::StreamExt;
 
-use crate::batch::{BatchRunner, Input, Shared};
 use crate::manifest::{EntryState, ManifestEntry, PartEntry};
+use crate::runner::{BatchRunner, Input, Shared};
 use crate::{BatchEvent, BatchOutcome, DocumentError, JobEvent, JobHandle, PollError, Poller};
 
 /// Tries of one part: the first, and two more after a failure on the service side.
@@ -67,8 +67,8 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 })
             })
             .collect();
-        {
-            let mut manifest = shared.manifest.lock().await;
+        let durable = {
+            let mut manifest = shared.manifest();
             let previous = manifest.documents.get(&input.key).cloned();
             let entry = ManifestEntry {
                 sha256: sha256.to_string(),
@@ -81,13 +81,13 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 unknown_outcomes: previous.map(|e| e.unknown_outcomes).unwrap_or_default(),
                 ..ManifestEntry::queued(String::new(), input.name.clone())
             };
-            shared
-                .journal
-                .record(&input.key, &entry)
-                .await
-                .map_err(|source| self.manifest_error(source))?;
+            let durable = shared.journal.queue(&input.key, &entry);
             manifest.documents.insert(input.key.clone(), entry);
-        }
+            durable
+        };
+        durable
+            .await
+            .map_err(|source| self.manifest_error(source))?;
         let ends: Vec<_> = futures_util::stream::iter(parts.into_iter().enumerate())
             .map(|(i, part)| self.extract_part(input, i, part, shared))
             .buffered(PARTS_IN_FLIGHT)
@@ -137,6 +137,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 None => {
                     attempts += 1;
                     shared.count(|s| s.submissions += 1);
+                    shared.fence.check()?;
                     match input.file.submit(&self.api, &options).await {
                         Ok(submission) => {
                             let handle: JobHandle = submission.into();

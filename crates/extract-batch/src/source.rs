@@ -61,7 +61,7 @@ impl InputFile {
     /// download finished documents again), else the SHA-256 of its bytes.
     pub(crate) async fn identity(&self) -> std::io::Result<String> {
         match self {
-            InputFile::Local(path) => crate::batch::hash_file(path.clone()).await,
+            InputFile::Local(path) => crate::list::hash_file(path.clone()).await,
             InputFile::Object {
                 etag: Some(etag),
                 size,
@@ -69,7 +69,7 @@ impl InputFile {
             } => Ok(format!("etag:{}:{size}", etag.trim_matches('"'))),
             InputFile::Object { .. } => match self.held().await? {
                 Held::Memory(bytes) => Ok(hex(&Sha256::digest(bytes))),
-                Held::Spooled(path) => crate::batch::hash_file(path.to_path_buf()).await,
+                Held::Spooled(path) => crate::list::hash_file(path.to_path_buf()).await,
             },
         }
     }
@@ -236,7 +236,7 @@ pub(crate) async fn list(
                 let root = root.clone();
                 let files = tokio::task::spawn_blocking({
                     let root = root.clone();
-                    move || crate::batch::expand(std::slice::from_ref(&root))
+                    move || crate::list::expand(std::slice::from_ref(&root))
                 })
                 .await
                 .map_err(std::io::Error::other)??;

@@ -20,20 +20,6 @@ pub fn write(path: Option<&Path>, bytes: &[u8]) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Output files follow the umask like any other program's (0644 under the usual 022), where a
-/// temporary file would be 0600. Only keys are private (`extract-keys` writes them 0600).
-pub fn readable_by_umask<'a, 'b>(
-    builder: &'b mut tempfile::Builder<'a, 'a>,
-) -> &'b mut tempfile::Builder<'a, 'a> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666))
-    }
-    #[cfg(not(unix))]
-    builder
-}
-
 /// Streams what `produce` writes to `path` atomically (as [`write`] does: nothing is left
 /// behind when it fails), or to stdout when `path` is `None` or `-`.
 pub fn write_with(
@@ -47,23 +33,18 @@ pub fn write_with(
         out.flush()?;
         return Ok(());
     };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let file = readable_by_umask(tempfile::Builder::new().prefix(".kensho-extract-"))
-        .tempfile_in(dir)
-        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
-    let mut out = std::io::BufWriter::new(file);
-    produce(&mut out)?;
-    let file = out
-        .into_inner()
-        .map_err(|e| format!("cannot write {}: {}", path.display(), e.error()))?;
-    file.as_file()
-        .sync_all()
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    file.persist(path)
-        .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
+    // A producer's own failure is returned as it is; the file's, with its path.
+    let mut failed = None;
+    let written = extract_fs::write_atomic(path, extract_fs::Replace::Yes, None, |out| {
+        produce(out).map_err(|failure| {
+            failed = Some(failure);
+            std::io::Error::other("the output could not be made")
+        })
+    });
+    if let Some(failure) = failed {
+        return Err(failure);
+    }
+    written.map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(())
 }
 

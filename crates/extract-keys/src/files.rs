@@ -1,10 +1,7 @@
 //! Putting a keypair on disk safely: private key 0600 from its first byte, atomic, no silent
 //! overwrite.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-
-use tempfile::NamedTempFile;
 
 use crate::{KeyError, PrivateKey};
 
@@ -57,67 +54,33 @@ pub fn write_keypair(dir: &Path, key: &PrivateKey, overwrite: bool) -> Result<Ke
     }
     std::fs::create_dir_all(dir).map_err(|e| KeyError::io(dir, e))?;
 
-    let private = staged(dir, key.to_pkcs8_pem().as_bytes(), 0o600)?;
-    let public = staged(dir, key.public_key().to_spki_pem().as_bytes(), 0o644)?;
-    place(private, &paths.private, overwrite)?;
-    if let Err(e) = place(public, &paths.public, overwrite) {
+    let private_pem = key.to_pkcs8_pem();
+    write(&paths.private, private_pem.as_bytes(), overwrite, 0o600)?;
+    if let Err(e) = write(
+        &paths.public,
+        key.public_key().to_spki_pem().as_bytes(),
+        overwrite,
+        0o644,
+    ) {
         if !overwrite {
             let _ = std::fs::remove_file(&paths.private);
         }
         return Err(e);
     }
-    sync_dir(dir);
     Ok(paths)
 }
 
-/// A temporary file in `dir` holding `contents` with `mode`, flushed to disk.
-fn staged(dir: &Path, contents: &[u8], mode: u32) -> Result<NamedTempFile, KeyError> {
-    let mut file = tempfile::Builder::new()
-        .prefix(".key-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| KeyError::io(dir, e))?;
-    set_mode(&file, mode).map_err(|e| KeyError::io(file.path(), e))?;
-    file.write_all(contents)
-        .and_then(|()| file.as_file().sync_all())
-        .map_err(|e| KeyError::io(file.path(), e))?;
-    Ok(file)
-}
-
-fn place(file: NamedTempFile, target: &Path, overwrite: bool) -> Result<(), KeyError> {
-    let result = if overwrite {
-        file.persist(target)
-    } else {
-        file.persist_noclobber(target)
-    };
-    result.map(drop).map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+/// One key file, whole, with `mode` from its first byte ([`extract_fs::write_atomic`]).
+fn write(target: &Path, contents: &[u8], overwrite: bool, mode: u32) -> Result<(), KeyError> {
+    extract_fs::write_bytes_atomic(target, contents, overwrite.into(), Some(mode)).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
             KeyError::Exists {
                 path: target.to_path_buf(),
             }
         } else {
-            KeyError::io(target, e.error)
+            KeyError::io(target, e)
         }
     })
-}
-
-#[cfg(unix)]
-fn set_mode(file: &NamedTempFile, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &NamedTempFile, _: u32) -> std::io::Result<()> {
-    Ok(())
-}
-
-/// Makes the renames durable; best effort, as not every file system supports it.
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,131 @@
+//! The naming stage: every input gets its output name before any work, recorded in the
+//! manifest, unique across the whole listing.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use extract_api::ExtractApi;
+
+use crate::folder::OutputFolder;
+use crate::names::safe_component;
+use crate::runner::{BatchRunner, Input};
+use crate::source::{InputFile, Listed, mirror_name};
+use crate::{BatchEvent, Manifest, ManifestEntry};
+
+impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
+    /// Gives every input its output name: the one the manifest records for it, else its file
+    /// stem made safe and unique, skipping names other inputs own and names of files in the
+    /// folder that no run wrote (unless overwriting). With `mirror`, a new name is the input's
+    /// path under its folder ([`mirror_name`]), the same whichever worker computes it. New
+    /// names are recorded before any work.
+    pub(crate) fn name_inputs(
+        &self,
+        listed: Vec<Listed>,
+        manifest: &mut Manifest,
+        mirror: bool,
+        folder: &OutputFolder,
+    ) -> Vec<Input> {
+        let mut owned: HashSet<String> = manifest
+            .documents
+            .values()
+            .filter_map(|e| e.name.as_deref().map(str::to_lowercase))
+            .collect();
+        let written: HashSet<PathBuf> = manifest
+            .documents
+            .values()
+            .flat_map(|e| e.outputs.iter().cloned())
+            .collect();
+        let mut inputs = Vec::with_capacity(listed.len());
+        for Listed {
+            file,
+            key,
+            relative,
+        } in listed
+        {
+            if let Some(name) = manifest.documents.get(&key).and_then(|e| e.name.clone()) {
+                let pages =
+                    tokio::sync::OnceCell::new_with(self.known_pages.get(&key).map(|p| Some(*p)));
+                inputs.push(Input {
+                    file,
+                    key,
+                    name,
+                    new: false,
+                    pages,
+                });
+                continue;
+            }
+            let name = if mirror {
+                mirror_name(relative.as_deref(), &key)
+            } else {
+                self.flat_name(&file, &owned, &written, folder)
+            };
+            owned.insert(name.to_lowercase());
+            manifest.documents.insert(
+                key.clone(),
+                ManifestEntry::queued(String::new(), name.clone()),
+            );
+            let pages =
+                tokio::sync::OnceCell::new_with(self.known_pages.get(&key).map(|p| Some(*p)));
+            inputs.push(Input {
+                file,
+                key,
+                name,
+                new: true,
+                pages,
+            });
+        }
+        inputs
+    }
+
+    /// A new input's name in a flat folder: its file stem made safe, numbered past the names
+    /// `owned` by other inputs and past files in the folder that no run wrote (unless
+    /// overwriting), which are reported.
+    pub(crate) fn flat_name(
+        &self,
+        file: &InputFile,
+        owned: &HashSet<String>,
+        written: &HashSet<PathBuf>,
+        folder: &OutputFolder,
+    ) -> String {
+        let stem = file
+            .shown()
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let base = safe_component(&stem, "document");
+        let mut kept = None;
+        let name = (1..)
+            .map(|n| {
+                if n == 1 {
+                    base.clone()
+                } else {
+                    format!("{base}-{n}")
+                }
+            })
+            .find(|candidate| {
+                if owned.contains(&candidate.to_lowercase()) {
+                    return false;
+                }
+                let foreign = self.extensions().find_map(|extension| {
+                    let path = folder.shown(&format!("{candidate}.{extension}"));
+                    (path.exists() && !written.contains(&path)).then_some(path)
+                });
+                match foreign {
+                    Some(path) if !self.overwrite => {
+                        kept.get_or_insert(path);
+                        false
+                    }
+                    _ => true,
+                }
+            })
+            .unwrap_or(base);
+        if let Some(kept) = kept {
+            (self.on_event)(BatchEvent::Renamed {
+                input: file.shown().to_path_buf(),
+                kept,
+                name: name.clone(),
+            });
+        }
+        name
+    }
+}

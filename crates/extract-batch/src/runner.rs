@@ -1,0 +1,590 @@
+//! The runner: a batch's stages in order (list, name, claim, then per document submit, wait
+//! and write, then report), one task per document with a bound on those in flight.
+//!
+//! Each document is its own task, so one that is slow on CPU (rendering its pages, decoding a
+//! large answer, which run on the blocking pool anyway) holds up no other. The manifest is
+//! shared under a plain lock that is never held across an await: a change is applied and its
+//! journal line queued under the lock, and its durability awaited outside it, so concurrent
+//! documents' lines share one `fsync` or one PUT. When the shard's lease lapses, every task is
+//! stopped at once and the run ends with [`LeaseLost`].
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use extract_api::{ExtractApi, ExtractionOptions};
+use tokio::task::JoinSet;
+
+use crate::DocumentError;
+use crate::cache::OutputCache;
+use crate::fence::Fence;
+use crate::folder::OutputFolder;
+use crate::journal::Journal;
+use crate::location::Location;
+use crate::shard::Shard;
+use crate::source::InputFile;
+use crate::write::{Render, RenderFrom};
+use crate::{
+    BatchEvent, BatchOutcome, BatchReport, BatchSummary, Manifest, ManifestEntry, PollPolicy,
+    PollingPolicy,
+};
+use extract_poll::Pace;
+
+/// How long a store shard's lease lasts without renewal, unless [`BatchRunner::lease`] says.
+const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+
+/// Runs many documents. Build it, then call [`BatchRunner::run`].
+#[must_use = "a runner does nothing until `run()`"]
+#[derive(Clone)]
+pub struct BatchRunner<A> {
+    pub(crate) api: A,
+    pub(crate) options: ExtractionOptions,
+    pub(crate) policy: Arc<dyn PollingPolicy>,
+    pub(crate) concurrency: usize,
+    pub(crate) out: Location,
+    pub(crate) shard: Option<Shard>,
+    pub(crate) skipped: HashSet<String>,
+    pub(crate) lease: Duration,
+    pub(crate) renderers: Vec<(String, Arc<RenderFrom>)>,
+    pub(crate) overwrite: bool,
+    pub(crate) wait_for_lock: bool,
+    pub(crate) on_event: Arc<dyn Fn(BatchEvent) + Send + Sync>,
+    pub(crate) cache: Option<OutputCache>,
+    pub(crate) split_pages: Option<u32>,
+    /// The batch's seconds per page, learnt from its finished jobs; `None` when turned off.
+    pub(crate) pace: Option<Arc<Pace>>,
+    /// Page counts known before the run (a preflight's), by manifest key.
+    pub(crate) known_pages: Arc<std::collections::HashMap<String, u32>>,
+    /// Off only through the test switch that shows what fencing prevents.
+    fencing: bool,
+}
+
+impl<A> std::fmt::Debug for BatchRunner<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchRunner")
+            .field("out", &self.out)
+            .field("shard", &self.shard)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state a run shares between its tasks.
+pub(crate) struct Shared {
+    pub(crate) folder: OutputFolder,
+    manifest: Mutex<Manifest>,
+    pub(crate) journal: Journal,
+    /// Asked before every action with an effect outside the process.
+    pub(crate) fence: Fence,
+    summary: Mutex<BatchSummary>,
+}
+
+impl Shared {
+    pub(crate) fn count(&self, change: impl FnOnce(&mut BatchSummary)) {
+        change(&mut self.summary.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// The manifest, for a moment: never held across an await.
+    pub(crate) fn manifest(&self) -> MutexGuard<'_, Manifest> {
+        self.manifest.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One input of a run: its file, manifest key and output name, and whether this run named it.
+pub(crate) struct Input {
+    pub(crate) file: InputFile,
+    pub(crate) key: String,
+    pub(crate) name: String,
+    pub(crate) new: bool,
+    /// Its page count, read once (from a preflight's, or the file's structure) and shared
+    /// by page splitting and pace learning.
+    pub(crate) pages: tokio::sync::OnceCell<Option<u32>>,
+}
+
+impl Input {
+    /// The page count, read at most once.
+    pub(crate) async fn page_count(&self) -> Option<u32> {
+        *self.pages.get_or_init(|| self.file.page_count()).await
+    }
+}
+
+impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
+    /// A runner writing to `out` (a local folder, or a prefix in an object store), four
+    /// documents at a time.
+    pub fn new(api: A, out: impl Into<Location>) -> Self {
+        BatchRunner {
+            api,
+            options: ExtractionOptions::new(),
+            policy: Arc::new(PollPolicy::default()),
+            concurrency: 4,
+            out: out.into(),
+            shard: None,
+            skipped: HashSet::new(),
+            lease: DEFAULT_LEASE,
+            renderers: Vec::new(),
+            overwrite: false,
+            wait_for_lock: false,
+            on_event: Arc::new(|_| {}),
+            cache: None,
+            split_pages: None,
+            pace: Some(Arc::default()),
+            known_pages: Arc::default(),
+            fencing: true,
+        }
+    }
+
+    /// Page counts already known, by manifest key ([`crate::input_key`] of the path as listed),
+    /// such as a preflight's: the runner then does not read those files' structure again.
+    pub fn known_pages(mut self, pages: impl IntoIterator<Item = (String, u32)>) -> Self {
+        self.known_pages = Arc::new(pages.into_iter().collect());
+        self
+    }
+
+    /// Turns fencing off: a worker whose lease lapsed goes on submitting and writing. Only
+    /// for the test that shows the duplicates fencing prevents; never in production.
+    #[doc(hidden)]
+    pub fn unfenced_for_tests(mut self) -> Self {
+        self.fencing = false;
+        self
+    }
+
+    /// Sends a document of more than `pages` pages as parallel jobs of at most `pages` pages
+    /// each (page ranges, absolute page numbers) and merges their outputs into one document
+    /// ([`crate::split::merge`]). A part that fails is sent again alone. At most 8 parts of a
+    /// document are in flight, and a document is cut into at most 1,000 parts.
+    pub fn split_pages(mut self, pages: u32) -> Self {
+        self.split_pages = Some(pages.max(1));
+        self
+    }
+
+    /// Whether new jobs are polled near their predicted finish once the batch has learnt its
+    /// seconds per page (default: yes). Off, every job follows the polling policy alone.
+    pub fn learn_pace(mut self, learn: bool) -> Self {
+        self.pace = learn.then(Arc::default);
+        self
+    }
+
+    /// Reads outputs from, and stores new ones in, a content-addressed cache: a document
+    /// extracted before with the same options, in any folder, costs no request.
+    pub fn cache(mut self, cache: OutputCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Runs only the inputs of `shard` ([`Shard::contains`]), with its own manifest and journal
+    /// under `.kensho-extract/` in the output folder: N workers, one a shard, run the batch
+    /// once between them. Outputs are named after each input's path under its folder
+    /// (`2024/q1/a.json`), which needs no word between workers.
+    pub fn shard(mut self, shard: Shard) -> Self {
+        self.shard = Some(shard);
+        self
+    }
+
+    /// How long a shard's claim on an object-store output folder lasts without renewal
+    /// (default 60 s; renewed every third of it while the run lasts). Another worker started
+    /// on the same shard waits or fails ([`wait_for_lock`](Self::wait_for_lock)) instead of
+    /// running its documents again; a worker killed is replaced after at most this long.
+    pub fn lease(mut self, term: Duration) -> Self {
+        self.lease = term.max(Duration::from_secs(3));
+        self
+    }
+
+    /// Inputs to pass over, by manifest key ([`crate::input_key`] of the path as listed): the
+    /// files a preflight refused, while the folders they are in still name the others.
+    pub fn skip_inputs(mut self, keys: impl IntoIterator<Item = String>) -> Self {
+        self.skipped.extend(keys);
+        self
+    }
+
+    /// The extraction options for every document.
+    pub fn options(mut self, options: ExtractionOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The polling policy (its deadline applies to each document).
+    pub fn policy(mut self, policy: impl PollingPolicy + 'static) -> Self {
+        self.policy = Arc::new(policy);
+        self
+    }
+
+    /// Documents in flight at once (at least 1).
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// An extra file to write beside each `<name>.json`: `<name>.<extension>`, made by `render`
+    /// (such as Markdown). Call once per format. A re-run that asks for a format an earlier run
+    /// did not write makes it from the stored output document, without resubmitting.
+    pub fn render(self, extension: impl Into<String>, render: Arc<Render>) -> Self {
+        self.render_from(extension, Arc::new(move |document, _| render(document)))
+    }
+
+    /// Like [`render`](Self::render), for a format that also reads the input file.
+    pub fn render_from(mut self, extension: impl Into<String>, render: Arc<RenderFrom>) -> Self {
+        self.renderers.push((extension.into(), render));
+        self
+    }
+
+    /// Whether files in the output folder that this runner did not write may be replaced
+    /// (default: no; an input whose name is taken gets another name, `name-2`, …).
+    pub fn overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// Whether to wait for another run's lock on the output folder (default: fail at once).
+    pub fn wait_for_lock(mut self, wait: bool) -> Self {
+        self.wait_for_lock = wait;
+        self
+    }
+
+    /// Called for every event, from the runner's tasks.
+    pub fn on_event(mut self, on_event: impl Fn(BatchEvent) + Send + Sync + 'static) -> Self {
+        self.on_event = Arc::new(on_event);
+        self
+    }
+
+    pub(crate) fn extensions(&self) -> impl Iterator<Item = &str> {
+        std::iter::once("json").chain(self.renderers.iter().map(|(e, _)| e.as_str()))
+    }
+
+    /// Runs `inputs` (files, and directories searched for `*.pdf`), returning each input's
+    /// outcome and the counts. The output folder is locked for the run (another run on it fails
+    /// at once, or waits with [`BatchRunner::wait_for_lock`]). The manifest in it is updated
+    /// after every step, so the future can be dropped (Ctrl-C) at any point and a new run resumes.
+    pub async fn run(&self, inputs: &[PathBuf]) -> Result<BatchReport, std::io::Error> {
+        let inputs: Vec<Location> = inputs.iter().map(Location::from).collect();
+        self.run_from(&inputs).await
+    }
+
+    /// Like [`run`](Self::run), for inputs and an output folder anywhere: local folders and
+    /// files, prefixes in object stores. A store's listing is streamed and only this shard's
+    /// inputs are kept; its objects are read once each, when first needed; outputs are written
+    /// to a store as whole objects. Runs that read or write a store, and shards, name outputs
+    /// after each input's path under its folder.
+    pub async fn run_from(&self, inputs: &[Location]) -> Result<BatchReport, std::io::Error> {
+        let folder = OutputFolder::new(&self.out, self.shard);
+        let (claim, manifest, journal) = folder
+            .open(self.wait_for_lock, self.lease, self.fencing)
+            .await?;
+        let result = self
+            .run_claimed(inputs, folder, manifest, journal, claim.fence())
+            .await;
+        // Whatever the outcome, the next run may start at once (a dropped run's lease ends at
+        // its term instead; a lapsed one is the new holder's).
+        claim.release().await;
+        result
+    }
+
+    /// The run, once the output folder is this run's: list, name, then one task per document,
+    /// then the report.
+    async fn run_claimed(
+        &self,
+        inputs: &[Location],
+        folder: OutputFolder,
+        mut manifest: Manifest,
+        journal: Journal,
+        fence: Fence,
+    ) -> Result<BatchReport, std::io::Error> {
+        let mut listed = crate::source::list(inputs, self.shard).await?;
+        listed.retain(|l| !self.skipped.contains(&l.key));
+        let mirror = self.shard.is_some()
+            || folder.is_store()
+            || inputs.iter().any(|i| matches!(i, Location::Store(_)));
+        let inputs = self.name_inputs(listed, &mut manifest, mirror, &folder);
+        // The names this run gave, recorded together; the rest are in the snapshot already.
+        let named: Vec<_> = inputs
+            .iter()
+            .filter(|i| i.new)
+            .filter_map(|i| {
+                let entry = manifest.documents.get(&i.key)?;
+                Some(journal.queue(&i.key, entry))
+            })
+            .collect();
+        for durable in named {
+            durable.await?;
+        }
+        let shared = Arc::new(Shared {
+            folder,
+            manifest: Mutex::new(manifest),
+            journal,
+            fence: fence.clone(),
+            summary: Mutex::new(BatchSummary::default()),
+        });
+        let runner = Arc::new(self.clone());
+        let mut waiting = inputs.into_iter();
+        let mut tasks = JoinSet::new();
+        let mut results = Vec::new();
+        loop {
+            while tasks.len() < self.concurrency {
+                let Some(input) = waiting.next() else { break };
+                let (runner, shared) = (runner.clone(), shared.clone());
+                tasks.spawn(async move { runner.process(input, &shared).await });
+            }
+            let joined = tokio::select! {
+                joined = tasks.join_next() => joined,
+                lost = fence.lapsed() => {
+                    // Nothing more is sent or written: every document in flight stops here.
+                    tasks.abort_all();
+                    while tasks.join_next().await.is_some() {}
+                    return Err(std::io::Error::other(lost));
+                }
+            };
+            match joined {
+                Some(Ok(result)) => results.push(result),
+                // A document's task that panicked: that document's error, not the batch's.
+                Some(Err(e)) => results.push((
+                    PathBuf::from("(a document)"),
+                    BatchOutcome::Error(Arc::new(DocumentError::Internal(e.to_string()))),
+                )),
+                None => break,
+            }
+        }
+        fence.check().map_err(std::io::Error::other)?;
+        let mut summary = shared
+            .summary
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let stats = shared.journal.stats();
+        summary.journal_bytes = stats.bytes;
+        summary.journal_records = stats.records;
+        summary.journal_commits = stats.commits;
+        // Compact the journal into the snapshot.
+        let Ok(shared) = Arc::try_unwrap(shared) else {
+            return Err(std::io::Error::other("a document's task outlived the run"));
+        };
+        let snapshot = shared
+            .manifest
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        shared
+            .journal
+            .finish(snapshot, shared.folder.local_state())
+            .await?;
+        Ok(BatchReport {
+            documents: results,
+            summary,
+        })
+    }
+
+    /// One document, start to end: its outcome counted and reported.
+    async fn process(&self, input: Input, shared: &Shared) -> (PathBuf, BatchOutcome) {
+        let outcome = match self.try_process(&input, shared).await {
+            Ok(outcome) => outcome,
+            Err(e) => BatchOutcome::Error(Arc::new(e)),
+        };
+        shared.count(|summary| match &outcome {
+            BatchOutcome::Succeeded(_) => summary.succeeded += 1,
+            BatchOutcome::AlreadyDone => summary.already_done += 1,
+            BatchOutcome::Failed(_) => summary.failed += 1,
+            BatchOutcome::TimedOut(id) => summary.timed_out.push(id.clone()),
+            BatchOutcome::ConversionFailed { .. } => summary.conversion_failed += 1,
+            BatchOutcome::Error(_) => summary.errors += 1,
+        });
+        let shown = input.file.shown().to_path_buf();
+        (self.on_event)(BatchEvent::Finished {
+            input: shown.clone(),
+            outcome: outcome.clone(),
+        });
+        (shown, outcome)
+    }
+
+    /// Changes the entry of `key` and returns once the change is durable. The change and its
+    /// journal line are made under the manifest's lock, so lines of one entry stay in order;
+    /// the wait for durability is outside it, so other documents' lines join the same write.
+    pub(crate) async fn update(
+        &self,
+        shared: &Shared,
+        key: &str,
+        change: impl FnOnce(&mut ManifestEntry),
+    ) -> Result<(), DocumentError> {
+        let durable = {
+            let mut manifest = shared.manifest();
+            let Some(entry) = manifest.documents.get_mut(key) else {
+                return Ok(());
+            };
+            change(entry);
+            shared.journal.queue(key, entry)
+        };
+        durable.await.map_err(|source| self.manifest_error(source))
+    }
+
+    pub(crate) fn manifest_error(&self, source: std::io::Error) -> DocumentError {
+        DocumentError::Manifest {
+            dir: PathBuf::from(self.out.display()),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use extract_api::ApiError;
+
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn output_files_follow_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let status = std::fs::read_to_string("/proc/self/status").expect("status");
+        let umask = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            .expect("umask");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("report.json");
+        crate::folder::write_file(&path, b"{}", false).expect("writes");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !umask);
+        assert_ne!(mode, 0o600);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unknown_outcome_is_resubmitted_recorded_and_counted() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        use extract_api::{MockExtractApi, RetrievalMode, Submission};
+
+        let submissions = Arc::new(AtomicU32::new(0));
+        let counter = submissions.clone();
+        let mut api = MockExtractApi::new();
+        api.expect_submit_file().returning(move |_, _| {
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                Err(ApiError::OutcomeUnknown {
+                    endpoint: "POST /v3/extractions".into(),
+                    what: "the service answered HTTP 500".into(),
+                    status: Some(500),
+                })
+            } else {
+                Ok(Submission::new("second", RetrievalMode::Inline))
+            }
+        });
+        api.expect_status().returning(|_, _| {
+            Ok(serde_json::from_value(serde_json::json!({"status": "success", "output": {"content_tree": {"uid": "0", "type": "DOCUMENT", "content": null, "children": []}, "annotations": []}})).expect("status"))
+        });
+        let inputs = tempfile::tempdir().expect("tempdir");
+        let out = tempfile::tempdir().expect("tempdir");
+        let pdf = inputs.path().join("a.pdf");
+        std::fs::write(&pdf, "%PDF-1.4").expect("writes");
+        let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = events.clone();
+        let runner = BatchRunner::new(Arc::new(api), out.path()).on_event(move |e| {
+            if let BatchEvent::Resubmitting { reason, .. } = e {
+                seen.lock().expect("lock").push(reason);
+            }
+        });
+        let BatchReport {
+            documents: results,
+            summary,
+            ..
+        } = runner.run(&[pdf]).await.expect("runs");
+        assert!(matches!(results[0].1, BatchOutcome::Succeeded(_)));
+        assert_eq!(
+            (
+                summary.submissions,
+                summary.resubmitted_after_unknown_outcome,
+                summary.succeeded
+            ),
+            (2, 1, 1)
+        );
+        assert_eq!(events.lock().expect("lock").len(), 1);
+        let manifest = Manifest::load(out.path()).expect("manifest");
+        let entry = manifest.documents.values().next().expect("entry");
+        assert_eq!(entry.request_id.as_deref(), Some("second"));
+        assert_eq!(entry.unknown_outcomes.len(), 1);
+        assert!(entry.unknown_outcomes[0].contains("HTTP 500"));
+    }
+
+    #[tokio::test]
+    async fn a_documents_error_keeps_its_type() {
+        use extract_api::MockExtractApi;
+        let mut api = MockExtractApi::new();
+        api.expect_submit_file().returning(|_, _| {
+            Err(ApiError::Service {
+                endpoint: "POST /v3/extractions".into(),
+                status: 400,
+                field: Some("pages".into()),
+                body: "{}".into(),
+                request_id: None,
+                retry_after: None,
+            })
+        });
+        let inputs = tempfile::tempdir().expect("tempdir");
+        let out = tempfile::tempdir().expect("tempdir");
+        let pdf = inputs.path().join("a.pdf");
+        std::fs::write(&pdf, "%PDF-1.4").expect("writes");
+        let report = BatchRunner::new(Arc::new(api), out.path())
+            .run(&[pdf])
+            .await
+            .expect("runs");
+        assert_eq!(report.summary.errors, 1);
+        match &report.documents[0].1 {
+            BatchOutcome::Error(error) => {
+                assert!(
+                    matches!(
+                        &**error,
+                        DocumentError::Api(ApiError::Service { status: 400, .. })
+                    ),
+                    "{error:?}"
+                );
+                assert!(!error.is_transient() && !error.may_have_created_job());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A batch of `n` documents against a mock that answers at once; the journal's bytes.
+    async fn journal_bytes(n: usize) -> u64 {
+        use extract_api::{MockExtractApi, RetrievalMode, Submission};
+        let mut api = MockExtractApi::new();
+        api.expect_submit_file().returning(|path, _| {
+            Ok(Submission::new(
+                format!("id-{}", path.display()),
+                RetrievalMode::Inline,
+            ))
+        });
+        api.expect_status().returning(|_, _| {
+            Ok(serde_json::from_value(serde_json::json!({"status": "success", "output": {"content_tree": {"uid": "0", "type": "DOCUMENT", "content": null, "children": []}, "annotations": []}})).expect("status"))
+        });
+        let inputs = tempfile::tempdir().expect("tempdir");
+        let out = tempfile::tempdir().expect("tempdir");
+        for i in 0..n {
+            std::fs::write(inputs.path().join(format!("doc-{i:05}.pdf")), "%PDF-1.4")
+                .expect("writes");
+        }
+        let fast = PollPolicy::default()
+            .with_delays(
+                std::time::Duration::from_millis(1),
+                1.5,
+                std::time::Duration::from_secs(30),
+            )
+            .with_floor(std::time::Duration::ZERO);
+        let report = BatchRunner::new(Arc::new(api), out.path())
+            .policy(fast)
+            .concurrency(16)
+            .run(&[inputs.path().to_path_buf()])
+            .await
+            .expect("runs");
+        assert_eq!(report.summary.succeeded, n);
+        report.summary.journal_bytes
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_journal_grows_linearly_with_the_batch() {
+        let small = journal_bytes(50).await;
+        let large = journal_bytes(200).await;
+        // Four times the documents: four times the bytes (rewriting the manifest after every
+        // step, as before the journal, made it sixteen).
+        let ratio = large as f64 / small as f64;
+        assert!(
+            (3.5..=4.6).contains(&ratio),
+            "{small} -> {large} bytes: {ratio:.2}"
+        );
+    }
+}
