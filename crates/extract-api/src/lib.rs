@@ -33,6 +33,7 @@ mod document;
 mod error;
 mod preflight;
 mod retry;
+mod structure;
 mod watchdog;
 
 pub use api::ExtractApi;
@@ -50,7 +51,11 @@ pub use extract_model::{
     PdfPage, RelationData, Status, TableCellData, TextNodeData, UploadSpec, UploadUrlCreated,
     generated,
 };
-pub use preflight::{PRESIGNED_LIMIT, PageSelection, Preflight, count_pages, preflight};
+pub use preflight::{
+    PRESIGNED_LIMIT, PageSelection, Preflight, count_pages, count_pages_in, count_pages_of_file,
+    preflight,
+};
+pub use structure::{PdfFacts, StructureError, read_facts};
 /// The options of an extraction request: the fields of a direct submission, with builders
 /// (`ExtractionOptions::new().ocr(true)…`) and the service's defaults.
 pub type ExtractionOptions = extract_model::generated::SubmitForm;

@@ -119,8 +119,64 @@ pub fn count_pages(data: Vec<u8>) -> Result<u32, String> {
     }
 }
 
+/// The largest file whose whole bytes a page count may read, when its structure cannot be read
+/// from its cross-reference data alone (a damaged table that the full parser repairs by
+/// scanning, a file encrypted in a way only decryption can tell): larger files are answered
+/// from their structure or not at all, so a count never costs memory in proportion to a big
+/// file.
+const WHOLE_FILE_FALLBACK: u64 = 16 * 1024 * 1024;
+
+/// Counts the pages of the PDF `reader` holds (`len` bytes) from its trailer, cross-reference
+/// data and page tree ([`crate::read_facts`]), never reading it whole; a file that cannot be
+/// read that way and is at most 16 MiB is read whole and parsed ([`count_pages`]), which
+/// repairs damaged tables and tells an empty password from a real one.
+pub fn count_pages_in<R: std::io::Read + std::io::Seek>(
+    reader: &mut R,
+    len: u64,
+) -> Result<u32, String> {
+    use std::io::Read as _;
+
+    use crate::StructureError;
+    let whole = |reader: &mut R| -> Result<u32, String> {
+        let mut data =
+            Vec::with_capacity(usize::try_from(len.min(WHOLE_FILE_FALLBACK)).unwrap_or(0));
+        reader
+            .seek(std::io::SeekFrom::Start(0))
+            .and_then(|_| reader.take(WHOLE_FILE_FALLBACK).read_to_end(&mut data))
+            .map_err(|e| format!("cannot read: {e}"))?;
+        count_pages(data)
+    };
+    match crate::read_facts(reader) {
+        Ok(facts) if !facts.encrypted && facts.pages > 0 => Ok(facts.pages),
+        Ok(facts) if !facts.encrypted => Err("the PDF has no pages".into()),
+        // Encrypted: only the full parser can tell an empty password (readable) from a real one.
+        Ok(_) | Err(_) if len <= WHOLE_FILE_FALLBACK => whole(reader),
+        Ok(facts) => Ok(facts.pages),
+        Err(StructureError::Encrypted) => Err(
+            "the PDF is encrypted, and its page count cannot be read without decrypting it: decrypt it first (such as `qpdf --decrypt`), or send it anyway with --no-preflight"
+                .into(),
+        ),
+        Err(StructureError::Io(e)) => Err(format!("cannot read: {e}")),
+        Err(_) => Err(
+            "the PDF is damaged (its structure cannot be read); repair or re-save it, or send it anyway with --no-preflight"
+                .into(),
+        ),
+    }
+}
+
+/// [`count_pages_in`] of the file at `path`.
+pub fn count_pages_of_file(path: &Path) -> Result<u32, String> {
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let len = file
+        .metadata()
+        .map_err(|e| format!("cannot read: {e}"))?
+        .len();
+    count_pages_in(&mut file, len)
+}
+
 /// Checks `path` as [`check`] does, then reads its page count and checks `pages` against it.
-/// Reads the whole file (once, off the async threads).
+/// Reads the file's structure, not the whole file (off the async threads): memory stays flat
+/// in the file's size.
 pub async fn preflight(path: &Path, pages: Option<&PageSelection>) -> Result<Preflight, ApiError> {
     let bytes = check(path).await?;
     let shown = path.display().to_string();
@@ -130,13 +186,10 @@ pub async fn preflight(path: &Path, pages: Option<&PageSelection>) -> Result<Pre
         )));
     }
     let file = path.to_path_buf();
-    let count = tokio::task::spawn_blocking(move || -> Result<u32, String> {
-        let data = std::fs::read(&file).map_err(|e| format!("cannot read: {e}"))?;
-        count_pages(data)
-    })
-    .await
-    .map_err(|e| ApiError::Build(format!("{shown}: preflight stopped: {e}")))?
-    .map_err(|e| ApiError::Build(format!("{shown}: {e}")))?;
+    let count = tokio::task::spawn_blocking(move || count_pages_of_file(&file))
+        .await
+        .map_err(|e| ApiError::Build(format!("{shown}: preflight stopped: {e}")))?
+        .map_err(|e| ApiError::Build(format!("{shown}: {e}")))?;
     let selected_pages = match pages {
         Some(selection) if selection.last() > count => {
             return Err(ApiError::Build(format!(

@@ -18,6 +18,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
 use serde::{Deserialize, Serialize};
 
 use crate::fence::{Fence, margin};
+use crate::names::printable;
 use crate::source::store_error;
 
 /// The lease object's name in a shard's state folder.
@@ -88,21 +89,6 @@ fn mode(mode: PutMode) -> PutOptions {
         mode,
         ..PutOptions::default()
     }
-}
-
-/// Text from a lease object, made safe to print: control characters escaped.
-fn printable(text: &str) -> String {
-    text.chars()
-        .take(200)
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
 }
 
 /// How long after its last write a lease that states `term_ms` lasts, as a taker judges it:

@@ -1,6 +1,7 @@
 //! The list stage for files on this machine: folders searched for `*.pdf`, links followed but
 //! never round a loop; and a file's content hash, its identity in the manifest.
 
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,7 @@ pub fn expand(inputs: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", input.display())))?;
         if metadata.is_dir() {
             let mut found = Vec::new();
-            collect_pdfs(input, &mut found)?;
+            collect_pdfs(input, &mut found, &mut HashSet::new())?;
             found.sort();
             files.extend(found);
         } else if metadata.is_file() {
@@ -37,9 +38,25 @@ pub fn expand(inputs: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn collect_pdfs(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// The `*.pdf` files under `dir`, links followed, each folder entered once: a link back to a
+/// folder above it (a loop) or to a folder already searched is reported in one line and not
+/// followed, so the walk always ends and no file is listed under two names.
+fn collect_pdfs(
+    dir: &Path,
+    found: &mut Vec<PathBuf>,
+    entered: &mut HashSet<PathBuf>,
+) -> std::io::Result<()> {
     let listed =
         |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display()));
+    let real = std::fs::canonicalize(dir).map_err(listed)?;
+    if !entered.insert(real.clone()) {
+        tracing::warn!(
+            "{}: a link to a folder already searched ({}); not followed",
+            crate::names::printable(&dir.display().to_string()),
+            crate::names::printable(&real.display().to_string())
+        );
+        return Ok(());
+    }
     for entry in std::fs::read_dir(dir).map_err(listed)? {
         let path = entry.map_err(listed)?.path();
         // Links are followed; anything but folders and regular files (FIFOs…) is passed over.
@@ -47,7 +64,7 @@ fn collect_pdfs(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
             continue;
         };
         if metadata.is_dir() {
-            collect_pdfs(&path, found)?;
+            collect_pdfs(&path, found, entered)?;
         } else if metadata.is_file()
             && path
                 .extension()
@@ -102,5 +119,19 @@ mod tests {
             .collect();
         assert_eq!(names, ["a.pdf", "b.pdf", "sub/c.PDF"]);
         assert!(expand(&[dir.path().join("missing.pdf")]).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_loop_is_followed_once_and_the_walk_ends() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).expect("mkdir");
+        std::fs::write(sub.join("a.pdf"), "x").expect("writes");
+        // sub/back -> .. (a loop), and twin -> sub (the same folder twice).
+        std::os::unix::fs::symlink(dir.path(), sub.join("back")).expect("links");
+        std::os::unix::fs::symlink(&sub, dir.path().join("twin")).expect("links");
+        let files = expand(&[dir.path().to_path_buf()]).expect("expands");
+        assert_eq!(files.len(), 1, "{files:?}");
     }
 }

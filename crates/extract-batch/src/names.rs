@@ -7,6 +7,21 @@ use std::collections::HashSet;
 /// The longest name made, in bytes, before an extension (file systems allow 255).
 const MAX_NAME: usize = 120;
 
+/// Text from outside (a file name, an object key, a lease's holder) made safe to print on a
+/// terminal: control characters escaped (`\u{1b}`), so a name cannot retitle the window or
+/// clear the screen, and cut at 200 characters.
+pub fn printable(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len().min(200));
+    for c in text.chars().take(200) {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
+}
+
 /// `raw` as one path component: separators, control characters and characters Windows refuses
 /// become `_`, leading dots too (no `.`, `..` or hidden files), cut to [`MAX_NAME`] bytes;
 /// `fallback` when nothing is left.

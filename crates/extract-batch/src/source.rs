@@ -162,10 +162,14 @@ impl InputFile {
                 Held::Spooled(path) => return file_pages(path.to_path_buf()).await,
             },
         };
-        tokio::task::spawn_blocking(move || extract_api::count_pages(data.to_vec()).ok())
-            .await
-            .ok()
-            .flatten()
+        // Read from its structure, in place: no copy of the object's bytes.
+        tokio::task::spawn_blocking(move || {
+            let len = data.len() as u64;
+            extract_api::count_pages_in(&mut std::io::Cursor::new(data), len).ok()
+        })
+        .await
+        .ok()
+        .flatten()
     }
 
     /// Submits the document: a file by the client's own path choice, an object from the
@@ -195,16 +199,12 @@ impl InputFile {
     }
 }
 
-/// A file's page count, read off the runtime's threads.
+/// A file's page count, read from its structure off the runtime's threads.
 async fn file_pages(path: PathBuf) -> Option<u32> {
-    tokio::task::spawn_blocking(move || {
-        std::fs::read(&path)
-            .ok()
-            .and_then(|data| extract_api::count_pages(data).ok())
-    })
-    .await
-    .ok()
-    .flatten()
+    tokio::task::spawn_blocking(move || extract_api::count_pages_of_file(&path).ok())
+        .await
+        .ok()
+        .flatten()
 }
 
 /// An input as listed: where it is, its manifest key, and its path under the folder it was

@@ -1,5 +1,6 @@
 //! Exit codes, documented in the README: 0 success, 1 an error, 2 a usage error (clap),
-//! 3 a job failed on the service side, 4 a deadline passed, 130 interrupted (Ctrl-C).
+//! 3 a job failed on the service side, 4 a deadline passed, 5 a shard's lease was lost (the
+//! worker stopped: another holds the shard), 130 interrupted (Ctrl-C).
 
 use std::fmt;
 
@@ -24,6 +25,9 @@ impl std::error::Error for Coded {}
 
 pub const SERVICE_FAILED: u8 = 3;
 pub const DEADLINE: u8 = 4;
+/// A worker whose shard lease lapsed (paused, cut off from the store) or was taken over: it
+/// stopped sending and writing; the shard is another worker's now.
+pub const LEASE_LOST: u8 = 5;
 pub const INTERRUPTED: u8 = 130;
 
 pub fn coded(code: u8, message: impl Into<String>) -> Failure {
@@ -33,8 +37,26 @@ pub fn coded(code: u8, message: impl Into<String>) -> Failure {
     })
 }
 
+/// The lease a run lost, if that is what this failure is.
+pub fn lease_lost(failure: &Failure) -> Option<&extract_batch::LeaseLost> {
+    failure
+        .downcast_ref::<extract_batch::LeaseLost>()
+        .or_else(|| {
+            failure
+                .downcast_ref::<std::io::Error>()
+                .and_then(|e| e.get_ref())
+                .and_then(|e| e.downcast_ref::<extract_batch::LeaseLost>())
+        })
+}
+
 /// What the CLI adds to a library's error: the command that helps.
 pub fn hint(failure: &Failure) -> Option<String> {
+    if lease_lost(failure).is_some() {
+        return Some(
+            "the worker now holding the shard finishes it; `kensho-extract report` shows its progress"
+                .into(),
+        );
+    }
     match failure.downcast_ref::<PollError>() {
         Some(PollError::Deadline { request_id, .. }) => {
             Some(format!("resume it with `kensho-extract wait {request_id}`"))
@@ -54,6 +76,9 @@ pub fn is_closed_pipe(failure: &Failure) -> bool {
 pub fn code_of(failure: &Failure) -> u8 {
     if let Some(coded) = failure.downcast_ref::<Coded>() {
         return coded.code;
+    }
+    if lease_lost(failure).is_some() {
+        return LEASE_LOST;
     }
     match failure.downcast_ref::<PollError>() {
         Some(PollError::Failed { .. }) => SERVICE_FAILED,

@@ -518,6 +518,14 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         .await;
     }
     let events = args.events.map(|_| Arc::new(Events::default()));
+    // The page counts preflight read: pace learning and page splitting do not read them again.
+    let known_pages: Vec<(String, u32)> = checked
+        .iter()
+        .filter_map(|c| {
+            let pages = c.result.as_ref().ok()?.pages;
+            Some((extract_batch::input_key(&c.file), pages))
+        })
+        .collect();
     let refused: Vec<(PathBuf, String)> = checked
         .into_iter()
         .filter_map(|item| item.result.err().map(|reason| (item.file, reason)))
@@ -553,7 +561,14 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         runner = runner.shard(shard);
     }
     runner = runner.lease(Duration::from_secs(args.lease));
+    // Only the test that shows the duplicates fencing prevents turns it off, and only in a
+    // debug build: a release binary ignores the variable.
+    if cfg!(debug_assertions) && std::env::var_os("KENSHO_EXTRACT_TEST_UNFENCED").is_some() {
+        runner = runner.unfenced_for_tests();
+    }
     runner = runner.skip_inputs(refused.iter().map(|(f, _)| extract_batch::input_key(f)));
+    // The page counts preflight read: pace learning and page splitting do not read them again.
+    runner = runner.known_pages(known_pages);
     if let Some(pages) = args.split_pages {
         runner = runner.split_pages(pages);
     }
@@ -581,7 +596,17 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         }
     };
     display.finish();
-    let summary = result.map_err(|e| format!("{e}"))?.summary;
+    let summary = match result {
+        Ok(report) => report.summary,
+        // Its own exit code: the shard is another worker's now.
+        Err(e)
+            if e.get_ref()
+                .is_some_and(|e| e.is::<extract_batch::LeaseLost>()) =>
+        {
+            return Err(Box::new(e));
+        }
+        Err(e) => return Err(format!("{e}").into()),
+    };
     if let Some(events) = &events {
         events.summary(&summary, refused.len());
     } else if args.json {

@@ -110,6 +110,20 @@ impl Moto {
         Some(got.bytes().await.expect("body").to_vec())
     }
 
+    /// Every object under `prefix` with its ETag, sorted: equal listings mean nothing was
+    /// written or deleted in between.
+    pub async fn objects(&self, bucket: &str, prefix: &str) -> Vec<(String, Option<String>)> {
+        let store = self.store(bucket);
+        let mut objects: Vec<(String, Option<String>)> = store
+            .list(Some(&prefix.into()))
+            .map_ok(|meta| (meta.location.to_string(), meta.e_tag))
+            .try_collect()
+            .await
+            .expect("lists");
+        objects.sort();
+        objects
+    }
+
     /// Every key under `prefix`, sorted.
     pub async fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
         let store = self.store(bucket);
