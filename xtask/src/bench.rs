@@ -56,6 +56,26 @@ pub enum Bench {
         #[arg(long, default_value_t = 20000)]
         memory: usize,
     },
+    /// Peak memory of `submit` and of `run` on large real PDFs with preflight on: flat in the
+    /// file's size.
+    Memory {
+        /// The PDF `submit` sends, in MB.
+        #[arg(long, default_value_t = 90)]
+        submit_mb: u64,
+        /// Each PDF `run` sends, in MB.
+        #[arg(long, default_value_t = 500)]
+        run_mb: u64,
+        /// PDFs in the run (and documents in flight).
+        #[arg(long, default_value_t = 4)]
+        files: usize,
+    },
+    /// 2,000 one-page documents from `s3://` to `s3://` on moto's S3 server, 64 in flight:
+    /// documents per second, PUTs per document and journal records per PUT.
+    Store {
+        /// Documents in the batch.
+        #[arg(long, default_value_t = 2000)]
+        documents: usize,
+    },
     /// `kensho-extract review` of a long output, without and with its PDF: time per page and
     /// peak memory.
     Review {
@@ -76,6 +96,12 @@ pub fn run(root: &Path, bench: Bench) -> Result {
         Bench::Rate { limit, seconds } => crate::bench_rate::rate(root, limit, seconds),
         Bench::Polls { documents } => crate::bench_polls::polls(root, documents),
         Bench::Scale { documents, memory } => crate::bench_scale::scale(root, documents, memory),
+        Bench::Memory {
+            submit_mb,
+            run_mb,
+            files,
+        } => crate::bench_memory::memory(root, submit_mb, run_mb, files),
+        Bench::Store { documents } => crate::bench_store::store(root, documents),
     }
 }
 

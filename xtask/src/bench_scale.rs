@@ -16,6 +16,8 @@ struct Cost {
     cpu: f64,
     peak_kib: u64,
     journal_bytes: u64,
+    journal_records: u64,
+    journal_commits: u64,
     succeeded: u64,
 }
 
@@ -62,18 +64,21 @@ fn batch(binary: &str, env: &[(String, String)], input: &Path, out: &Path) -> Re
         cpu: watched.cpu,
         peak_kib: watched.peak_kib,
         journal_bytes: summary["journal_bytes"].as_u64().unwrap_or(0),
+        journal_records: summary["journal_records"].as_u64().unwrap_or(0),
+        journal_commits: summary["journal_commits"].as_u64().unwrap_or(0),
         succeeded: summary["succeeded"].as_u64().unwrap_or(0),
     })
 }
 
 fn show(documents: usize, cost: &Cost) {
     println!(
-        "{documents:>6} documents: {:>6.1} s wall, {:>6.1} s CPU, peak RSS {:>6.1} MB, journal {:>9} bytes ({:.0} a document), {} succeeded",
+        "{documents:>6} documents: {:>6.1} s wall, {:>6.1} s CPU, peak RSS {:>6.1} MB, journal {:>9} bytes ({:.0} a document), {:.1} records per fsync, {} succeeded",
         cost.wall.as_secs_f64(),
         cost.cpu,
         cost.peak_kib as f64 / 1024.0,
         cost.journal_bytes,
         cost.journal_bytes as f64 / documents as f64,
+        cost.journal_records as f64 / cost.journal_commits.max(1) as f64,
         cost.succeeded
     );
 }

@@ -1,10 +1,13 @@
 //! `cargo xtask`: the project's own automation, in Rust so it runs wherever cargo does.
 
 mod bench;
+mod bench_memory;
 mod bench_polls;
 mod bench_rate;
 mod bench_review;
 mod bench_scale;
+mod bench_store;
+mod bigpdf;
 mod codegen;
 mod dist;
 mod msrv;

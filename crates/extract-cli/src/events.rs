@@ -198,5 +198,7 @@ pub fn summary_json(summary: &BatchSummary, refused: usize) -> Value {
         "from_cache": summary.from_cache,
         "refused": refused,
         "journal_bytes": summary.journal_bytes,
+        "journal_records": summary.journal_records,
+        "journal_commits": summary.journal_commits,
     })
 }

@@ -4,4 +4,5 @@
 mod common;
 mod emulator;
 mod folder;
+mod isolation;
 mod stores;
