@@ -7,19 +7,15 @@
 //! all.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
-use crate::fence::Fence;
-use crate::journal::{self, Journal};
-use crate::lease::Lease;
+use crate::input::store_error;
+use crate::journal;
 use crate::location::{Location, StoreLocation};
-use crate::lock::FolderLock;
 use crate::manifest::Manifest;
 use crate::shard::Shard;
-use crate::source::store_error;
 
 /// The folder (under the output folder) that holds the shards' manifests.
 pub const STATE_DIR: &str = ".kensho-extract";
@@ -74,57 +70,9 @@ impl OutputFolder {
         }
     }
 
-    /// Whether this is a store (names are then mirrored, see [`crate::source::mirror_name`]).
+    /// Whether this is a store (names are then mirrored, see [`crate::name::mirror_name`]).
     pub(crate) fn is_store(&self) -> bool {
         matches!(self, OutputFolder::Store { .. })
-    }
-
-    /// Makes the folders, takes the run's claim (a local folder's lock; in a store, the
-    /// shard's lease of `lease` term), and opens the manifest and its journal.
-    pub(crate) async fn open(
-        &self,
-        wait_for_lock: bool,
-        lease: Duration,
-        fencing: bool,
-    ) -> std::io::Result<(Claim, Manifest, Journal)> {
-        match self {
-            OutputFolder::Local { dir, state } => {
-                for folder in [dir, state] {
-                    std::fs::create_dir_all(folder).map_err(|e| {
-                        std::io::Error::new(e.kind(), format!("{}: {e}", folder.display()))
-                    })?;
-                }
-                let lock = FolderLock::acquire(state, wait_for_lock).await?;
-                let state = state.clone();
-                let (manifest, journal) =
-                    tokio::task::spawn_blocking(move || Journal::open(&state))
-                        .await
-                        .map_err(std::io::Error::other)??;
-                Ok((Claim::Lock(lock), manifest, journal))
-            }
-            OutputFolder::Store { at, state } => {
-                let shown = self.manifest_shown();
-                let lease = Lease::acquire(
-                    at.store.clone(),
-                    state,
-                    &shown,
-                    lease,
-                    wait_for_lock,
-                    fencing,
-                )
-                .await?;
-                let claim = lease.map_or(Claim::Nothing, Claim::Lease);
-                let opened =
-                    Journal::open_fenced(at.store.clone(), state.clone(), claim.fence()).await;
-                match opened {
-                    Ok((manifest, journal)) => Ok((claim, manifest, journal)),
-                    Err(e) => {
-                        claim.release().await;
-                        Err(std::io::Error::new(e.kind(), format!("{}: {e}", at.url())))
-                    }
-                }
-            }
-        }
     }
 
     /// The manifest as it stands, read without changing anything (an empty one where none
@@ -218,36 +166,6 @@ impl OutputFolder {
                     Err(e) => Err(store_error(e)),
                 }
             }
-        }
-    }
-}
-
-/// What keeps other runs off a shard while this one runs.
-#[derive(Debug)]
-pub(crate) enum Claim {
-    /// A local folder's lock, released when dropped.
-    Lock(FolderLock),
-    /// A store shard's lease.
-    Lease(Lease),
-    /// A store that cannot write conditionally.
-    Nothing,
-}
-
-impl Claim {
-    /// The fence every action under this claim asks first: a lease's; a lock never lapses.
-    pub(crate) fn fence(&self) -> Fence {
-        match self {
-            Claim::Lease(lease) => lease.fence().clone(),
-            Claim::Lock(_) | Claim::Nothing => Fence::unbounded(""),
-        }
-    }
-
-    /// Lets the next run in at once.
-    pub(crate) async fn release(self) {
-        match self {
-            Claim::Lock(lock) => drop(lock),
-            Claim::Lease(lease) => lease.release().await,
-            Claim::Nothing => {}
         }
     }
 }

@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::fence::Fence;
-use crate::source::store_error;
+use crate::input::store_error;
 use crate::{Manifest, ManifestEntry};
 
 /// The journal's file name inside the output directory.

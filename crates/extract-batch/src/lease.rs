@@ -18,8 +18,8 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
 use serde::{Deserialize, Serialize};
 
 use crate::fence::{Fence, margin};
+use crate::input::store_error;
 use crate::names::printable;
-use crate::source::store_error;
 
 /// The lease object's name in a shard's state folder.
 const LEASE_OBJECT: &str = "lease.json";

@@ -22,10 +22,12 @@
 #![warn(missing_docs)]
 
 mod cache;
+mod claim;
 mod document;
 mod document_error;
 mod fence;
 mod folder;
+mod input;
 mod journal;
 mod lease;
 mod list;
@@ -39,7 +41,7 @@ mod plan;
 mod report;
 mod runner;
 mod shard;
-mod source;
+
 pub mod split;
 mod submit;
 mod wait;
@@ -52,6 +54,7 @@ pub use cache::{CacheStats, OutputCache};
 pub use document_error::DocumentError;
 pub use fence::LeaseLost;
 pub use folder::{STATE_DIR, manifest_shown, shard_manifests};
+pub use input::MAX_OBJECT_BYTES;
 pub use journal::JournalStats;
 pub use journal::{JOURNAL_FILE, Journal};
 pub use list::{expand, hash_file};
@@ -64,7 +67,6 @@ pub use plan::{PlannedInput, plan};
 pub use report::{BatchEvent, BatchOutcome, BatchReport, BatchSummary};
 pub use runner::BatchRunner;
 pub use shard::Shard;
-pub use source::MAX_OBJECT_BYTES;
 pub use write::{Render, RenderFrom};
 
 /// Bytes as lower-case hex (digests in manifests, cache keys and names).

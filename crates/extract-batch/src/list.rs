@@ -1,11 +1,146 @@
-//! The list stage for files on this machine: folders searched for `*.pdf`, links followed but
-//! never round a loop; and a file's content hash, its identity in the manifest.
+//! The list stage: the PDFs under the given folders and prefixes that belong to this shard,
+//! sorted, without repeats; folders on this machine searched with links followed but never
+//! round a loop, a store's listing streamed; and a file's content hash, its identity in the
+//! manifest.
 
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use futures_util::TryStreamExt;
 use sha2::{Digest, Sha256};
+
+use crate::input::{InputFile, store_error};
+use crate::location::Location;
+use crate::manifest::input_key;
+use crate::shard::Shard;
+
+/// An input as listed: where it is, its manifest key, and its path under the folder it was
+/// found in (what mirrored names are made from).
+pub(crate) struct Listed {
+    pub(crate) file: InputFile,
+    pub(crate) key: String,
+    pub(crate) relative: Option<String>,
+}
+
+/// Lists the PDFs under `locations` that belong to `shard` (all of them without one), sorted by
+/// key, without repeats. A store's listing is streamed: only this shard's inputs are kept.
+pub(crate) async fn list(
+    locations: &[Location],
+    shard: Option<Shard>,
+) -> std::io::Result<Vec<Listed>> {
+    let mut listed = Vec::new();
+    let mine = |key: &str| shard.is_none_or(|s| s.contains(key));
+    let labels = labels(locations);
+    for (location, label) in locations.iter().zip(labels) {
+        // Several folders given: each one's names go under its own name, so `a/in/x.pdf` and
+        // `b/in/x.pdf` stay two outputs whichever workers run them.
+        let under = |relative: String| match &label {
+            Some(label) => format!("{label}/{relative}"),
+            None => relative,
+        };
+        match location {
+            Location::Local(root) => {
+                let root = root.clone();
+                let files = tokio::task::spawn_blocking({
+                    let root = root.clone();
+                    move || expand(std::slice::from_ref(&root))
+                })
+                .await
+                .map_err(std::io::Error::other)??;
+                for file in files {
+                    let key = input_key(&file);
+                    if !mine(&key) {
+                        continue;
+                    }
+                    // A file given by itself: its path as given (so two `a.pdf` in two
+                    // folders stay two names); one found in a folder: its path under it.
+                    let relative = if file == root {
+                        file.to_str()
+                            .map(|p| p.trim_start_matches("./").to_string())
+                    } else {
+                        file.strip_prefix(&root).ok().and_then(|r| {
+                            let parts: Option<Vec<&str>> =
+                                r.components().map(|c| c.as_os_str().to_str()).collect();
+                            parts.map(|p| under(p.join("/")))
+                        })
+                    };
+                    listed.push(Listed {
+                        file: InputFile::Local(file),
+                        key,
+                        relative,
+                    });
+                }
+            }
+            Location::Store(at) => {
+                let mut objects = at.store.list(Some(&at.prefix));
+                while let Some(meta) = objects.try_next().await.map_err(store_error)? {
+                    let Some(relative) = at.relative(&meta.location) else {
+                        continue;
+                    };
+                    let is_pdf = meta
+                        .location
+                        .extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+                    let key = at.url_of(&relative);
+                    if !is_pdf || !mine(&key) {
+                        continue;
+                    }
+                    listed.push(Listed {
+                        file: InputFile::Object {
+                            store: at.store.clone(),
+                            path: meta.location,
+                            size: meta.size,
+                            etag: meta.e_tag,
+                            shown: PathBuf::from(&key),
+                            held: tokio::sync::OnceCell::new(),
+                        },
+                        key,
+                        relative: Some(under(relative)),
+                    });
+                }
+            }
+        }
+    }
+    listed.sort_by(|a, b| a.key.cmp(&b.key));
+    listed.dedup_by(|a, b| a.key == b.key);
+    Ok(listed)
+}
+
+/// When more than one location is given, a name for each folder or prefix among them (its last
+/// part, made safe and unique among them: `in`, `in-2`, …), under which its inputs' mirrored
+/// names go. Files given by themselves keep their paths as given. Every worker is given the
+/// same locations, so every worker makes the same labels.
+fn labels(locations: &[Location]) -> Vec<Option<String>> {
+    if locations.len() < 2 {
+        return vec![None; locations.len()];
+    }
+    let mut names = crate::names::UniqueNames::default();
+    locations
+        .iter()
+        .map(|location| {
+            let last = match location {
+                Location::Local(path) if path.is_file() => return None,
+                Location::Local(path) => path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                Location::Store(at) => at
+                    .prefix
+                    .parts()
+                    .next_back()
+                    .map(|p| p.as_ref().to_string())
+                    .unwrap_or_else(|| {
+                        let url = at.url();
+                        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+                        rest.split('/').next().unwrap_or_default().to_string()
+                    }),
+            };
+            let unique = names.next(&last, "input", "");
+            Some(unique.trim_end_matches('.').to_string())
+        })
+        .collect()
+}
 
 /// Files as given, and the `*.pdf` files under given directories, sorted, without repeats.
 /// The PDFs that `inputs` name, as [`BatchRunner::run`] finds them: files as given, folders

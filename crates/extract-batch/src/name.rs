@@ -4,12 +4,16 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+use sha2::{Digest, Sha256};
+
 use extract_api::ExtractApi;
 
 use crate::folder::OutputFolder;
+use crate::hex;
+use crate::input::InputFile;
+use crate::list::Listed;
 use crate::names::safe_component;
 use crate::runner::{BatchRunner, Input};
-use crate::source::{InputFile, Listed, mirror_name};
 use crate::{BatchEvent, Manifest, ManifestEntry};
 
 impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
@@ -127,5 +131,32 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             });
         }
         name
+    }
+}
+
+/// The output name of an input found at `relative` under its folder, made without knowing any
+/// other input (so workers on many machines agree without talking): the same path, each part
+/// made safe ([`safe_component`]), without its `.pdf`. When making it safe changed anything, or
+/// the path is unknown, 8 hex digits of the key's hash are added, so two inputs never share a
+/// name.
+pub(crate) fn mirror_name(relative: Option<&str>, key: &str) -> String {
+    // An absolute path given as an input keeps its folders, not its root.
+    let raw = relative.unwrap_or("").trim_start_matches('/');
+    let stem = raw.strip_suffix(".pdf").unwrap_or(raw);
+    let safe: Vec<String> = stem
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(|p| safe_component(p, "document"))
+        .collect();
+    let name = safe.join("/");
+    if relative.is_some() && raw.ends_with(".pdf") && name == stem {
+        name
+    } else {
+        let name = if name.is_empty() {
+            "document".into()
+        } else {
+            name
+        };
+        format!("{name}-{}", &hex(&Sha256::digest(key.as_bytes()))[..8])
     }
 }

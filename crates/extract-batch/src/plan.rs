@@ -3,10 +3,11 @@
 //! (an object's identity is its ETag, which the listing gives).
 
 use crate::folder::OutputFolder;
+use crate::input::InputFile;
+use crate::list::list;
 use crate::location::Location;
 use crate::manifest::EntryState;
 use crate::shard::Shard;
-use crate::source::{InputFile, list};
 
 /// One input as a dry run sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

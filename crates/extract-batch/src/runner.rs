@@ -20,10 +20,10 @@ use crate::DocumentError;
 use crate::cache::OutputCache;
 use crate::fence::Fence;
 use crate::folder::OutputFolder;
+use crate::input::InputFile;
 use crate::journal::Journal;
 use crate::location::Location;
 use crate::shard::Shard;
-use crate::source::InputFile;
 use crate::write::{Render, RenderFrom};
 use crate::{
     BatchEvent, BatchOutcome, BatchReport, BatchSummary, Manifest, ManifestEntry, PollPolicy,
@@ -268,7 +268,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     pub async fn run_from(&self, inputs: &[Location]) -> Result<BatchReport, std::io::Error> {
         let folder = OutputFolder::new(&self.out, self.shard);
         let (claim, manifest, journal) = folder
-            .open(self.wait_for_lock, self.lease, self.fencing)
+            .claim(self.wait_for_lock, self.lease, self.fencing)
             .await?;
         let result = self
             .run_claimed(inputs, folder, manifest, journal, claim.fence())
@@ -289,7 +289,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         journal: Journal,
         fence: Fence,
     ) -> Result<BatchReport, std::io::Error> {
-        let mut listed = crate::source::list(inputs, self.shard).await?;
+        let mut listed = crate::list::list(inputs, self.shard).await?;
         listed.retain(|l| !self.skipped.contains(&l.key));
         let mirror = self.shard.is_some()
             || folder.is_store()

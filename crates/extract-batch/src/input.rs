@@ -1,5 +1,6 @@
-//! A batch's inputs: files on this machine, or objects in a store, listed, sharded and given
-//! names that need no coordination between workers.
+//! One input's bytes: a file on this machine, or an object in a store read once when first
+//! needed (into memory up to the direct-upload limit, else a temporary file); its identity, its
+//! page count, and its submission.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,10 +14,6 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::hex;
-use crate::location::Location;
-use crate::manifest::input_key;
-use crate::names::safe_component;
-use crate::shard::Shard;
 
 /// The largest object held in memory: from its first read (its page count) to its upload, so
 /// every retry sends the same bytes without a copy on disk. The direct-upload limit: a larger
@@ -207,160 +204,6 @@ async fn file_pages(path: PathBuf) -> Option<u32> {
         .flatten()
 }
 
-/// An input as listed: where it is, its manifest key, and its path under the folder it was
-/// found in (what mirrored names are made from).
-pub(crate) struct Listed {
-    pub(crate) file: InputFile,
-    pub(crate) key: String,
-    pub(crate) relative: Option<String>,
-}
-
-/// Lists the PDFs under `locations` that belong to `shard` (all of them without one), sorted by
-/// key, without repeats. A store's listing is streamed: only this shard's inputs are kept.
-pub(crate) async fn list(
-    locations: &[Location],
-    shard: Option<Shard>,
-) -> std::io::Result<Vec<Listed>> {
-    let mut listed = Vec::new();
-    let mine = |key: &str| shard.is_none_or(|s| s.contains(key));
-    let labels = labels(locations);
-    for (location, label) in locations.iter().zip(labels) {
-        // Several folders given: each one's names go under its own name, so `a/in/x.pdf` and
-        // `b/in/x.pdf` stay two outputs whichever workers run them.
-        let under = |relative: String| match &label {
-            Some(label) => format!("{label}/{relative}"),
-            None => relative,
-        };
-        match location {
-            Location::Local(root) => {
-                let root = root.clone();
-                let files = tokio::task::spawn_blocking({
-                    let root = root.clone();
-                    move || crate::list::expand(std::slice::from_ref(&root))
-                })
-                .await
-                .map_err(std::io::Error::other)??;
-                for file in files {
-                    let key = input_key(&file);
-                    if !mine(&key) {
-                        continue;
-                    }
-                    // A file given by itself: its path as given (so two `a.pdf` in two
-                    // folders stay two names); one found in a folder: its path under it.
-                    let relative = if file == root {
-                        file.to_str()
-                            .map(|p| p.trim_start_matches("./").to_string())
-                    } else {
-                        file.strip_prefix(&root).ok().and_then(|r| {
-                            let parts: Option<Vec<&str>> =
-                                r.components().map(|c| c.as_os_str().to_str()).collect();
-                            parts.map(|p| under(p.join("/")))
-                        })
-                    };
-                    listed.push(Listed {
-                        file: InputFile::Local(file),
-                        key,
-                        relative,
-                    });
-                }
-            }
-            Location::Store(at) => {
-                let mut objects = at.store.list(Some(&at.prefix));
-                while let Some(meta) = objects.try_next().await.map_err(store_error)? {
-                    let Some(relative) = at.relative(&meta.location) else {
-                        continue;
-                    };
-                    let is_pdf = meta
-                        .location
-                        .extension()
-                        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
-                    let key = at.url_of(&relative);
-                    if !is_pdf || !mine(&key) {
-                        continue;
-                    }
-                    listed.push(Listed {
-                        file: InputFile::Object {
-                            store: at.store.clone(),
-                            path: meta.location,
-                            size: meta.size,
-                            etag: meta.e_tag,
-                            shown: PathBuf::from(&key),
-                            held: tokio::sync::OnceCell::new(),
-                        },
-                        key,
-                        relative: Some(under(relative)),
-                    });
-                }
-            }
-        }
-    }
-    listed.sort_by(|a, b| a.key.cmp(&b.key));
-    listed.dedup_by(|a, b| a.key == b.key);
-    Ok(listed)
-}
-
-/// When more than one location is given, a name for each folder or prefix among them (its last
-/// part, made safe and unique among them: `in`, `in-2`, …), under which its inputs' mirrored
-/// names go. Files given by themselves keep their paths as given. Every worker is given the
-/// same locations, so every worker makes the same labels.
-fn labels(locations: &[Location]) -> Vec<Option<String>> {
-    if locations.len() < 2 {
-        return vec![None; locations.len()];
-    }
-    let mut names = crate::names::UniqueNames::default();
-    locations
-        .iter()
-        .map(|location| {
-            let last = match location {
-                Location::Local(path) if path.is_file() => return None,
-                Location::Local(path) => path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                Location::Store(at) => at
-                    .prefix
-                    .parts()
-                    .next_back()
-                    .map(|p| p.as_ref().to_string())
-                    .unwrap_or_else(|| {
-                        let url = at.url();
-                        let rest = url.split_once("://").map_or(url, |(_, r)| r);
-                        rest.split('/').next().unwrap_or_default().to_string()
-                    }),
-            };
-            let unique = names.next(&last, "input", "");
-            Some(unique.trim_end_matches('.').to_string())
-        })
-        .collect()
-}
-
-/// The output name of an input found at `relative` under its folder, made without knowing any
-/// other input (so workers on many machines agree without talking): the same path, each part
-/// made safe ([`safe_component`]), without its `.pdf`. When making it safe changed anything, or
-/// the path is unknown, 8 hex digits of the key's hash are added, so two inputs never share a
-/// name.
-pub(crate) fn mirror_name(relative: Option<&str>, key: &str) -> String {
-    // An absolute path given as an input keeps its folders, not its root.
-    let raw = relative.unwrap_or("").trim_start_matches('/');
-    let stem = raw.strip_suffix(".pdf").unwrap_or(raw);
-    let safe: Vec<String> = stem
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .map(|p| safe_component(p, "document"))
-        .collect();
-    let name = safe.join("/");
-    if relative.is_some() && raw.ends_with(".pdf") && name == stem {
-        name
-    } else {
-        let name = if name.is_empty() {
-            "document".into()
-        } else {
-            name
-        };
-        format!("{name}-{}", &hex(&Sha256::digest(key.as_bytes()))[..8])
-    }
-}
-
 /// An object store's error as an I/O error, keeping its kind where there is one.
 pub(crate) fn store_error(error: object_store::Error) -> std::io::Error {
     let kind = match &error {
@@ -380,10 +223,13 @@ mod tests {
     use object_store::PutPayload;
     use object_store::memory::InMemory;
 
-    use crate::location::StoreLocation;
+    use crate::location::{Location, StoreLocation};
+    use crate::shard::Shard;
     use proptest::prelude::*;
 
     use super::*;
+    use crate::list::list;
+    use crate::name::mirror_name;
 
     #[test]
     fn mirrored_names_keep_the_folders_and_stay_apart() {
