@@ -63,7 +63,7 @@ struct Pending {
 /// How long a writer waits after the first line of a group for more to join it. Lines come
 /// from documents whose jobs take seconds, so a few milliseconds cost nothing and make the
 /// groups, and so the `fsync`s and PUTs, several times fewer.
-const LOCAL_LINGER: Duration = Duration::from_millis(4);
+const LOCAL_LINGER: Duration = Duration::from_millis(10);
 const STORE_LINGER: Duration = Duration::from_millis(40);
 /// The most lines in one group: a bound on one segment's size.
 const MAX_GROUP: usize = 4096;
