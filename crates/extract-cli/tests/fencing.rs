@@ -32,12 +32,14 @@ fn command(args: &[&str], vars: &[(&'static str, String)], cache: &std::path::Pa
     command
 }
 
+/// Sends `signal` (such as `STOP`) to `pid` with the shell's own `kill` (a builtin: no
+/// procps needed on a fresh machine).
 fn signal(pid: u32, signal: &str) {
-    let status = Command::new("kill")
-        .args([signal, &pid.to_string()])
+    let status = Command::new("sh")
+        .args(["-c", r#"kill -s "$0" "$1""#, signal, &pid.to_string()])
         .status()
-        .expect("kill runs");
-    assert!(status.success(), "kill {signal} {pid}");
+        .expect("sh runs");
+    assert!(status.success(), "kill -s {signal} {pid}");
 }
 
 /// What one paused-and-resumed worker did.
@@ -126,7 +128,7 @@ async fn pause_past_the_lease(fenced: bool) -> Option<Outcome> {
         .await
         .expect("four submissions within 60 s")
         .expect("A's events");
-    signal(a.id(), "-STOP");
+    signal(a.id(), "STOP");
 
     // B takes the shard over once A's lease has expired on the store's clock, and finishes it.
     let b = tokio::task::spawn_blocking({
@@ -148,7 +150,7 @@ async fn pause_past_the_lease(fenced: bool) -> Option<Outcome> {
 
     // A wakes up. Fenced, it ends at once; unfenced, it goes on with the documents it had not
     // sent, and is stopped once it has sent a few of them again.
-    signal(a.id(), "-CONT");
+    signal(a.id(), "CONT");
     let started = std::time::Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
         if a.try_wait().expect("waits").is_some() {
