@@ -518,7 +518,7 @@ async fn a_401_renews_the_token_once() {
     let seen = invalidations.clone();
     let mut tokens = MockTokenSource::new();
     tokens.expect_method().return_const("mock");
-    tokens.expect_invalidate().returning(move || {
+    tokens.expect_refused().returning(move |_| {
         seen.fetch_add(1, Ordering::SeqCst);
     });
     let counter = invalidations.clone();
@@ -550,7 +550,7 @@ async fn a_token_that_stays_refused_is_one_401_not_a_loop() {
     let env = env().await;
     let mut tokens = MockTokenSource::new();
     tokens.expect_method().return_const("mock");
-    tokens.expect_invalidate().times(1).return_const(());
+    tokens.expect_refused().times(1).return_const(());
     tokens
         .expect_token()
         .returning(|| Ok(Token::new(Secret::new("revoked"), None)));
@@ -566,8 +566,8 @@ async fn a_token_that_stays_refused_is_one_401_not_a_loop() {
     assert_eq!(error.status(), Some(401));
     assert_eq!(
         env.emulator.stats().unauthorized,
-        2,
-        "the first try and one renewal"
+        1,
+        "the source gave the refused token again: it is not sent twice"
     );
 }
 
