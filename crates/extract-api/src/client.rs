@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use extract_auth::{
-    AuthConfig, CachePolicy, CachedTokenSource, TokenSource, checked_url, redacted,
+    AuthConfig, CachePolicy, CachedTokenSource, Token, TokenSource, checked_url, redacted,
 };
 use futures_util::future::BoxFuture;
 use reqwest::multipart::Form;
@@ -512,12 +512,49 @@ impl Client {
             timeout,
         } = spec;
         let start = Instant::now();
+        // Attempts that failed for the request's own sake (not a refused token).
         let mut attempt = 0;
-        let mut reauthorized = false;
+        // 401s so far: each is the token's fault, and retried with a new one.
+        let mut refusals = 0;
+        // The token the API refused last, with its answer: never sent again.
+        let mut refused: Option<(Token, ApiError)> = None;
         loop {
-            attempt += 1;
             let token = if bearer {
-                Some(self.inner.tokens.token().await?)
+                match self.inner.tokens.token().await {
+                    Ok(token) => {
+                        if let Some((old, error)) = refused.take()
+                            && old.secret() == token.secret()
+                        {
+                            // The source has no other token to give: sending the same one
+                            // again would only be refused again.
+                            return Err(error);
+                        }
+                        Some(token)
+                    }
+                    Err(error) => {
+                        // A refused exchange ends the call with its own error; one that got
+                        // no answer, a 429 or a 5xx (after the token source's own retries)
+                        // is retried like any transient failure.
+                        let failure = ApiError::Auth(error);
+                        if !failure.is_transient() {
+                            return Err(failure);
+                        }
+                        attempt += 1;
+                        match self.retry.on_error(attempt, start.elapsed(), &failure) {
+                            RetryDecision::Retry(wait) => {
+                                tracing::info!(
+                                    endpoint = label,
+                                    attempt,
+                                    ?wait,
+                                    "no access token, retrying: {failure}"
+                                );
+                                tokio::time::sleep(wait).await;
+                                continue;
+                            }
+                            RetryDecision::Stop => return Err(failure),
+                        }
+                    }
+                }
             } else {
                 None
             };
@@ -536,65 +573,49 @@ impl Client {
                 }
             }
             let failure = match attempted {
-                Attempt::Answer(status, _, _)
-                    if status == StatusCode::UNAUTHORIZED && bearer && !reauthorized =>
-                {
-                    // The token may have been revoked or expired early: get a new one, once.
-                    self.inner.tokens.invalidate();
-                    reauthorized = true;
-                    attempt -= 1;
-                    continue;
-                }
-                Attempt::Answer(status, _, body) if status.is_success() => match decode(&body) {
-                    Ok(value) => return Ok(value),
-                    Err(detail) if safety == Safety::CreatesJob => {
-                        return Err(ApiError::OutcomeUnknown {
-                            endpoint: label.into(),
-                            what: format!("its answer was unreadable ({detail})"),
-                            status: Some(status.as_u16()),
-                        });
-                    }
-                    Err(source) => ApiError::Decode {
-                        endpoint: label.into(),
-                        request_id: request_id.map(String::from),
-                        status: status.as_u16(),
-                        excerpt: excerpt(&String::from_utf8_lossy(&body), 200),
-                        source: Box::new(source),
-                    },
-                },
-                Attempt::Answer(status, headers, _) if status.is_redirection() => {
-                    let location = headers
-                        .get(reqwest::header::LOCATION)
-                        .and_then(|l| l.to_str().ok())
-                        .and_then(|l| Url::parse(l).ok())
-                        .map_or_else(|| "elsewhere".to_string(), |l| redacted(&l));
-                    ApiError::Service {
-                        endpoint: label.into(),
-                        status: status.as_u16(),
-                        field: None,
-                        body: format!(
-                            "a redirect to another origin ({location}) was not followed: requests go only where they were sent"
-                        ),
-                        request_id: request_id.map(String::from),
-                        retry_after: None,
-                    }
-                }
                 Attempt::Answer(status, headers, body) => {
-                    if safety == Safety::CreatesJob && status.is_server_error() {
-                        return Err(ApiError::OutcomeUnknown {
-                            endpoint: label.into(),
-                            what: format!("the service answered HTTP {status}"),
-                            status: Some(status.as_u16()),
-                        });
-                    }
-                    let text = String::from_utf8_lossy(&body).into_owned();
-                    ApiError::Service {
-                        endpoint: label.into(),
-                        status: status.as_u16(),
-                        field: describe_body(&text).1,
-                        body: excerpt(&text, 2000),
-                        request_id: request_id.map(String::from),
-                        retry_after: extract_auth::http::retry_after(&headers),
+                    let answer = Answer {
+                        status,
+                        headers: &headers,
+                        body: &body,
+                    };
+                    match judge(answer, label, request_id, safety, token.is_some(), &decode) {
+                        Verdict::Value(value) => return Ok(value),
+                        Verdict::Final(error) => return Err(error),
+                        Verdict::Failed(error) => error,
+                        Verdict::Unauthorized(error) => {
+                            let Some(token) = token else {
+                                return Err(error);
+                            };
+                            // Revoked or expired early: never the request's fault. Drop that
+                            // token (one exchange however many requests it failed: the cache
+                            // is single flight) and send again with a new one, at once the
+                            // first time, then backing off for as long as the policy allows.
+                            self.inner.tokens.refused(&token);
+                            refusals += 1;
+                            let decision = if refusals == 1 {
+                                RetryDecision::Retry(Duration::ZERO)
+                            } else {
+                                self.retry
+                                    .on_unauthorized(refusals - 1, start.elapsed(), &error)
+                            };
+                            match decision {
+                                RetryDecision::Retry(wait) => {
+                                    if !wait.is_zero() {
+                                        tracing::info!(
+                                            endpoint = label,
+                                            refusals,
+                                            ?wait,
+                                            "the access token was refused, retrying with a new one"
+                                        );
+                                        tokio::time::sleep(wait).await;
+                                    }
+                                    refused = Some((token, error));
+                                    continue;
+                                }
+                                RetryDecision::Stop => return Err(error),
+                            }
+                        }
                     }
                 }
                 Attempt::NotSent(error) => error,
@@ -612,6 +633,7 @@ impl Client {
             if !failure.is_transient() {
                 return Err(failure);
             }
+            attempt += 1;
             match self.retry.on_error(attempt, start.elapsed(), &failure) {
                 RetryDecision::Retry(wait) => {
                     tracing::info!(endpoint = label, attempt, ?wait, "retrying: {failure}");
@@ -977,6 +999,100 @@ fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, serde_json::Error> {
     serde_json::from_slice(body)
 }
 
+/// One answer as the service sent it.
+struct Answer<'a> {
+    status: StatusCode,
+    headers: &'a reqwest::header::HeaderMap,
+    body: &'a Bytes,
+}
+
+/// What one answer means for a call.
+enum Verdict<T> {
+    /// A success, decoded.
+    Value(T),
+    /// A 401 to a request that carried a token: the token's fault, not the request's.
+    Unauthorized(ApiError),
+    /// A failure; the call retries it when it is transient.
+    Failed(ApiError),
+    /// A failure that ends the call: a submission whose outcome is unknown.
+    Final(ApiError),
+}
+
+/// Judges an answer: decodes a success with `decode`, or says what failed. Every number and
+/// header in it is the server's, so none is trusted (`Retry-After` is read bounded by
+/// [`extract_auth::http::retry_after`]; bodies are cut before they go into an error).
+fn judge<T>(
+    answer: Answer<'_>,
+    label: &str,
+    request_id: Option<&str>,
+    safety: Safety,
+    carried_token: bool,
+    decode: &(impl Fn(&Bytes) -> Result<T, serde_json::Error> + ?Sized),
+) -> Verdict<T> {
+    let Answer {
+        status,
+        headers,
+        body,
+    } = answer;
+    if status.is_success() {
+        return match decode(body) {
+            Ok(value) => Verdict::Value(value),
+            Err(detail) if safety == Safety::CreatesJob => {
+                Verdict::Final(ApiError::OutcomeUnknown {
+                    endpoint: label.into(),
+                    what: format!("its answer was unreadable ({detail})"),
+                    status: Some(status.as_u16()),
+                })
+            }
+            Err(source) => Verdict::Failed(ApiError::Decode {
+                endpoint: label.into(),
+                request_id: request_id.map(String::from),
+                status: status.as_u16(),
+                excerpt: excerpt(&String::from_utf8_lossy(body), 200),
+                source: Box::new(source),
+            }),
+        };
+    }
+    if status.is_redirection() {
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| Url::parse(l).ok())
+            .map_or_else(|| "elsewhere".to_string(), |l| redacted(&l));
+        return Verdict::Failed(ApiError::Service {
+            endpoint: label.into(),
+            status: status.as_u16(),
+            field: None,
+            body: format!(
+                "a redirect to another origin ({location}) was not followed: requests go only where they were sent"
+            ),
+            request_id: request_id.map(String::from),
+            retry_after: None,
+        });
+    }
+    if safety == Safety::CreatesJob && status.is_server_error() {
+        return Verdict::Final(ApiError::OutcomeUnknown {
+            endpoint: label.into(),
+            what: format!("the service answered HTTP {status}"),
+            status: Some(status.as_u16()),
+        });
+    }
+    let text = String::from_utf8_lossy(body).into_owned();
+    let error = ApiError::Service {
+        endpoint: label.into(),
+        status: status.as_u16(),
+        field: describe_body(&text).1,
+        body: excerpt(&text, 2000),
+        request_id: request_id.map(String::from),
+        retry_after: extract_auth::http::retry_after(headers),
+    };
+    if status == StatusCode::UNAUTHORIZED && carried_token {
+        Verdict::Unauthorized(error)
+    } else {
+        Verdict::Failed(error)
+    }
+}
+
 /// Why an answer's body was not read whole.
 enum Capped {
     /// It was longer than the limit (said, or found while reading).
@@ -1002,4 +1118,249 @@ async fn read_capped(mut response: reqwest::Response, limit: u64) -> Result<Byte
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use extract_auth::http::MAX_RETRY_AFTER;
+    use proptest::prelude::*;
+    use reqwest::header::{HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::RetryPolicyExt;
+
+    /// Any JSON value: the numbers servers get wrong (`u64::MAX`, negative, fractions, huge),
+    /// strings (some huge), and nested arrays and objects.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            Just(Value::from(u64::MAX)),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_filter_map("JSON has no NaN or infinity", |f| {
+                serde_json::Number::from_f64(f).map(Value::Number)
+            }),
+            prop_oneof![Just(1e308), Just(-1e308), Just(0.5), Just(-0.0), Just(4e19)]
+                .prop_map(Value::from),
+            ".{0,40}".prop_map(Value::from),
+            (1usize..100_000).prop_map(|n| Value::from("x".repeat(n))),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(".{0,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A number as a server might send it for a location or a page.
+    fn any_number() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::from(u64::MAX)),
+            Just(Value::from(i64::MIN)),
+            Just(Value::from(-1)),
+            Just(Value::from(1e308)),
+            Just(Value::from(0.5)),
+            any_json(),
+        ]
+    }
+
+    /// An output document that is nearly right: its numbers anything.
+    fn any_output() -> impl Strategy<Value = Value> {
+        (
+            prop::collection::vec(
+                (any_number(), any_number(), any_number(), any_number(), any_number()),
+                0..3,
+            ),
+            any_number(),
+        )
+            .prop_map(|(locations, pages)| {
+                let locations: Vec<Value> = locations
+                    .into_iter()
+                    .map(|(x, y, width, height, page_number)| {
+                        json!({"x": x, "y": y, "width": width, "height": height, "page_number": page_number})
+                    })
+                    .collect();
+                json!({
+                    "content_tree": {"uid": "0", "type": "DOCUMENT", "content": null, "children": [
+                        {"uid": "1", "type": "TEXT", "content": "t", "children": [], "locations": locations}
+                    ]},
+                    "annotations": [],
+                    "pdf_pages": [{"page_number": pages.clone(), "width": pages.clone(), "height": pages}],
+                })
+            })
+    }
+
+    /// A status answer's body: an object whose fields are each absent or any value (a real
+    /// status, a nearly right output), or text that is not JSON.
+    fn any_body() -> impl Strategy<Value = String> {
+        let status = prop_oneof![
+            prop_oneof![
+                Just("success"),
+                Just("pending"),
+                Just("failed"),
+                Just("awaiting_document_upload")
+            ]
+            .prop_map(Value::from),
+            any_json(),
+        ];
+        let output = prop_oneof![any_output(), any_json()];
+        let field = |value: BoxedStrategy<Value>| prop::option::weighted(0.7, value);
+        prop_oneof![
+            4 => (
+                field(status.boxed()),
+                field(any_json().boxed()),
+                field(output.boxed()),
+                field(any_json().boxed()),
+                field(prop_oneof![Just(Value::from("https://storage.example/x")), any_json()].boxed()),
+                field(any_json().boxed()),
+            )
+                .prop_map(|(status, error, output, metadata, output_url, detail)| {
+                    let mut body = serde_json::Map::new();
+                    for (name, value) in [
+                        ("status", status),
+                        ("error", error),
+                        ("output", output),
+                        ("metadata", metadata),
+                        ("output_url", output_url),
+                        ("detail", detail),
+                    ] {
+                        if let Some(value) = value {
+                            body.insert(name.into(), value);
+                        }
+                    }
+                    Value::Object(body).to_string()
+                }),
+            1 => ".{0,200}",
+        ]
+    }
+
+    /// A header value: seconds (huge ones too), dates, or garbage.
+    fn any_header() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(prop_oneof![
+            any::<u64>().prop_map(|n| n.to_string()),
+            (1usize..400).prop_map(|n| "9".repeat(n)),
+            Just("Sun, 06 Nov 1994 08:49:37 GMT".to_string()),
+            Just("Fri, 31 Dec 9999 23:59:59 GMT".to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            Just("https://elsewhere.example/?signature=x".to_string()),
+            "[ -~]{0,40}",
+        ])
+    }
+
+    /// What a program does with a failed call's error: show it, ask whether and how long to
+    /// wait, under the standard policy and under policies with limits past any clock.
+    fn use_error(error: &ApiError) -> Result<(), TestCaseError> {
+        let _ = error.to_string();
+        let _ = (error.is_transient(), error.status(), error.message());
+        if let Some(wait) = error.retry_after() {
+            prop_assert!(wait <= MAX_RETRY_AFTER);
+        }
+        let endless = StandardRetry::default()
+            .with_waits(Duration::MAX, Duration::MAX)
+            .with_deadline(Duration::MAX);
+        for policy in [
+            &StandardRetry::default() as &dyn RetryPolicy,
+            &endless,
+            &endless.clone().with_time_limit(Duration::MAX),
+        ] {
+            for elapsed in [Duration::ZERO, Duration::from_secs(119), Duration::MAX] {
+                if let RetryDecision::Retry(wait) = policy.on_error(3, elapsed, error) {
+                    prop_assert!(elapsed.checked_add(wait).is_some());
+                }
+                let _ = policy.on_unauthorized(u32::MAX, elapsed, error);
+            }
+        }
+        crate::RateBudget::new(f64::INFINITY).on_throttled(error.retry_after());
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever the extraction API answers to a poll (any status code, `Retry-After`,
+        /// `Location`, body), judging it never panics, and what a program does next with
+        /// the error (retry policies, the rate budget) never overflows.
+        #[test]
+        fn no_status_answer_panics(
+            status in prop_oneof![
+                3 => Just(200u16),
+                1 => Just(401u16),
+                1 => Just(429u16),
+                1 => Just(503u16),
+                2 => 100u16..=999,
+            ],
+            retry_after in any_header(),
+            location in any_header(),
+            body in any_body(),
+            creates_job in any::<bool>(),
+            carried_token in any::<bool>(),
+        ) {
+            let status = StatusCode::from_u16(status).expect("three digits");
+            let mut headers = HeaderMap::new();
+            for (name, value) in [(RETRY_AFTER, retry_after), (LOCATION, location)] {
+                if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                    headers.insert(name, value);
+                }
+            }
+            let body = Bytes::from(body);
+            let safety = if creates_job { Safety::CreatesJob } else { Safety::Repeatable };
+            let id = "7d7c1c64-2a2b-4c4b-9e4e-6c0a3a1a2b3c";
+            let answer = || Answer { status, headers: &headers, body: &body };
+            let inline = judge(
+                answer(), "GET /v3/extractions/{request_id}", Some(id), safety, carried_token,
+                &json::<ExtractionStatus>,
+            );
+            let presigned = judge(
+                answer(), "GET /v3/extractions/download-url/{request_id}", Some(id), safety,
+                carried_token, &json::<DownloadStatus>,
+            );
+            for error in [verdict_error(inline), verdict_error(presigned)].into_iter().flatten() {
+                use_error(&error)?;
+            }
+        }
+    }
+
+    fn verdict_error<T>(verdict: Verdict<T>) -> Option<ApiError> {
+        match verdict {
+            Verdict::Value(_) => None,
+            Verdict::Unauthorized(error) | Verdict::Failed(error) | Verdict::Final(error) => {
+                Some(error)
+            }
+        }
+    }
+
+    #[test]
+    fn a_401_is_the_tokens_fault_only_when_a_token_was_sent() {
+        let headers = HeaderMap::new();
+        let body = Bytes::from_static(br#"{"detail":"Access token has expired"}"#);
+        let answer = || Answer {
+            status: StatusCode::UNAUTHORIZED,
+            headers: &headers,
+            body: &body,
+        };
+        let with = judge(
+            answer(),
+            "GET",
+            None,
+            Safety::Repeatable,
+            true,
+            &json::<Value>,
+        );
+        assert!(matches!(with, Verdict::Unauthorized(ref e) if e.is_transient()));
+        let without = judge(
+            answer(),
+            "GET",
+            None,
+            Safety::CreatesJob,
+            false,
+            &json::<Value>,
+        );
+        assert!(matches!(without, Verdict::Failed(_)));
+    }
 }

@@ -109,12 +109,16 @@ impl ApiError {
         }
     }
 
-    /// True when the same call may succeed later: no connection, a timeout, 429, a 5xx, or a
-    /// garbled body. An unknown submission outcome is *not* transient: retrying could duplicate.
+    /// True when the same call may succeed later: no connection, a timeout, 429, a 5xx, a
+    /// garbled body, or a 401 (the access token was refused: revoked or expired early, never
+    /// the request's fault; with a new token the same call may pass). A token source that
+    /// cannot give a new one says so with its own error, [`ApiError::Auth`], which is not
+    /// transient when the token endpoint refused. An unknown submission outcome is *not*
+    /// transient: retrying could duplicate.
     pub fn is_transient(&self) -> bool {
         match self {
             ApiError::Connect { .. } | ApiError::Timeout { .. } | ApiError::Decode { .. } => true,
-            ApiError::Service { status, .. } => *status == 429 || *status >= 500,
+            ApiError::Service { status, .. } => *status == 401 || *status == 429 || *status >= 500,
             ApiError::Auth(e) => e.is_transient(),
             _ => false,
         }

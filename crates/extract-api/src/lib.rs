@@ -21,7 +21,8 @@
 //! The request and response types, and the output document model, are generated from the
 //! OpenAPI contract in `docs/openapi/extract-v3.yaml` (`cargo xtask codegen`) into the
 //! network-free `extract-model` crate; everything a user needs is re-exported here. The [`Client`] injects the
-//! bearer token (renewing it once on a 401), streams uploads from disk, and retries what is safe
+//! bearer token (on a 401 it drops that token and tries again with a new one, backing off while
+//! the retry policy allows), streams uploads from disk, and retries what is safe
 //! to retry: reads on connection errors, timeouts, 429 and 5xx; a submission only when the
 //! service surely did not take it, so a job is never created twice silently.
 #![warn(missing_docs)]

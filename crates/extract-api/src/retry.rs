@@ -37,6 +37,14 @@ pub trait RetryPolicy: Send + Sync + Debug {
     /// Attempt number `attempt` (1 for the first) failed with `error`, a transient failure,
     /// `elapsed` after the first attempt began.
     fn on_error(&self, attempt: u32, elapsed: Duration, error: &ApiError) -> RetryDecision;
+
+    /// The API refused the access token (401) for the `refusals`-th time in this call, even
+    /// though the client had asked its token source for a new one after the first: the token
+    /// was revoked or expired early, and the next one may live. (The first refusal is retried
+    /// at once, without asking.) By default the same as a failed attempt.
+    fn on_unauthorized(&self, refusals: u32, elapsed: Duration, error: &ApiError) -> RetryDecision {
+        self.on_error(refusals, elapsed, error)
+    }
 }
 
 /// Decorators for any [`RetryPolicy`].
@@ -58,7 +66,9 @@ pub trait RetryPolicyExt: RetryPolicy + Sized {
 impl<P: RetryPolicy + Sized> RetryPolicyExt for P {}
 
 /// The standard policy: exponential backoff with full jitter (500 ms doubling to 20 s),
-/// `Retry-After` first (capped at the longest wait), at most 5 attempts in 2 minutes.
+/// `Retry-After` first (capped at the longest wait), at most 5 attempts in 2 minutes. A token
+/// the API refuses is not the request's fault: those retries back off the same way but are
+/// bounded only by the 2 minutes, each with a new token.
 #[derive(Debug, Clone)]
 pub struct StandardRetry {
     backoff: ExponentialBackoff,
@@ -109,20 +119,32 @@ impl StandardRetry {
     }
 }
 
+impl StandardRetry {
+    /// The wait before attempt `attempt + 1`, if it starts before the deadline.
+    fn wait(&self, attempt: u32, elapsed: Duration, error: &ApiError) -> RetryDecision {
+        let wait = error
+            .retry_after()
+            .unwrap_or_else(|| self.backoff.delay(attempt))
+            .min(self.backoff.maximum());
+        // Saturating: the longest wait may be `Duration::MAX`.
+        if elapsed.saturating_add(wait) < self.deadline {
+            RetryDecision::Retry(wait)
+        } else {
+            RetryDecision::Stop
+        }
+    }
+}
+
 impl RetryPolicy for StandardRetry {
     fn on_error(&self, attempt: u32, elapsed: Duration, error: &ApiError) -> RetryDecision {
         if attempt >= self.max_attempts {
             return RetryDecision::Stop;
         }
-        let wait = error
-            .retry_after()
-            .unwrap_or_else(|| self.backoff.delay(attempt))
-            .min(self.backoff.maximum());
-        if elapsed + wait < self.deadline {
-            RetryDecision::Retry(wait)
-        } else {
-            RetryDecision::Stop
-        }
+        self.wait(attempt, elapsed, error)
+    }
+
+    fn on_unauthorized(&self, refusals: u32, elapsed: Duration, error: &ApiError) -> RetryDecision {
+        self.wait(refusals, elapsed, error)
     }
 }
 
@@ -151,6 +173,15 @@ impl<P: RetryPolicy> RetryPolicy for AttemptLimit<P> {
             self.inner.on_error(attempt, elapsed, error)
         }
     }
+
+    /// A limit on attempts bounds the requests sent, refused ones included.
+    fn on_unauthorized(&self, refusals: u32, elapsed: Duration, error: &ApiError) -> RetryDecision {
+        if refusals >= self.attempts {
+            RetryDecision::Stop
+        } else {
+            self.inner.on_unauthorized(refusals, elapsed, error)
+        }
+    }
 }
 
 /// A policy stopped at a time limit ([`RetryPolicyExt::with_time_limit`]).
@@ -160,12 +191,27 @@ pub struct TimeLimit<P> {
     limit: Duration,
 }
 
-impl<P: RetryPolicy> RetryPolicy for TimeLimit<P> {
-    fn on_error(&self, attempt: u32, elapsed: Duration, error: &ApiError) -> RetryDecision {
-        match self.inner.on_error(attempt, elapsed, error) {
-            RetryDecision::Retry(wait) if elapsed + wait < self.limit => RetryDecision::Retry(wait),
+impl<P> TimeLimit<P> {
+    fn within(&self, decision: RetryDecision, elapsed: Duration) -> RetryDecision {
+        match decision {
+            RetryDecision::Retry(wait) if elapsed.saturating_add(wait) < self.limit => {
+                RetryDecision::Retry(wait)
+            }
             _ => RetryDecision::Stop,
         }
+    }
+}
+
+impl<P: RetryPolicy> RetryPolicy for TimeLimit<P> {
+    fn on_error(&self, attempt: u32, elapsed: Duration, error: &ApiError) -> RetryDecision {
+        self.within(self.inner.on_error(attempt, elapsed, error), elapsed)
+    }
+
+    fn on_unauthorized(&self, refusals: u32, elapsed: Duration, error: &ApiError) -> RetryDecision {
+        self.within(
+            self.inner.on_unauthorized(refusals, elapsed, error),
+            elapsed,
+        )
     }
 }
 
@@ -251,6 +297,64 @@ mod tests {
         ));
         assert_eq!(
             timed.on_error(1, Duration::from_secs(3), &asked),
+            RetryDecision::Stop
+        );
+    }
+
+    #[test]
+    fn huge_waits_and_retry_afters_stop_instead_of_overflowing() {
+        let endless = StandardRetry::default()
+            .with_waits(Duration::MAX, Duration::MAX)
+            .with_deadline(Duration::MAX);
+        let asked = transient(Some(Duration::MAX));
+        for elapsed in [Duration::ZERO, Duration::from_secs(1), Duration::MAX] {
+            assert_eq!(
+                endless.on_error(1, elapsed, &asked),
+                RetryDecision::Stop,
+                "a wait that never ends is no retry"
+            );
+            assert_eq!(
+                endless.on_unauthorized(1, elapsed, &asked),
+                RetryDecision::Stop
+            );
+            let timed = endless.clone().with_time_limit(Duration::MAX);
+            assert_eq!(timed.on_error(1, elapsed, &asked), RetryDecision::Stop);
+        }
+        let generous = StandardRetry::default().with_time_limit(Duration::MAX);
+        assert_eq!(
+            generous.on_error(1, Duration::MAX - Duration::from_secs(1), &transient(None)),
+            RetryDecision::Stop
+        );
+    }
+
+    #[test]
+    fn refused_tokens_are_retried_by_time_not_by_count() {
+        let policy = StandardRetry::default();
+        let refused = ApiError::Service {
+            endpoint: "GET".into(),
+            status: 401,
+            field: None,
+            body: String::new(),
+            request_id: None,
+            retry_after: None,
+        };
+        assert!(matches!(
+            policy.on_unauthorized(50, Duration::from_secs(60), &refused),
+            RetryDecision::Retry(_)
+        ));
+        assert_eq!(
+            policy.on_unauthorized(2, Duration::from_secs(120), &refused),
+            RetryDecision::Stop
+        );
+        assert_eq!(
+            policy
+                .clone()
+                .with_attempt_limit(3)
+                .on_unauthorized(3, Duration::ZERO, &refused),
+            RetryDecision::Stop
+        );
+        assert_eq!(
+            NoRetry.on_unauthorized(1, Duration::ZERO, &refused),
             RetryDecision::Stop
         );
     }

@@ -71,7 +71,15 @@ impl Progress {
         loop {
             let (last, done) = self.snapshot();
             let limit = if done { response } else { stall };
-            let deadline = last + limit;
+            let Some(deadline) = last.checked_add(limit) else {
+                // A limit past any clock (`Duration::MAX`) never expires; only the last byte
+                // going out starts the other one.
+                if done {
+                    return std::future::pending().await;
+                }
+                self.finished.notified().await;
+                continue;
+            };
             if Instant::now() >= deadline {
                 let waited = last.elapsed();
                 return if done {
@@ -147,5 +155,23 @@ mod tests {
             .await;
         assert_eq!(sent.elapsed(), Duration::from_secs(60));
         assert!(why.contains("no answer came within 60.0s"), "{why}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn limits_past_any_clock_never_expire_and_never_panic() {
+        let progress = Progress::new(5);
+        let endless = progress.expired(Duration::MAX, Duration::MAX);
+        let waited = tokio::time::timeout(Duration::from_secs(3600 * 24 * 365), endless).await;
+        assert!(waited.is_err(), "no stall limit");
+        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![Ok(Bytes::from_static(b"12345"))];
+        let mut body = progress.track(futures_util::stream::iter(chunks));
+        while body.next().await.is_some() {}
+        let endless = progress.expired(Duration::MAX, Duration::MAX);
+        let waited = tokio::time::timeout(Duration::from_secs(3600 * 24 * 365), endless).await;
+        assert!(waited.is_err(), "no answer limit");
+        let why = progress
+            .expired(Duration::MAX, Duration::from_secs(1))
+            .await;
+        assert!(why.contains("no answer came"), "{why}");
     }
 }

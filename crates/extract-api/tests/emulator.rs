@@ -518,7 +518,7 @@ async fn a_401_renews_the_token_once() {
     let seen = invalidations.clone();
     let mut tokens = MockTokenSource::new();
     tokens.expect_method().return_const("mock");
-    tokens.expect_invalidate().returning(move || {
+    tokens.expect_refused().returning(move |_| {
         seen.fetch_add(1, Ordering::SeqCst);
     });
     let counter = invalidations.clone();
@@ -545,12 +545,50 @@ async fn a_401_renews_the_token_once() {
     assert_eq!(env.emulator.stats().submissions, 1);
 }
 
+/// Tokens that live one use each, polled by 8 callers at once: most polls are refused, often
+/// several times in a row (another caller used the new token first), and every one of them
+/// gets its answer in the end. Refusals of one token cost one exchange, not one each.
+#[tokio::test]
+async fn polls_refused_again_and_again_for_their_token_all_get_their_answer() {
+    let env = env_with(
+        instant(),
+        StandardRetry::default().with_waits(Duration::from_millis(5), Duration::from_millis(50)),
+    )
+    .await;
+    let pdf = env.pdf("doc.pdf", 1, 0);
+    let submission = env
+        .client
+        .submit(&pdf, &ExtractionOptions::new())
+        .await
+        .expect("submits");
+    env.emulator
+        .set_faults("revoke-after=1".parse().expect("spec"));
+    let polls: Vec<_> = (0..8)
+        .map(|_| {
+            let (client, id) = (env.client.clone(), submission.request_id.clone());
+            tokio::spawn(async move { client.status(&id, None).await })
+        })
+        .collect();
+    for poll in polls {
+        let status = poll.await.expect("joins").expect("answered in the end");
+        assert_eq!(status.status, Status::Success);
+    }
+    let stats = env.emulator.stats();
+    let refused = stats.faults.get("revoke").copied().unwrap_or(0);
+    assert!(refused >= 1, "{stats:?}");
+    assert!(
+        stats.token_exchanges <= 1 + 8 + refused,
+        "{} exchanges for {refused} refusals",
+        stats.token_exchanges
+    );
+}
+
 #[tokio::test]
 async fn a_token_that_stays_refused_is_one_401_not_a_loop() {
     let env = env().await;
     let mut tokens = MockTokenSource::new();
     tokens.expect_method().return_const("mock");
-    tokens.expect_invalidate().times(1).return_const(());
+    tokens.expect_refused().times(1).return_const(());
     tokens
         .expect_token()
         .returning(|| Ok(Token::new(Secret::new("revoked"), None)));
@@ -566,8 +604,8 @@ async fn a_token_that_stays_refused_is_one_401_not_a_loop() {
     assert_eq!(error.status(), Some(401));
     assert_eq!(
         env.emulator.stats().unauthorized,
-        2,
-        "the first try and one renewal"
+        1,
+        "the source gave the refused token again: it is not sent twice"
     );
 }
 

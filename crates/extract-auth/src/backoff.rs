@@ -110,24 +110,49 @@ impl ExponentialBackoff {
     }
 
     /// The delay before attempt `attempt + 1` (1 for the delay after the first attempt),
-    /// before jitter.
+    /// before jitter. Never more than the maximum, whatever the factor (`Duration::MAX`
+    /// included).
     pub fn ceiling(&self, attempt: u32) -> Duration {
         let exponent = attempt.saturating_sub(1).min(64) as i32;
         let grown = self.initial.as_secs_f64() * self.factor.powi(exponent);
-        Duration::from_secs_f64(grown.min(self.maximum.as_secs_f64()).max(0.0))
+        // `grown` may be infinite, or NaN (zero times infinity); the maximum may be too large
+        // for `from_secs_f64` once rounded to a float. Either way the answer is the maximum.
+        match Duration::try_from_secs_f64(grown) {
+            Ok(grown) => grown.min(self.maximum),
+            Err(_) => self.maximum,
+        }
     }
 
     /// The delay before attempt `attempt + 1`, jittered.
     pub fn delay(&self, attempt: u32) -> Duration {
         let ceiling = self.ceiling(attempt);
+        // A program's own `Random` may stray outside [0, 1), or answer NaN.
+        let unit = self.random.next_unit();
+        let unit = if unit.is_nan() {
+            0.0
+        } else {
+            unit.clamp(0.0, 1.0)
+        };
         match self.jitter {
             Jitter::None => ceiling,
-            Jitter::Full => ceiling.mul_f64(self.random.next_unit()),
+            Jitter::Full => scaled(ceiling, unit),
             Jitter::Shorten(share) => {
-                ceiling.mul_f64(1.0 - self.random.next_unit() * share.clamp(0.0, 1.0))
+                let share = if share.is_nan() {
+                    0.0
+                } else {
+                    share.clamp(0.0, 1.0)
+                };
+                scaled(ceiling, 1.0 - unit * share)
             }
         }
     }
+}
+
+/// `duration` times `share` (from 0 to 1), never more than `duration`: `Duration::mul_f64`
+/// panics when the product, rounded to a float, passes `Duration::MAX`.
+fn scaled(duration: Duration, share: f64) -> Duration {
+    Duration::try_from_secs_f64(duration.as_secs_f64() * share)
+        .map_or(duration, |d| d.min(duration))
 }
 
 #[cfg(test)]
@@ -157,6 +182,43 @@ mod tests {
         for _ in 0..100 {
             let d = real.delay(1);
             assert!(d <= Duration::from_secs(1) && d >= Duration::from_millis(900));
+        }
+    }
+
+    #[test]
+    fn extreme_settings_stay_within_bounds_and_never_panic() {
+        /// A program's own random source that answers nonsense.
+        #[derive(Debug)]
+        struct Broken(f64);
+        impl Random for Broken {
+            fn next_unit(&self) -> f64 {
+                self.0
+            }
+        }
+        for (initial, factor, maximum) in [
+            (Duration::MAX, 2.0, Duration::MAX),
+            (Duration::from_secs(1), f64::MAX, Duration::MAX),
+            (Duration::ZERO, 1e300, Duration::MAX),
+            (Duration::from_secs(1), 1e10, Duration::from_secs(5)),
+        ] {
+            for jitter in [
+                Jitter::None,
+                Jitter::Full,
+                Jitter::Shorten(0.0),
+                Jitter::Shorten(f64::NAN),
+                Jitter::Shorten(7.0),
+            ] {
+                for unit in [0.0, 0.999_999, 1.0, -3.0, 9.0, f64::NAN, f64::INFINITY] {
+                    let backoff = ExponentialBackoff::new(initial, factor, maximum)
+                        .with_jitter(jitter)
+                        .with_random(Arc::new(Broken(unit)));
+                    for attempt in [0, 1, 2, 64, 65, u32::MAX] {
+                        let ceiling = backoff.ceiling(attempt);
+                        assert!(ceiling <= maximum);
+                        assert!(backoff.delay(attempt) <= ceiling);
+                    }
+                }
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::backoff::ExponentialBackoff;
-use crate::{AuthError, Token, TokenSource};
+use crate::{AuthError, MAX_TOKEN_LIFETIME, Token, TokenSource};
 
 /// How [`CachedTokenSource`] refreshes and retries. Start from [`CachePolicy::default`] and
 /// set fields; fields may be added in later versions.
@@ -82,7 +82,10 @@ struct CacheState {
 /// - A failed refresh keeps serving a token that has not expired yet.
 /// - Each exchange has a timeout; connection errors, timeouts, 429 and 5xx are retried with
 ///   exponential backoff and full jitter (honouring `Retry-After`); 400 and 401 are not.
-/// - [`TokenSource::invalidate`] drops the token (after a 401) so the next call gets a new one.
+/// - [`TokenSource::refused`] drops the token the API refused (a 401), if it is still the
+///   current one, so the next call gets a new one; [`TokenSource::invalidate`] drops whatever
+///   is current.
+/// - Expiries past [`MAX_TOKEN_LIFETIME`] from now count as that far.
 ///
 /// Time comes from tokio's clock, so tests drive it with `tokio::time::pause()`.
 ///
@@ -153,9 +156,15 @@ impl<S: TokenSource> CachedTokenSource<S> {
     }
 
     fn cached(&self, token: Token, now: Instant) -> Cached {
-        let lifetime = token.remaining();
-        let expires = lifetime.map(|l| now + l);
-        let refresh_at = lifetime.map(|l| now + l - self.policy.refresh_window.min(l / 5));
+        // A source of our own clamps its expiries already; one made elsewhere (`Token::new`
+        // takes any time) is clamped here, so the arithmetic on tokio's clock cannot overflow.
+        let lifetime = token.remaining().map(|l| l.min(MAX_TOKEN_LIFETIME));
+        let expires = lifetime.and_then(|l| now.checked_add(l));
+        let refresh_at = lifetime.and_then(|l| {
+            // At most a fifth of the lifetime early, so `l - early` cannot go below zero.
+            let early = self.policy.refresh_window.min(l / 5);
+            now.checked_add(l - early)
+        });
         Cached {
             token,
             expires,
@@ -188,7 +197,8 @@ impl<S: TokenSource> CachedTokenSource<S> {
                 .retry_after()
                 .unwrap_or_else(|| backoff.delay(attempt))
                 .min(backoff.maximum());
-            let in_time = start.elapsed() + wait < self.policy.deadline;
+            // Saturating: a policy's longest wait may be `Duration::MAX`.
+            let in_time = start.elapsed().saturating_add(wait) < self.policy.deadline;
             if !(error.is_transient() && attempt < self.policy.max_attempts && in_time) {
                 // A timeout says the time actually waited, over every attempt.
                 return Err(match error {
@@ -260,6 +270,22 @@ impl<S: TokenSource> TokenSource for CachedTokenSource<S> {
         self.inner.invalidate();
     }
 
+    fn refused(&self, token: &Token) {
+        {
+            let mut state = self.state();
+            // Only the token refused: when another caller was refused first, the current
+            // token is already a newer one, and dropping it would cost another exchange.
+            if state
+                .current
+                .as_ref()
+                .is_some_and(|c| c.token.secret() == token.secret())
+            {
+                state.current = None;
+            }
+        }
+        self.inner.refused(token);
+    }
+
     fn method(&self) -> &'static str {
         self.inner.method()
     }
@@ -283,6 +309,7 @@ mod tests {
         let mut mock = MockTokenSource::new();
         mock.expect_method().return_const("mock");
         mock.expect_invalidate().return_const(());
+        mock.expect_refused().return_const(());
         mock.expect_token()
             .returning(move || answer(counter.fetch_add(1, Ordering::SeqCst)));
         (mock, calls)
@@ -578,6 +605,38 @@ mod tests {
         assert_eq!(secret(&cache).await, "token-1");
         assert_eq!(secret(&cache).await, "token-1");
         cache.invalidate();
+        assert_eq!(secret(&cache).await, "token-2");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn many_refusals_of_one_token_cause_one_exchange() {
+        let (mock, calls) = counting(Duration::from_secs(3600));
+        let cache = CachedTokenSource::new(mock);
+        let first = cache.token().await.expect("token");
+        cache.refused(&first);
+        assert_eq!(secret(&cache).await, "token-2");
+        // Others that sent the first token are refused later: the newer one stays.
+        cache.refused(&first);
+        cache.refused(&first);
+        assert_eq!(secret(&cache).await, "token-2");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_token_said_to_live_for_ever_is_renewed_after_a_day() {
+        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(i64::MAX as u64 / 2);
+        let (mock, calls) = scripted(move |n| {
+            Ok(Token::new(
+                Secret::new(format!("token-{}", n + 1)),
+                Some(far),
+            ))
+        });
+        let cache = CachedTokenSource::new(mock);
+        assert_eq!(secret(&cache).await, "token-1");
+        tokio::time::advance(MAX_TOKEN_LIFETIME - Duration::from_secs(301)).await;
+        assert_eq!(secret(&cache).await, "token-1");
+        tokio::time::advance(Duration::from_secs(2)).await;
         assert_eq!(secret(&cache).await, "token-2");
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }

@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use crate::{AuthError, Secret, Token, TokenSource};
 
 /// A token given directly (`KENSHO_ACCESS_TOKEN`). Its expiry is read from its `exp` when it
-/// is a JWT. After [`TokenSource::invalidate`] (the API said 401) it is not offered again:
-/// only the user can get a new one.
+/// is a JWT (at most [`crate::MAX_TOKEN_LIFETIME`] ahead). After [`TokenSource::invalidate`] or
+/// [`TokenSource::refused`] (the API said 401) it is not offered again: only the user can get
+/// a new one.
 #[derive(Debug)]
 pub struct GivenToken {
     token: Token,

@@ -186,18 +186,35 @@ pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// The `Retry-After` of a response, in seconds form (the HTTP-date form is rare in APIs).
+/// The longest `Retry-After` believed: a server asking for more is misconfigured. Every user
+/// of it caps it further (each retry policy by its longest wait).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The `Retry-After` of a response, in either form: seconds (a number too large for any clock
+/// counts as [`MAX_RETRY_AFTER`]) or an HTTP-date (the time left until it, zero once passed).
+/// Anything else is no `Retry-After`. Never more than [`MAX_RETRY_AFTER`].
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
+    let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+        .trim();
+    parse_retry_after(value, std::time::SystemTime::now())
 }
 
+/// A `Retry-After` value read at `now`.
+fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let asked = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits: only too many of them fails to parse.
+        value
+            .parse::<u64>()
+            .map_or(MAX_RETRY_AFTER, Duration::from_secs)
+    } else {
+        let at = httpdate::parse_http_date(value).ok()?;
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(asked.min(MAX_RETRY_AFTER))
+}
 /// A body for an error message: cut at 1,000 characters.
 pub(crate) fn body_excerpt(body: &str) -> String {
     let mut text: String = body.chars().take(1000).collect();
@@ -205,4 +222,49 @@ pub(crate) fn body_excerpt(body: &str) -> String {
         text.push('…');
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates_and_stays_bounded() {
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        let read = |v: &str| parse_retry_after(v, now);
+        assert_eq!(read("7"), Some(Duration::from_secs(7)));
+        assert_eq!(read("0"), Some(Duration::ZERO));
+        assert_eq!(read("18446744073709551615"), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            read("99999999999999999999999999999999"),
+            Some(MAX_RETRY_AFTER),
+            "past u64"
+        );
+        assert_eq!(
+            read("Sun, 06 Nov 1994 08:50:07 GMT"),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            read("Sunday, 06-Nov-94 08:49:37 GMT"),
+            Some(Duration::ZERO),
+            "RFC 850"
+        );
+        assert_eq!(
+            read("Sat, 01 Jan 1994 00:00:00 GMT"),
+            Some(Duration::ZERO),
+            "passed"
+        );
+        assert_eq!(read("Fri, 31 Dec 9999 23:59:59 GMT"), Some(MAX_RETRY_AFTER));
+        for nothing in ["", "-5", "1.5", "soon", "+3", "Mon, 99 Foo 2024"] {
+            assert_eq!(read(nothing), None, "{nothing:?}");
+        }
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            reqwest::header::HeaderValue::from_static(" 12 "),
+        );
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(12)));
+    }
 }

@@ -53,4 +53,4 @@ pub use secret::Secret;
 #[cfg(any(test, feature = "mock"))]
 pub use source::MockTokenSource;
 pub use source::TokenSource;
-pub use token::Token;
+pub use token::{MAX_TOKEN_LIFETIME, Token};

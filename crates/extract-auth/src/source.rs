@@ -22,6 +22,16 @@ pub trait TokenSource: Send + Sync + std::fmt::Debug {
     /// Forgets the current token, after the API answered 401 with it.
     fn invalidate(&self) {}
 
+    /// The API answered 401 to a request that carried `token`: forget it, so that the next
+    /// call gets another. Unlike [`TokenSource::invalidate`], a token that is no longer the
+    /// current one (another caller was refused first and already got a new one) is not
+    /// forgotten again, so many requests refused together cause one exchange, not one each.
+    /// By default, [`TokenSource::invalidate`].
+    fn refused(&self, token: &Token) {
+        let _ = token;
+        self.invalidate();
+    }
+
     /// How the tokens are obtained, for people: `keypair`, `refresh token`, `access token`.
     fn method(&self) -> &'static str;
 }
@@ -34,6 +44,10 @@ impl<T: TokenSource + ?Sized> TokenSource for std::sync::Arc<T> {
 
     fn invalidate(&self) {
         (**self).invalidate();
+    }
+
+    fn refused(&self, token: &Token) {
+        (**self).refused(token);
     }
 
     fn method(&self) -> &'static str {
@@ -49,6 +63,10 @@ impl<T: TokenSource + ?Sized> TokenSource for Box<T> {
 
     fn invalidate(&self) {
         (**self).invalidate();
+    }
+
+    fn refused(&self, token: &Token) {
+        (**self).refused(token);
     }
 
     fn method(&self) -> &'static str {

@@ -27,7 +27,8 @@ pub struct EmulatorArgs {
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, default_value_t = 3600)]
     token_seconds: u64,
-    /// Faults to inject, such as `500=0.1,429=0.05,drop=0.02,seed=7` (see docs/emulator.md).
+    /// Faults to inject, such as `500=0.1,429=0.05,drop=0.02,revoke-after=3,seed=7`
+    /// (see docs/emulator.md).
     #[arg(long, value_parser = |s: &str| s.parse::<FaultSpec>())]
     faults: Option<FaultSpec>,
     /// Answer 429 (`Retry-After: 1`) to `/v3/` requests beyond this many a second.

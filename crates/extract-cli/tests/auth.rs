@@ -155,3 +155,55 @@ async fn a_rejected_client_is_one_clear_line() {
     );
     assert!(out.stdout.is_empty());
 }
+
+/// A token endpoint that answers every request with `body` (status 200), on an ephemeral
+/// loopback port: for answers no real server would give. Returns its token URL.
+fn token_endpoint_answering(body: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let url = format!(
+        "http://{}/oauth2/default/v1/token",
+        listener.local_addr().expect("addr")
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(stream);
+            // The request's head, then as much body as it says.
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut form = vec![0; length];
+            let _ = reader.read_exact(&mut form);
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = reader.get_mut().write_all(answer.as_bytes());
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_said_to_live_u64_max_seconds_is_printed_not_a_panic() {
+    let s = setup().await;
+    let mut vars = keypair_vars(&s);
+    vars[1].1 = token_endpoint_answering(
+        r#"{"access_token":"x","token_type":"Bearer","expires_in":18446744073709551615}"#,
+    );
+    let out = run(&["auth", "token"], &as_refs(&vars)).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(101), "a panic: {stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "x");
+}

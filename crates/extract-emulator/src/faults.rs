@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 /// Which faults to inject and how often (each a probability from 0 to 1, drawn per request).
 ///
 /// Parsed from a comma-separated list, as the `--faults` flag takes it:
-/// `500=0.1,429=0.05,drop=0.02,slow=0.1,slow-ms=1500,truncate=0.05,expire=0.05,retry-after=2,seed=7`.
+/// `500=0.1,429=0.05,drop=0.02,slow=0.1,slow-ms=1500,truncate=0.05,expire=0.05,retry-after=2,revoke-after=3,seed=7`.
 ///
 /// ```
 /// use extract_emulator::FaultSpec;
@@ -35,6 +35,11 @@ pub struct FaultSpec {
     pub truncate: f64,
     /// Refuse a still-valid access token as expired (401), as if it expired early.
     pub expire_token: f64,
+    /// Revoke each access token after this many uses: the API answers 401 ("The access
+    /// token has expired") to every request that carries it after the N-th, as a service
+    /// that limits a token's uses does. Not drawn: every token, deterministically. `None`:
+    /// tokens live their lifetime.
+    pub revoke_after: Option<u64>,
     /// Seed for the draws, for reproducible runs; random when absent.
     pub seed: Option<u64>,
 }
@@ -50,6 +55,7 @@ impl Default for FaultSpec {
             slow_delay: Duration::from_secs(2),
             truncate: 0.0,
             expire_token: 0.0,
+            revoke_after: None,
             seed: None,
         }
     }
@@ -58,6 +64,11 @@ impl Default for FaultSpec {
 impl FaultSpec {
     /// True when no fault can happen.
     pub fn is_none(&self) -> bool {
+        self.revoke_after.is_none() && self.shares_are_zero()
+    }
+
+    /// True when no fault is drawn (a revocation after N uses is not drawn).
+    fn shares_are_zero(&self) -> bool {
         self.error_500
             + self.throttle_429
             + self.drop
@@ -100,10 +111,11 @@ impl FromStr for FaultSpec {
                 "expire" => spec.expire_token = share()?,
                 "slow-ms" => spec.slow_delay = Duration::from_millis(whole()?),
                 "retry-after" => spec.retry_after_secs = whole()?,
+                "revoke-after" => spec.revoke_after = Some(whole()?),
                 "seed" => spec.seed = Some(whole()?),
                 other => {
                     return Err(format!(
-                        "unknown fault `{other}`: use 500, 429, drop, slow, truncate, expire, slow-ms, retry-after, seed"
+                        "unknown fault `{other}`: use 500, 429, drop, slow, truncate, expire, slow-ms, retry-after, revoke-after, seed"
                     ));
                 }
             }
@@ -171,7 +183,7 @@ impl Injector {
     }
 
     pub(crate) fn draw(&mut self) -> Fault {
-        if self.spec.is_none() {
+        if self.spec.shares_are_zero() {
             return Fault::None;
         }
         let u: f64 = self.rng.r#gen();
@@ -209,6 +221,12 @@ mod tests {
         assert_eq!(spec.slow_delay, Duration::from_millis(1500));
         assert_eq!(spec.retry_after_secs, 3);
         assert_eq!(spec.seed, Some(9));
+        assert_eq!(spec.revoke_after, None);
+        let revoking: FaultSpec = "revoke-after=3".parse().expect("valid");
+        assert_eq!(revoking.revoke_after, Some(3));
+        assert!(!revoking.is_none());
+        assert!("revoke-after=-1".parse::<FaultSpec>().is_err());
+        assert!("revoke-after=0.5".parse::<FaultSpec>().is_err());
         assert!("500=2".parse::<FaultSpec>().is_err());
         assert!("teapot=0.1".parse::<FaultSpec>().is_err());
         assert!("500".parse::<FaultSpec>().is_err());

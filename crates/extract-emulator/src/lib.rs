@@ -124,6 +124,7 @@ impl Emulator {
             clients: Mutex::new(HashMap::new()),
             refresh_tokens: Mutex::new(HashSet::new()),
             seen_jti: Mutex::new(HashMap::new()),
+            token_uses: Mutex::new(HashMap::new()),
             jobs: Mutex::new(HashMap::new()),
             stats: Mutex::new(Stats::default()),
             log: Mutex::default(),

@@ -183,6 +183,8 @@ pub(crate) struct State {
     pub refresh_tokens: Mutex<HashSet<String>>,
     /// `jti` values already used, with the `exp` after which they may be forgotten.
     pub seen_jti: Mutex<HashMap<String, i64>>,
+    /// Uses of each access token (by its `jti`), with its `exp`: for `revoke-after`.
+    pub token_uses: Mutex<HashMap<String, (u64, i64)>>,
     pub jobs: Mutex<HashMap<Uuid, Job>>,
     pub stats: Mutex<Stats>,
     pub log: Mutex<RequestLog>,
@@ -213,6 +215,20 @@ impl State {
         } else {
             false
         }
+    }
+
+    /// Counts one use of the access token `jti` (expiring at `exp`); its uses so far,
+    /// this one included.
+    pub(crate) fn use_token(&self, jti: &str, exp: i64) -> u64 {
+        let mut uses = lock(&self.token_uses);
+        if uses.len() >= 4096 && !uses.contains_key(jti) {
+            // Forget expired tokens, so a long run's memory stays flat.
+            let now = self.clock.now_unix() as i64;
+            uses.retain(|_, (_, expires)| *expires > now);
+        }
+        let entry = uses.entry(jti.to_string()).or_insert((0, exp));
+        entry.0 = entry.0.saturating_add(1);
+        entry.0
     }
 
     /// Whether the job being created is one of those told to fail.

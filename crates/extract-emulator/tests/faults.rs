@@ -85,6 +85,34 @@ async fn truncated_answers_are_not_valid_json() {
 }
 
 #[tokio::test]
+async fn tokens_can_be_revoked_after_a_number_of_uses() {
+    let env = Env::start(instant_jobs().with_faults(faults("revoke-after=3"))).await;
+    let poll = |token: String| {
+        let request = env
+            .http
+            .get(env.url(&format!("/v3/extractions/{}", uuid::Uuid::new_v4())))
+            .bearer_auth(token);
+        async move { request.send().await.expect("answers") }
+    };
+    let first = env.access_token().await;
+    for _ in 0..3 {
+        assert_eq!(poll(first.clone()).await.status().as_u16(), 404, "in use");
+    }
+    let refused = poll(first.clone()).await;
+    assert_eq!(refused.status().as_u16(), 401, "the fourth use");
+    assert_eq!(refused.headers()["www-authenticate"], "Bearer");
+    let body = refused.text().await.expect("body");
+    assert!(body.contains("The access token has expired"), "{body}");
+    assert_eq!(poll(first).await.status().as_u16(), 401, "and for good");
+    // Another token has uses of its own.
+    let second = env.access_token().await;
+    assert_eq!(poll(second).await.status().as_u16(), 404);
+    let stats = env.emulator.stats();
+    assert_eq!(stats.faults.get("revoke"), Some(&2));
+    assert_eq!(stats.unauthorized, 2);
+}
+
+#[tokio::test]
 async fn tokens_can_expire_early() {
     let env = Env::start(instant_jobs()).await;
     let token = env.access_token().await;

@@ -38,7 +38,8 @@ impl Pace {
             return;
         }
         let finished = match pending {
-            Some(pending) => (pending + done) / 2,
+            // Halves first: the sum of two long times could overflow.
+            Some(pending) => pending / 2 + done / 2,
             None => done.mul_f64(EARLY),
         };
         let mut samples = self

@@ -142,7 +142,7 @@ impl<A: ExtractApi> Poller<A> {
                 last_status: wait.last.to_string(),
             }))
         };
-        tokio::time::sleep_until((Instant::now() + wait.next).min(wait.deadline)).await;
+        tokio::time::sleep_until(later(Instant::now(), wait.next).min(wait.deadline)).await;
         if Instant::now() >= wait.deadline {
             return past_deadline(wait);
         }
@@ -195,12 +195,22 @@ struct Wait {
     next: Duration,
 }
 
+/// The longest a wait or a delay is taken to be: a policy may say `Duration::MAX` ("no
+/// deadline"), which no clock can add. About thirty years, as tokio's own "far future".
+const FOREVER: Duration = Duration::from_secs(30 * 365 * 86_400);
+
+/// `at + after`, with `after` at most [`FOREVER`], so the sum never overflows.
+fn later(at: Instant, after: Duration) -> Instant {
+    let after = after.min(FOREVER);
+    at.checked_add(after).unwrap_or(at)
+}
+
 impl Wait {
     fn new(policy: &dyn PollingPolicy) -> Wait {
         let start = Instant::now();
         Wait {
             start,
-            deadline: start + policy.deadline(),
+            deadline: later(start, policy.deadline()),
             polls: 0,
             last: "submitted",
             next: policy.delay(1, None),
@@ -291,6 +301,27 @@ mod tests {
             "{} polls",
             polls.load(Ordering::SeqCst)
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn limits_past_any_clock_mean_no_limit() {
+        let policy = PollPolicy::default()
+            .with_deadline(Duration::MAX)
+            .with_delays(Duration::from_secs(1), 1e300, Duration::MAX)
+            .with_max_retry_after(Duration::MAX);
+        let poller = Poller::new(
+            timed(Duration::from_secs(10), Status::Success, Arc::default()),
+            policy,
+        );
+        // Delays that grow to Duration::MAX are what was asked for: the wait neither
+        // panics nor ends within the hour.
+        let waited = tokio::time::timeout(Duration::from_secs(3600), poller.wait(&inline())).await;
+        assert!(waited.is_err());
+        let poller = Poller::new(
+            timed(Duration::from_secs(10), Status::Success, Arc::default()),
+            PollPolicy::default().with_deadline(Duration::MAX),
+        );
+        poller.wait(&inline()).await.expect("no deadline: done");
     }
 
     #[tokio::test(start_paused = true)]
@@ -453,5 +484,148 @@ mod tests {
             ..inline()
         };
         assert!(poller.wait(&job).await.is_ok());
+    }
+
+    /// A duration as a setting or a server might give it: zero, tiny, ordinary, huge, or
+    /// `Duration::MAX`.
+    fn any_duration() -> impl proptest::strategy::Strategy<Value = Duration> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(Duration::ZERO),
+            Just(Duration::MAX),
+            Just(Duration::from_secs(u64::MAX)),
+            (0u64..5_000).prop_map(Duration::from_millis),
+            any::<u64>().prop_map(Duration::from_secs),
+            any::<u64>().prop_map(Duration::from_nanos),
+        ]
+    }
+
+    fn any_f64() -> impl proptest::strategy::Strategy<Value = f64> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any::<f64>(),
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(f64::MAX),
+            Just(-1.0),
+            Just(1e300),
+            0.0..3.0,
+        ]
+    }
+
+    /// An answer to a poll: a status decoded from any JSON (through the same deserializer
+    /// the client uses), or a failure with any `Retry-After`.
+    fn any_answer()
+    -> impl proptest::strategy::Strategy<Value = Result<serde_json::Value, Option<Duration>>> {
+        use proptest::prelude::*;
+        let status = prop_oneof![
+            Just(serde_json::json!("pending")),
+            Just(serde_json::json!("success")),
+            Just(serde_json::json!("failed")),
+            ".{0,12}".prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            Just(serde_json::json!(u64::MAX)),
+            Just(serde_json::json!(-1.5)),
+        ];
+        let text = prop_oneof![
+            Just(serde_json::Value::Null),
+            ".{0,40}".prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            (1usize..50_000).prop_map(|n| serde_json::Value::from("x".repeat(n))),
+        ];
+        prop_oneof![
+            3 => (status, text.clone(), text).prop_map(|(status, error, output)| {
+                Ok(serde_json::json!({"status": status, "error": error, "output": output, "metadata": {"num_pages": u64::MAX}}))
+            }),
+            1 => prop::option::of(any_duration()).prop_map(Err),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Whatever the policy's numbers (deadlines and delays up to `Duration::MAX`, factors
+        /// and jitter of any float) and whatever the service answers, a wait never panics or
+        /// overflows: it ends with an output, the job's failure, an error or its deadline.
+        #[test]
+        fn no_policy_or_answer_panics(
+            first in any_duration(),
+            factor in any_f64(),
+            max_delay in any_duration(),
+            jitter in any_f64(),
+            floor in any_duration(),
+            max_retry_after in any_duration(),
+            deadline in any_duration(),
+            answers in proptest::collection::vec(any_answer(), 1..6),
+            predicted in proptest::option::of(any_duration()),
+        ) {
+            let policy = PollPolicy::default()
+                .with_delays(first, factor, max_delay)
+                .with_jitter(jitter)
+                .with_floor(floor)
+                .with_max_retry_after(max_retry_after)
+                .with_deadline(deadline);
+            for poll in [0, 1, 2, 64, u32::MAX] {
+                for asked in [None, Some(Duration::ZERO), Some(Duration::MAX)] {
+                    let _ = crate::PollingPolicy::delay(&policy, poll, asked);
+                }
+            }
+            let calls = Arc::new(AtomicU32::new(0));
+            let counter = calls.clone();
+            let mut api = MockExtractApi::new();
+            api.expect_status().returning(move |_, _| {
+                let n = counter.fetch_add(1, Ordering::SeqCst) as usize;
+                // Ends after a few rounds: a policy of zero delays would otherwise poll for
+                // ever without the paused clock moving.
+                if n >= 3 * answers.len() {
+                    return Ok(status(Status::Success));
+                }
+                match &answers[n % answers.len()] {
+                    Ok(json) => serde_json::from_value::<ExtractionStatus>(json.clone())
+                        .map_err(|e| ApiError::Decode {
+                            endpoint: "GET".into(),
+                            request_id: None,
+                            status: 200,
+                            excerpt: String::new(),
+                            source: Box::new(e),
+                        }),
+                    Err(retry_after) => Err(ApiError::Service {
+                        endpoint: "GET".into(),
+                        status: 503,
+                        field: None,
+                        body: String::new(),
+                        request_id: None,
+                        retry_after: *retry_after,
+                    }),
+                }
+            });
+            let base: Arc<dyn PollingPolicy> = Arc::new(policy);
+            let policy = match predicted {
+                Some(expected) => crate::Pace::policy(expected, base),
+                None => base,
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let poller = Poller::with_shared_policy(Arc::new(api), policy);
+                let waited = tokio::time::timeout(
+                    Duration::from_secs(7 * 86_400),
+                    poller.wait(&inline()),
+                )
+                .await;
+                if let Ok(Err(error)) = waited {
+                    let _ = (error.to_string(), error.is_transient(), error.retry_after());
+                }
+            });
+            let pace = crate::Pace::default();
+            for (pending, done) in [(Some(Duration::MAX), Duration::MAX), (None, Duration::MAX), (Some(first), deadline)] {
+                pace.record(u32::MAX, pending, done);
+                pace.record(1, pending, done);
+            }
+            let _ = (pace.predict(u32::MAX), pace.predict(1));
+        }
     }
 }

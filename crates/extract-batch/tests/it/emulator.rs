@@ -114,6 +114,74 @@ async fn under_faults_every_output_is_written_and_unknown_outcomes_are_reported(
     );
 }
 
+/// A service whose access tokens are revoked after three uses, under 500s, 429s and dropped
+/// connections: a 401 on a poll is the token's fault, never the document's, so every
+/// document is still written, and only submissions of unknown outcome are sent again.
+/// (Before 401s were retried with a new token, about half of such runs lost a document to
+/// `polling request …: answered HTTP 401: The access token has expired`.)
+#[tokio::test]
+async fn tokens_revoked_after_three_uses_cost_no_document() {
+    const DOCUMENTS: usize = 40;
+    let (emulator, client) =
+        start(EmulatorConfig::default().with_job_duration(Duration::from_millis(20))).await;
+    let inputs = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let files = pdfs(inputs.path(), DOCUMENTS);
+    // No seed: each run meets the faults in another order.
+    emulator.set_faults(
+        "revoke-after=3,500=0.05,429=0.05,drop=0.03"
+            .parse()
+            .expect("spec"),
+    );
+    let extract_batch::BatchReport {
+        documents: results,
+        summary,
+        ..
+    } = BatchRunner::new(client, out.path())
+        .policy(fast())
+        .concurrency(8)
+        .run(&files)
+        .await
+        .expect("runs");
+    let lost: Vec<_> = results
+        .iter()
+        .filter(|(_, outcome)| !matches!(outcome, BatchOutcome::Succeeded(_)))
+        .collect();
+    assert!(lost.is_empty(), "{lost:?} {summary:?}");
+    assert_eq!(summary.succeeded, DOCUMENTS, "{summary:?}");
+    for file in &files {
+        let output = out
+            .path()
+            .join(file.file_name().expect("name"))
+            .with_extension("json");
+        assert!(output.exists(), "{} is written", output.display());
+    }
+    let manifest = Manifest::load(out.path()).expect("manifest");
+    let recorded: usize = manifest
+        .documents
+        .values()
+        .map(|e| e.unknown_outcomes.len())
+        .sum();
+    let unknown = summary.resubmitted_after_unknown_outcome;
+    assert_eq!(
+        recorded, unknown,
+        "the manifest says which were resubmitted"
+    );
+    assert!(
+        summary.submissions <= DOCUMENTS + recorded,
+        "{} submissions for {DOCUMENTS} documents and {recorded} unknown outcomes",
+        summary.submissions
+    );
+    let stats = emulator.stats();
+    let jobs = stats.submissions as usize;
+    assert!(
+        (DOCUMENTS..=DOCUMENTS + unknown).contains(&jobs),
+        "{jobs} jobs for {DOCUMENTS} documents and {unknown} unknown outcomes"
+    );
+    let revoked = stats.faults.get("revoke").copied().unwrap_or(0);
+    assert!(revoked >= 1, "tokens were revoked under the run: {stats:?}");
+}
+
 fn uuid_like() -> String {
     "00000000-0000-4000-8000-000000000000".into()
 }
