@@ -17,6 +17,18 @@ use crate::runner::{BatchRunner, Input};
 use crate::{BatchEvent, Manifest, ManifestEntry};
 
 impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
+    /// One named input, with its page count if one is known already.
+    fn input(&self, file: InputFile, key: String, name: String, new: bool) -> Input {
+        let pages = tokio::sync::OnceCell::new_with(self.known_pages.get(&key).map(|p| Some(*p)));
+        Input {
+            file,
+            key,
+            name,
+            new,
+            pages,
+        }
+    }
+
     /// Gives every input its output name: the one the manifest records for it, else its file
     /// stem made safe and unique, skipping names other inputs own and names of files in the
     /// folder that no run wrote (unless overwriting). With `mirror`, a new name is the input's
@@ -47,15 +59,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         } in listed
         {
             if let Some(name) = manifest.documents.get(&key).and_then(|e| e.name.clone()) {
-                let pages =
-                    tokio::sync::OnceCell::new_with(self.known_pages.get(&key).map(|p| Some(*p)));
-                inputs.push(Input {
-                    file,
-                    key,
-                    name,
-                    new: false,
-                    pages,
-                });
+                inputs.push(self.input(file, key, name, false));
                 continue;
             }
             let name = if mirror {
@@ -68,15 +72,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 key.clone(),
                 ManifestEntry::queued(String::new(), name.clone()),
             );
-            let pages =
-                tokio::sync::OnceCell::new_with(self.known_pages.get(&key).map(|p| Some(*p)));
-            inputs.push(Input {
-                file,
-                key,
-                name,
-                new: true,
-                pages,
-            });
+            inputs.push(self.input(file, key, name, true));
         }
         inputs
     }

@@ -427,24 +427,6 @@ mod tests {
 
     use super::*;
 
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn output_files_follow_the_umask() {
-        use std::os::unix::fs::PermissionsExt;
-        let status = std::fs::read_to_string("/proc/self/status").expect("status");
-        let umask = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Umask:"))
-            .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-            .expect("umask");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("report.json");
-        crate::folder::write_file(&path, b"{}", false).expect("writes");
-        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
-        assert_eq!(mode, 0o666 & !umask);
-        assert_ne!(mode, 0o600);
-    }
-
     #[tokio::test(start_paused = true)]
     async fn an_unknown_outcome_is_resubmitted_recorded_and_counted() {
         use std::sync::atomic::{AtomicU32, Ordering};

@@ -4,32 +4,14 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::moto::Moto;
-use common::{keypair_vars, setup_with, text};
+use common::{isolated_command as command, keypair_vars, setup_with, text};
 use extract_emulator::EmulatorConfig;
 
 const DOCUMENTS: usize = 60;
-
-/// The CLI with the emulator's and moto's variables only (no AWS or Kensho setting of the
-/// machine's), and a cache of its own.
-fn command(args: &[&str], vars: &[(&'static str, String)], cache: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kensho-extract"));
-    command.args(args);
-    for (name, _) in std::env::vars().filter(|(n, _)| {
-        n.starts_with("KENSHO_")
-            || n.starts_with("AWS_")
-            || n.starts_with("GOOGLE_")
-            || n.starts_with("AZURE_")
-    }) {
-        command.env_remove(name);
-    }
-    command.envs(vars.iter().map(|(n, v)| (*n, v.as_str())));
-    command.env("KENSHO_EXTRACT_CACHE_DIR", cache);
-    command
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {

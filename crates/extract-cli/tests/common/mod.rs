@@ -104,3 +104,25 @@ pub fn pdfs(dir: &std::path::Path, count: usize) {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// The CLI with the emulator's and moto's variables only (no AWS or Kensho setting of the
+/// machine's), and a cache of its own.
+pub fn isolated_command(
+    args: &[&str],
+    vars: &[(&'static str, String)],
+    cache: &std::path::Path,
+) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kensho-extract"));
+    command.args(args);
+    for (name, _) in std::env::vars().filter(|(n, _)| {
+        n.starts_with("KENSHO_")
+            || n.starts_with("AWS_")
+            || n.starts_with("GOOGLE_")
+            || n.starts_with("AZURE_")
+    }) {
+        command.env_remove(name);
+    }
+    command.envs(vars.iter().map(|(n, v)| (*n, v.as_str())));
+    command.env("KENSHO_EXTRACT_CACHE_DIR", cache);
+    command
+}
