@@ -263,6 +263,8 @@ mod tests {
             prop_assert!(path.starts_with("/out"));
             prop_assert!(!path.components().any(|c| matches!(c, std::path::Component::ParentDir)));
             prop_assert!(name.split('/').all(|p| !p.is_empty() && !p.starts_with('.')));
+            // What a run names, a later run reads back as safe (and keeps).
+            prop_assert!(crate::names::is_safe_name(&name), "{}", name);
         }
     }
 

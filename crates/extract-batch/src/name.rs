@@ -12,7 +12,7 @@ use crate::folder::OutputFolder;
 use crate::hex;
 use crate::input::InputFile;
 use crate::list::Listed;
-use crate::names::safe_component;
+use crate::names::{is_safe_name, printable, safe_component};
 use crate::runner::{BatchRunner, Input};
 use crate::{BatchEvent, Manifest, ManifestEntry};
 
@@ -58,9 +58,19 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             relative,
         } in listed
         {
-            if let Some(name) = manifest.documents.get(&key).and_then(|e| e.name.clone()) {
-                inputs.push(self.input(file, key, name, false));
-                continue;
+            // A name read back from the manifest is input too: one this runner could not have
+            // made (`../../x`, an absolute path) is set aside with a warning, and named anew.
+            match manifest.documents.get(&key).and_then(|e| e.name.clone()) {
+                Some(name) if is_safe_name(&name) => {
+                    inputs.push(self.input(file, key, name, false));
+                    continue;
+                }
+                Some(name) => tracing::warn!(
+                    "{}: the manifest names its outputs {}, which is not a name this tool makes; naming them anew",
+                    printable(&key),
+                    printable(&name)
+                ),
+                None => {}
             }
             let name = if mirror {
                 mirror_name(relative.as_deref(), &key)

@@ -22,6 +22,24 @@ pub fn printable(text: &str) -> String {
     shown
 }
 
+/// Whether `name`, read back from a manifest or a journal, is one this crate could have made
+/// (a flat name, or a mirrored `a/b/c`): relative, every part a harmless component (not empty,
+/// no leading dot, so no `.` or `..`; no separator, control or reserved character; at most 255
+/// bytes). A tampered name fails, so it can never place a file outside the output folder.
+#[must_use]
+pub fn is_safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('/').all(|part| {
+            !part.is_empty()
+                && part.len() <= 255
+                && !part.starts_with('.')
+                && !part.ends_with([' ', '.'])
+                && !part.chars().any(|c| {
+                    c.is_control() || matches!(c, '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+                })
+        })
+}
+
 /// `raw` as one path component: separators, control characters and characters Windows refuses
 /// become `_`, leading dots too (no `.`, `..` or hidden files), cut to [`MAX_NAME`] bytes;
 /// `fallback` when nothing is left.
@@ -114,6 +132,18 @@ mod tests {
                 prop_assert!(name != "." && name != ".." && !name.is_empty());
                 prop_assert!(!name.chars().any(|c| c.is_control() || c == '/' || c == '\\'));
                 prop_assert!(name.len() <= MAX_NAME.max("fallback".len()));
+                prop_assert!(is_safe_name(&name), "{} is made but not safe", name);
+            }
+
+            /// A name read back from a manifest that passes the check stays inside the folder,
+            /// whatever it is.
+            #[test]
+            fn a_safe_name_never_leaves_its_folder(raw in "[./a-z\\\\:]{0,12}|.{0,30}") {
+                if is_safe_name(&raw) {
+                    let path = std::path::Path::new("/out").join(&raw);
+                    prop_assert!(path.starts_with("/out"));
+                    prop_assert!(path.components().skip(2).all(|c| matches!(c, std::path::Component::Normal(_))), "{}", raw);
+                }
             }
         }
     }

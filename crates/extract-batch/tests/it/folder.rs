@@ -126,6 +126,58 @@ async fn a_name_once_given_stays_with_its_input() {
     assert_eq!(emulator.stats().submissions, 2);
 }
 
+/// The manifest is read back from disk, so it is input too: a tampered entry that names its
+/// outputs `../../x` (or an absolute path) never makes the run write outside the folder; the
+/// input is named anew.
+#[tokio::test]
+async fn a_tampered_manifest_name_never_writes_outside_the_folder() {
+    let (_emulator, client) = instant().await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let out = root.path().join("deep/out");
+    let a = pdf_saying(&root.path().join("in/a.pdf"), "Tampered");
+    let runner = BatchRunner::new(client, &out).policy(fast());
+    runner
+        .run(std::slice::from_ref(&a))
+        .await
+        .expect("first run");
+    let path = out.join(extract_batch::MANIFEST_FILE);
+    let absolute = root.path().join("absolute");
+    let absolute = absolute.to_str().expect("utf-8");
+    for (tampered, escaped) in [
+        ("../../escaped", root.path().join("escaped.json")),
+        (absolute, root.path().join("absolute.json")),
+    ] {
+        let mut manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("reads")).expect("JSON");
+        for entry in manifest["documents"]
+            .as_object_mut()
+            .expect("documents")
+            .values_mut()
+        {
+            entry["name"] = tampered.into();
+            entry["outputs"] = serde_json::json!([]);
+        }
+        std::fs::write(&path, serde_json::to_vec(&manifest).expect("JSON")).expect("writes");
+        for file in std::fs::read_dir(&out).expect("lists").flatten() {
+            if file.path().extension().is_some_and(|e| e == "json")
+                && !file.file_name().to_string_lossy().starts_with('.')
+            {
+                std::fs::remove_file(file.path()).expect("removes");
+            }
+        }
+        let report = runner.run(std::slice::from_ref(&a)).await.expect("runs");
+        assert_eq!(report.summary.succeeded, 1, "{tampered}");
+        assert!(!escaped.exists(), "{tampered} wrote {}", escaped.display());
+        let written: Vec<_> = std::fs::read_dir(&out)
+            .expect("lists")
+            .flatten()
+            .map(|f| f.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+            .collect();
+        assert_eq!(written, ["a.json"], "{tampered}");
+    }
+}
+
 #[tokio::test]
 async fn a_file_the_runner_did_not_write_is_never_replaced() {
     let (_emulator, client) = instant().await;
