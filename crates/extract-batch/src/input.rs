@@ -254,6 +254,22 @@ mod tests {
         assert!(mirror_name(None, "k").starts_with("document-"));
     }
 
+    #[test]
+    fn a_real_input_named_like_a_made_name_gets_a_name_of_its_own() {
+        // `x y.pdf` is made into `x y`… no: `x:y.pdf` into `x_y-<hash>`; an input really
+        // called that must not be given the same name.
+        let made = mirror_name(Some("x:y.pdf"), "s3://b/in/x:y.pdf");
+        let real = mirror_name(
+            Some(&format!("{made}.pdf")),
+            &format!("s3://b/in/{made}.pdf"),
+        );
+        assert_ne!(made, real);
+        assert!(real.starts_with(&format!("{made}-")), "{real}");
+        // Names that only look a little like made ones are kept.
+        assert_eq!(mirror_name(Some("report-2024.pdf"), "k"), "report-2024");
+        assert_eq!(mirror_name(Some("x-1A2B3C4D.pdf"), "k"), "x-1A2B3C4D");
+    }
+
     proptest! {
         /// A name from any listing stays below the output folder.
         #[test]
@@ -265,6 +281,24 @@ mod tests {
             prop_assert!(name.split('/').all(|p| !p.is_empty() && !p.starts_with('.')));
             // What a run names, a later run reads back as safe (and keeps).
             prop_assert!(crate::names::is_safe_name(&name), "{}", name);
+        }
+
+        /// Two inputs of one listing never get one name, whatever they are called: a kept
+        /// name never ends as a made one does, so the two kinds never meet.
+        #[test]
+        fn two_inputs_never_share_a_mirrored_name(
+            a in "([a-z_:]{1,3}(-[0-9a-f]{8})?/){0,2}[a-z_:]{1,3}(-[0-9a-f]{8})?(\\.pdf|\\.PDF)?",
+            b in "([a-z_:]{1,3}(-[0-9a-f]{8})?/){0,2}[a-z_:]{1,3}(-[0-9a-f]{8})?(\\.pdf|\\.PDF)?",
+        ) {
+            prop_assume!(a != b);
+            let (key_a, key_b) = (format!("s3://b/in/{a}"), format!("s3://b/in/{b}"));
+            prop_assert_ne!(mirror_name(Some(&a), &key_a), mirror_name(Some(&b), &key_b));
+            // Nor does a made name meet the name of another input called as it is.
+            let made = mirror_name(Some(&a), &key_a);
+            let named = format!("{made}.pdf");
+            if named != a {
+                prop_assert_ne!(mirror_name(Some(&named), &format!("s3://b/in/{named}")), made.clone());
+            }
         }
     }
 

@@ -58,7 +58,7 @@ pub use input::MAX_OBJECT_BYTES;
 pub use journal::JournalStats;
 pub use journal::{JOURNAL_FILE, Journal};
 pub use list::{expand, hash_file};
-pub use location::{Location, StoreLocation};
+pub use location::{Location, StoreLocation, redact_url};
 pub use lock::{FolderLock, LOCK_FILE};
 pub use manifest::{
     EntryState, MANIFEST_FILE, MANIFEST_VERSION, Manifest, ManifestEntry, PartEntry, input_key,

@@ -8,10 +8,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use futures_util::TryStreamExt;
+use object_store::ObjectMeta;
+use object_store::list::PaginatedListOptions;
 use sha2::{Digest, Sha256};
 
 use crate::input::{InputFile, store_error};
-use crate::location::Location;
+use crate::location::{Location, StoreLocation};
 use crate::manifest::input_key;
 use crate::shard::Shard;
 
@@ -73,10 +75,9 @@ pub(crate) async fn list(
                 }
             }
             Location::Store(at) => {
-                let mut objects = at.store.list(Some(&at.prefix));
-                while let Some(meta) = objects.try_next().await.map_err(store_error)? {
+                list_store(at, |meta| {
                     let Some(relative) = at.relative(&meta.location) else {
-                        continue;
+                        return;
                     };
                     let is_pdf = meta
                         .location
@@ -84,7 +85,7 @@ pub(crate) async fn list(
                         .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
                     let key = at.url_of(&relative);
                     if !is_pdf || !mine(&key) {
-                        continue;
+                        return;
                     }
                     listed.push(Listed {
                         file: InputFile::Object {
@@ -98,13 +99,115 @@ pub(crate) async fn list(
                         key,
                         relative: Some(under(relative)),
                     });
-                }
+                })
+                .await?;
             }
         }
     }
     listed.sort_by(|a, b| a.key.cmp(&b.key));
     listed.dedup_by(|a, b| a.key == b.key);
     Ok(listed)
+}
+
+/// Keys asked for a page: S3's own maximum.
+const PAGE: usize = 1000;
+
+/// Gives `each` every object under `at`'s prefix, in the store's order. A key the store holds
+/// but that is not a valid path (`in//x.pdf`, `in/./x.pdf`, `in/..`, a tab) fails the whole
+/// page it is on, so with a paged listing the pages shrink around it until it is alone, and
+/// it is skipped with one warning: one odd key never stops a run. Without one, it ends the
+/// listing with an error that names it.
+async fn list_store(at: &StoreLocation, mut each: impl FnMut(ObjectMeta)) -> std::io::Result<()> {
+    let Some(pages) = &at.pages else {
+        let mut objects = at.store.list(Some(&at.prefix));
+        while let Some(meta) = objects.try_next().await.map_err(|e| listing_error(at, e))? {
+            each(meta);
+        }
+        return Ok(());
+    };
+    let prefix = (!at.prefix.as_ref().is_empty()).then(|| format!("{}/", at.prefix));
+    let mut after: Option<String> = None;
+    let mut size = PAGE;
+    loop {
+        let options = PaginatedListOptions {
+            offset: after.clone(),
+            max_keys: Some(size),
+            ..PaginatedListOptions::default()
+        };
+        match pages.list_paginated(prefix.as_deref(), options).await {
+            Ok(page) => {
+                let mut advanced = false;
+                for meta in page.result.objects {
+                    let key = meta.location.to_string();
+                    // A store that gives `after` again (or goes back) would list for ever.
+                    if after.as_ref().is_some_and(|after| key <= *after) {
+                        continue;
+                    }
+                    after = Some(key);
+                    advanced = true;
+                    each(meta);
+                }
+                if page.page_token.is_none() {
+                    return Ok(());
+                }
+                if !advanced {
+                    return Err(std::io::Error::other(format!(
+                        "{}: the store's listing does not move past {}; list it again later",
+                        at.url(),
+                        crate::names::printable(after.as_deref().unwrap_or("the start"))
+                    )));
+                }
+                size = (size * 4).min(PAGE);
+            }
+            Err(object_store::Error::InvalidPath { source }) => {
+                let Some(odd) = odd_key(&source) else {
+                    return Err(store_error(object_store::Error::InvalidPath { source }));
+                };
+                if size > 1 {
+                    size = (size / 8).max(1);
+                    continue;
+                }
+                tracing::warn!(
+                    "{}: skipped: an object key with an empty, `.` or `..` part or a control character cannot be read or written safely; rename it to include it",
+                    crate::names::printable(&format!(
+                        "{}/{}",
+                        at.url(),
+                        odd.strip_prefix(prefix.as_deref().unwrap_or(""))
+                            .unwrap_or(odd)
+                    ))
+                );
+                after = Some(odd.to_string());
+                size = PAGE;
+            }
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+}
+
+/// The key a store holds that is not a valid path, as the path error names it.
+fn odd_key(error: &object_store::path::Error) -> Option<&str> {
+    match error {
+        object_store::path::Error::EmptySegment { path }
+        | object_store::path::Error::BadSegment { path, .. } => Some(path),
+        _ => None,
+    }
+}
+
+/// A listing's error; an odd key is named, with what to do.
+fn listing_error(at: &StoreLocation, error: object_store::Error) -> std::io::Error {
+    match &error {
+        object_store::Error::InvalidPath { source } if odd_key(source).is_some() => {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{}: the object {} has a key with an empty, `.` or `..` part or a control character, which this store's listing cannot step over; rename or remove it",
+                    at.url(),
+                    crate::names::printable(odd_key(source).unwrap_or_default())
+                ),
+            )
+        }
+        _ => store_error(error),
+    }
 }
 
 /// When more than one location is given, a name for each folder or prefix among them (its last
@@ -234,6 +337,97 @@ pub async fn hash_file(path: PathBuf) -> std::io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// S3's listing as `object_store` sees it: raw keys, sorted, `start-after` and `max-keys`,
+    /// and a page that holds a key `Path::parse` refuses fails as a whole.
+    #[derive(Debug)]
+    struct RawKeys {
+        keys: Vec<String>,
+        requests: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl object_store::list::PaginatedListStore for RawKeys {
+        async fn list_paginated(
+            &self,
+            prefix: Option<&str>,
+            opts: PaginatedListOptions,
+        ) -> object_store::Result<object_store::list::PaginatedListResult> {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let after = opts.offset.unwrap_or_default();
+            let size = opts.max_keys.unwrap_or(1000);
+            let mut matching = self
+                .keys
+                .iter()
+                .filter(|k| k.starts_with(prefix.unwrap_or("")) && k.as_str() > after.as_str());
+            let page: Vec<&String> = matching.by_ref().take(size).collect();
+            let more = matching.next().is_some();
+            let objects = page
+                .into_iter()
+                .map(|k| {
+                    Ok(ObjectMeta {
+                        location: object_store::path::Path::parse(k)?,
+                        last_modified: chrono::DateTime::UNIX_EPOCH,
+                        size: 1,
+                        e_tag: None,
+                        version: None,
+                    })
+                })
+                .collect::<object_store::Result<Vec<_>>>()?;
+            Ok(object_store::list::PaginatedListResult {
+                result: object_store::ListResult {
+                    common_prefixes: Vec::new(),
+                    objects,
+                    extensions: Default::default(),
+                },
+                page_token: more.then(|| "more".to_string()),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn odd_keys_are_stepped_over_and_every_other_key_is_listed() {
+        let mut keys: Vec<String> = (0..2500).map(|i| format!("in/doc-{i:05}.pdf")).collect();
+        let odd = [
+            "in//x.pdf",
+            "in/./y.pdf",
+            "in/../z.pdf",
+            "in/..",
+            "in/doc-00999/../w.pdf",
+            "in/doc-01500\u{1b}]0;title\u{7}.pdf",
+            "in/doc-02499\t.pdf",
+        ];
+        keys.extend(odd.iter().map(|k| k.to_string()));
+        keys.sort();
+        let pages = Arc::new(RawKeys {
+            keys,
+            requests: AtomicUsize::new(0),
+        });
+        let at = StoreLocation::new(
+            Arc::new(object_store::memory::InMemory::new()),
+            object_store::path::Path::from("in"),
+            "s3://bucket/in",
+        )
+        .with_paged_listing(pages.clone());
+        let mut seen = Vec::new();
+        list_store(&at, |meta| seen.push(meta.location.to_string()))
+            .await
+            .expect("one odd key never fails the listing");
+        let expected: Vec<String> = (0..2500).map(|i| format!("in/doc-{i:05}.pdf")).collect();
+        assert_eq!(seen, expected);
+        // Narrowing costs a few requests a key, not one a key listed.
+        let requests = pages.requests.load(Ordering::Relaxed);
+        assert!(requests < 3 + 7 * 12, "{requests} requests");
+
+        // Without a paged listing, the error names the key (escaped) and says what to do.
+        let source = object_store::path::Path::parse("in/a\u{1b}[2J.pdf").expect_err("odd");
+        let error = listing_error(&at, object_store::Error::InvalidPath { source });
+        let message = error.to_string();
+        assert!(message.contains("in/a\\u{1b}[2J.pdf"), "{message}");
+        assert!(message.contains("rename or remove it"), "{message}");
+    }
 
     #[test]
     fn directories_expand_to_their_pdfs() {

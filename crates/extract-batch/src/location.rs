@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use object_store::ObjectStore;
+use object_store::list::PaginatedListStore;
 use object_store::path::{Path as ObjectPath, PathPart};
 
 /// A folder of inputs or outputs.
@@ -69,6 +70,9 @@ impl From<StoreLocation> for Location {
 pub struct StoreLocation {
     pub(crate) store: Arc<dyn ObjectStore>,
     pub(crate) prefix: ObjectPath,
+    /// The same store's page-by-page listing, when it has one: what lets a listing step over
+    /// a key the store holds but `object_store` cannot name (`in//x.pdf`, `in/../x.pdf`).
+    pub(crate) pages: Option<Arc<dyn PaginatedListStore>>,
     url: String,
 }
 
@@ -81,9 +85,26 @@ impl std::fmt::Debug for StoreLocation {
 
 impl StoreLocation {
     /// The objects under `prefix` in `store`; `url` names them (`s3://bucket/prefix`).
+    /// Credentials in `url` (`user:secret@`, a query string) are dropped here, so that no
+    /// message, manifest key or name hash ever holds them, whatever they are.
     pub fn new(store: Arc<dyn ObjectStore>, prefix: ObjectPath, url: impl Into<String>) -> Self {
-        let url = url.into().trim_end_matches('/').to_string();
-        StoreLocation { store, prefix, url }
+        let url = redact_url(&url.into()).trim_end_matches('/').to_string();
+        StoreLocation {
+            store,
+            prefix,
+            pages: None,
+            url,
+        }
+    }
+
+    /// The same store listed page by page (S3's `start-after`): a listing then skips, with a
+    /// warning, an object whose key is not a valid path (an empty, `.` or `..` part, a control
+    /// character) instead of failing on it. Without it such a key ends the listing with an
+    /// error naming it.
+    #[must_use]
+    pub fn with_paged_listing(mut self, pages: Arc<dyn PaginatedListStore>) -> Self {
+        self.pages = Some(pages);
+        self
     }
 
     /// The URL of the prefix, without a trailing `/`.
@@ -96,7 +117,10 @@ impl StoreLocation {
         &self.store
     }
 
-    /// The object at `relative` (parts separated by `/`) under the prefix.
+    /// The object at `relative` (parts separated by `/`) under the prefix. A part that is a
+    /// valid key part is used as it is (`Société Générale`, `a%20b`): encoding it again would
+    /// write a key other than the one reported. Only a part that could climb or that holds a
+    /// control character is percent-encoded.
     pub(crate) fn child(&self, relative: &str) -> ObjectPath {
         self.prefix
             .parts()
@@ -104,14 +128,16 @@ impl StoreLocation {
                 relative
                     .split('/')
                     .filter(|p| !p.is_empty())
-                    .map(PathPart::from),
+                    .map(|p| PathPart::parse(p).unwrap_or_else(|_| PathPart::from(p))),
             )
             .collect()
     }
 
-    /// The URL of the object at `relative`.
+    /// The URL of the object at `relative`: made from the key [`Self::child`] writes, so the
+    /// key a message or a report names is the key in the store.
     pub(crate) fn url_of(&self, relative: &str) -> String {
-        format!("{}/{relative}", self.url)
+        let key = self.relative(&self.child(relative)).unwrap_or_default();
+        format!("{}/{key}", self.url)
     }
 
     /// `path` relative to the prefix, or `None` when it is not under it.
@@ -121,6 +147,45 @@ impl StoreLocation {
             .map(|p| p.as_ref().to_string())
             .collect();
         Some(rest.join("/"))
+    }
+}
+
+/// `url` with what may be a credential replaced by `***`: the user and password
+/// (`s3://user:secret@bucket`) and every query value (`?client_secret=…`, a SAS token). The
+/// result does not depend on the secrets, so it can be printed, hashed and used in keys. Text
+/// that is not a URL is returned as it is.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_string();
+    };
+    if parsed.cannot_be_a_base() {
+        return url.to_string();
+    }
+    let mut changed = false;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        changed = true;
+        let _ = parsed.set_password(None);
+        let _ = parsed.set_username("***");
+    }
+    if parsed.query().is_some() {
+        changed = true;
+        let names: Vec<String> = parsed
+            .query_pairs()
+            .map(|(name, _)| name.into_owned())
+            .collect();
+        let query = names
+            .iter()
+            .map(|name| format!("{name}=***"))
+            .collect::<Vec<_>>()
+            .join("&");
+        parsed.set_query(Some(&query));
+    }
+    if changed {
+        parsed.to_string()
+    } else {
+        // Unchanged text keeps its exact form (`url` would add a `/` to `s3://bucket`).
+        url.to_string()
     }
 }
 
@@ -143,5 +208,49 @@ mod tests {
         assert_eq!(at.url_of("q1/a.json"), "memory:///in/2024/q1/a.json");
         // A part that would climb is encoded, not followed.
         assert!(at.child("../x").as_ref().starts_with("in/2024/"));
+    }
+
+    #[test]
+    fn a_key_part_is_written_as_it_is_reported() {
+        let at = StoreLocation::new(
+            Arc::new(object_store::memory::InMemory::new()),
+            ObjectPath::from("out"),
+            "s3://bucket/out",
+        );
+        for name in ["Société Générale", "a%20b", "報告書", "x y"] {
+            let key = at.child(&format!("{name}.json"));
+            assert_eq!(key.as_ref(), format!("out/{name}.json"));
+            assert_eq!(
+                at.url_of(&format!("{name}.json")),
+                format!("s3://bucket/out/{name}.json")
+            );
+        }
+        // A part that could not be a key part is encoded, and reported encoded.
+        let odd = at.child("tab\there");
+        assert_eq!(at.url_of("tab\there"), format!("s3://bucket/{odd}"));
+    }
+
+    #[test]
+    fn credentials_in_a_store_url_are_never_kept() {
+        for (given, kept) in [
+            ("s3://user:secret@bucket/in/", "s3://***@bucket/in"),
+            ("s3://AKIA:c2VjcmV0@bucket", "s3://***@bucket"),
+            (
+                "az://container/in?sig=abc&se=2027",
+                "az://container/in?sig=***&se=***",
+            ),
+            ("s3://bucket/in", "s3://bucket/in"),
+        ] {
+            let at = StoreLocation::new(
+                Arc::new(object_store::memory::InMemory::new()),
+                ObjectPath::from("in"),
+                given,
+            );
+            assert_eq!(at.url(), kept, "{given}");
+            assert!(!at.url_of("x.pdf").contains("secret"));
+        }
+        // The same place with other secrets is the same URL: no hash or key changes.
+        assert_eq!(redact_url("s3://a:one@b/in"), redact_url("s3://c:two@b/in"));
+        assert_eq!(redact_url("not a url"), "not a url");
     }
 }

@@ -51,6 +51,9 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             .values()
             .flat_map(|e| e.outputs.iter().cloned())
             .collect();
+        // The names this listing's inputs have, compared as `owned` is: a tampered manifest
+        // that gives two inputs one name must not make one output overwrite the other.
+        let mut taken: HashSet<String> = HashSet::with_capacity(listed.len());
         let mut inputs = Vec::with_capacity(listed.len());
         for Listed {
             file,
@@ -61,10 +64,15 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             // A name read back from the manifest is input too: one this runner could not have
             // made (`../../x`, an absolute path) is set aside with a warning, and named anew.
             match manifest.documents.get(&key).and_then(|e| e.name.clone()) {
-                Some(name) if is_safe_name(&name) => {
+                Some(name) if is_safe_name(&name) && taken.insert(name.to_lowercase()) => {
                     inputs.push(self.input(file, key, name, false));
                     continue;
                 }
+                Some(name) if is_safe_name(&name) => tracing::warn!(
+                    "{}: the manifest gives its outputs the name {} of another input's; naming them anew",
+                    printable(&key),
+                    printable(&name)
+                ),
                 Some(name) => tracing::warn!(
                     "{}: the manifest names its outputs {}, which is not a name this tool makes; naming them anew",
                     printable(&key),
@@ -78,6 +86,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 self.flat_name(&file, &owned, &written, folder)
             };
             owned.insert(name.to_lowercase());
+            taken.insert(name.to_lowercase());
             manifest.documents.insert(
                 key.clone(),
                 ManifestEntry::queued(String::new(), name.clone()),
@@ -143,8 +152,10 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
 /// The output name of an input found at `relative` under its folder, made without knowing any
 /// other input (so workers on many machines agree without talking): the same path, each part
 /// made safe ([`safe_component`]), without its `.pdf`. When making it safe changed anything, or
-/// the path is unknown, 8 hex digits of the key's hash are added, so two inputs never share a
-/// name.
+/// the path is unknown, `-` and 8 hex digits of the key's hash are added. A path kept as it is
+/// never ends that way (one that does is given a hash too), so a made name never meets a kept
+/// one, whatever the inputs are called; two made names meet only if both the made path and
+/// 32 bits of two keys' hashes are equal.
 pub(crate) fn mirror_name(relative: Option<&str>, key: &str) -> String {
     // An absolute path given as an input keeps its folders, not its root.
     let raw = relative.unwrap_or("").trim_start_matches('/');
@@ -155,7 +166,7 @@ pub(crate) fn mirror_name(relative: Option<&str>, key: &str) -> String {
         .map(|p| safe_component(p, "document"))
         .collect();
     let name = safe.join("/");
-    if relative.is_some() && raw.ends_with(".pdf") && name == stem {
+    if relative.is_some() && raw.ends_with(".pdf") && name == stem && !looks_made(&name) {
         name
     } else {
         let name = if name.is_empty() {
@@ -165,4 +176,14 @@ pub(crate) fn mirror_name(relative: Option<&str>, key: &str) -> String {
         };
         format!("{name}-{}", &hex(&Sha256::digest(key.as_bytes()))[..8])
     }
+}
+
+/// Whether `name` ends as a made name does (`-` and 8 lowercase hex digits).
+fn looks_made(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes.len() > 9
+        && bytes[bytes.len() - 9] == b'-'
+        && bytes[bytes.len() - 8..]
+            .iter()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }

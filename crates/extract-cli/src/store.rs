@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use extract_batch::{Location, StoreLocation};
 use object_store::client::{ClientOptions, HttpClient, HttpConnector};
+use object_store::list::PaginatedListStore;
 use object_store::{ObjectStore, ObjectStoreScheme};
 
 use crate::Failure;
@@ -30,23 +31,32 @@ pub fn location(raw: &Path) -> Result<Location, Failure> {
             .map_err(|()| format!("{text}: not a local path; write file:///absolute/path"))?;
         return Ok(Location::Local(path));
     }
-    let (scheme, prefix) = ObjectStoreScheme::parse(&url).map_err(|e| unsupported(text, e))?;
+    // Credentials in the URL are used to reach the store, never shown.
+    let shown = extract_batch::redact_url(text);
+    let shown = shown.as_str();
+    let (scheme, prefix) = ObjectStoreScheme::parse(&url).map_err(|e| unsupported(shown, e))?;
+    // S3 is listed page by page, so one odd key is skipped rather than failing the listing.
+    let mut pages: Option<Arc<dyn PaginatedListStore>> = None;
     let store: Arc<dyn ObjectStore> = match scheme {
-        ObjectStoreScheme::AmazonS3 => Arc::new(
-            object_store::aws::AmazonS3Builder::from_env()
-                .with_url(text)
-                .with_http_connector(Connector)
-                .build()
-                .map_err(|e| {
-                    configuration(text, "AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL", e)
-                })?,
-        ),
+        ObjectStoreScheme::AmazonS3 => {
+            let s3 = Arc::new(
+                object_store::aws::AmazonS3Builder::from_env()
+                    .with_url(text)
+                    .with_http_connector(Connector)
+                    .build()
+                    .map_err(|e| {
+                        configuration(shown, "AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL", e)
+                    })?,
+            );
+            pages = Some(s3.clone());
+            s3
+        }
         ObjectStoreScheme::GoogleCloudStorage => Arc::new(
             object_store::gcp::GoogleCloudStorageBuilder::from_env()
                 .with_url(text)
                 .with_http_connector(Connector)
                 .build()
-                .map_err(|e| configuration(text, "GOOGLE_APPLICATION_CREDENTIALS", e))?,
+                .map_err(|e| configuration(shown, "GOOGLE_APPLICATION_CREDENTIALS", e))?,
         ),
         ObjectStoreScheme::MicrosoftAzure => Arc::new(
             object_store::azure::MicrosoftAzureBuilder::from_env()
@@ -55,17 +65,21 @@ pub fn location(raw: &Path) -> Result<Location, Failure> {
                 .build()
                 .map_err(|e| {
                     configuration(
-                        text,
+                        shown,
                         "AZURE_STORAGE_ACCOUNT_NAME, AZURE_STORAGE_ACCESS_KEY",
                         e,
                     )
                 })?,
         ),
-        other => return Err(unsupported(text, format!("{other:?}")).into()),
+        other => return Err(unsupported(shown, format!("{other:?}")).into()),
     };
     let prefix = object_store::path::Path::parse(prefix)
-        .map_err(|e| format!("{text}: not an object path ({e})"))?;
-    Ok(Location::Store(StoreLocation::new(store, prefix, text)))
+        .map_err(|e| format!("{shown}: not an object path ({e})"))?;
+    let at = StoreLocation::new(store, prefix, text);
+    Ok(Location::Store(match pages {
+        Some(pages) => at.with_paged_listing(pages),
+        None => at,
+    }))
 }
 
 /// Whether `text` starts like a URL (`scheme://`), not a path.

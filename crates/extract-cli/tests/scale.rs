@@ -334,3 +334,101 @@ async fn local_shards_then_one_report() {
         text(&nothing.stderr)
     );
 }
+
+/// Keys from a store are input: odd keys (`in//x.pdf`, a tab) are each
+/// skipped with one warning and never stop the run; names with `%`, accents or CJK are written
+/// under exactly the key that events name (checked with a HEAD); credentials in a store URL
+/// are printed nowhere and recorded nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_keys_and_names_from_s3() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    let setup =
+        setup_with(EmulatorConfig::default().with_job_duration(Duration::from_millis(20))).await;
+    moto.create_bucket("corpus").await;
+    let pdf = |heading: &str| {
+        extract_emulator::sample_pdf(&[extract_emulator::SamplePage {
+            heading: heading.into(),
+            paragraphs: vec!["Text.".into()],
+        }])
+    };
+    let names = ["Société Générale", "a%20b", "報告書", "plain"];
+    for name in names {
+        moto.put_raw("corpus", &format!("in/{name}.pdf"), pdf(name))
+            .await;
+    }
+    // (moto normalises `in/./y.pdf` and `in/../z.pdf` as it stores them: the listing unit
+    // tests meet those.)
+    for odd in ["in//x.pdf", "in/tab\there.pdf"] {
+        moto.put_raw("corpus", odd, pdf("odd")).await;
+    }
+    let mut vars = keypair_vars(&setup);
+    vars.extend(moto.vars());
+    let cache = tempfile::tempdir().expect("tempdir");
+    let secret = "s3://AKIAEXAMPLE:hunter2secret@corpus/out";
+    let output = command(
+        &[
+            "run",
+            "s3://corpus/in",
+            "--out-dir",
+            secret,
+            "--events",
+            "jsonl",
+        ],
+        &vars,
+        cache.path(),
+    )
+    .output()
+    .expect("runs");
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    for shown in [&stdout, &stderr] {
+        assert!(!shown.contains("hunter2secret"), "{shown}");
+        assert!(!shown.contains("AKIAEXAMPLE"), "{shown}");
+    }
+    // Each odd key: one warning, escaped.
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("skipped")).collect();
+    assert_eq!(warnings.len(), 2, "{stderr}");
+    assert!(stderr.contains("tab\\there.pdf"), "{stderr}");
+    assert!(!stderr.contains('\t'), "{stderr}");
+    // Every output an event names is in the store under exactly that key.
+    let written: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == "written")
+        .map(|e| e["path"].as_str().expect("a path").to_string())
+        .collect();
+    assert_eq!(written.len(), names.len(), "{stdout}");
+    for name in names {
+        let url = format!("s3://***@corpus/out/{name}.json");
+        assert!(written.contains(&url), "{url} not in {written:?}");
+        assert!(
+            moto.exists("corpus", &format!("out/{name}.json")).await,
+            "out/{name}.json"
+        );
+    }
+    // Nothing was written under a second encoding, and the manifest holds no credential.
+    let keys = moto.keys("corpus", "out/").await;
+    assert!(
+        !keys.iter().any(|k| k.contains("%25") || k.contains("%C3")),
+        "{keys:?}"
+    );
+    let manifests: Vec<&String> = keys.iter().filter(|k| k.contains("manifest")).collect();
+    assert!(!manifests.is_empty(), "{keys:?}");
+    for key in manifests {
+        let body = moto.get("corpus", key).await.expect("manifest");
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            !body.contains("hunter2secret") && !body.contains("AKIA"),
+            "{body}"
+        );
+    }
+    // `report` over the same folder names the same keys, without the credentials.
+    let report = command(&["report", secret, "--json"], &vars, cache.path())
+        .output()
+        .expect("runs");
+    let shown = text(&report.stdout) + &text(&report.stderr);
+    assert!(report.status.success(), "{shown}");
+    assert!(!shown.contains("hunter2secret"), "{shown}");
+}

@@ -178,6 +178,51 @@ async fn a_tampered_manifest_name_never_writes_outside_the_folder() {
     }
 }
 
+/// A tampered manifest that gives two inputs one name must not make one output overwrite the
+/// other: the second is named anew, and both outputs are there.
+#[tokio::test]
+async fn a_manifest_giving_two_inputs_one_name_loses_no_output() {
+    let (_emulator, client) = instant().await;
+    let inputs = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let a = pdf_saying(&inputs.path().join("a.pdf"), "Content of a");
+    let b = pdf_saying(&inputs.path().join("b.pdf"), "Content of b");
+    let runner = BatchRunner::new(client, out.path())
+        .policy(fast())
+        .overwrite(true)
+        .render("md", markdown());
+    let both = [a, b];
+    runner.run(&both).await.expect("first run");
+    let path = out.path().join(extract_batch::MANIFEST_FILE);
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("reads")).expect("JSON");
+    for entry in manifest["documents"]
+        .as_object_mut()
+        .expect("documents")
+        .values_mut()
+    {
+        entry["name"] = "a".into();
+        entry["outputs"] = serde_json::json!([]);
+        entry["status"] = "queued".into();
+    }
+    std::fs::write(&path, serde_json::to_vec(&manifest).expect("JSON")).expect("writes");
+    for name in ["a.json", "a.md", "b.json", "b.md"] {
+        let _ = std::fs::remove_file(out.path().join(name));
+    }
+    let report = runner.run(&both).await.expect("runs");
+    assert_eq!(report.summary.succeeded, 2, "{:?}", report.summary);
+    let mut texts: Vec<String> = std::fs::read_dir(out.path())
+        .expect("lists")
+        .flatten()
+        .filter(|f| f.path().extension().is_some_and(|e| e == "md"))
+        .map(|f| std::fs::read_to_string(f.path()).expect("reads"))
+        .collect();
+    texts.sort();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[0].contains("Content of a"), "{texts:?}");
+    assert!(texts[1].contains("Content of b"), "{texts:?}");
+}
+
 #[tokio::test]
 async fn a_file_the_runner_did_not_write_is_never_replaced() {
     let (_emulator, client) = instant().await;

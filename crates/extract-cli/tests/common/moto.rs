@@ -105,6 +105,34 @@ impl Moto {
             .expect("puts");
     }
 
+    /// Writes an object under exactly `key`, as S3 takes any key, even one `object_store`
+    /// refuses to name (`in//x.pdf`, `in/../x.pdf`, a tab): every byte but `/` is
+    /// percent-encoded, so neither the URL parser nor moto normalises it.
+    pub async fn put_raw(&self, bucket: &str, key: &str, body: Vec<u8>) {
+        let encoded: String = key
+            .bytes()
+            .map(|b| match b {
+                b'/' => "/".to_string(),
+                b if b.is_ascii_alphanumeric() => (b as char).to_string(),
+                b => format!("%{b:02X}"),
+            })
+            .collect();
+        let status = reqwest()
+            .put(format!("{}/{bucket}/{encoded}", self.endpoint))
+            .body(body)
+            .send()
+            .await
+            .expect("puts")
+            .status();
+        assert!(status.is_success(), "{key}: {status}");
+    }
+
+    /// Whether an object is under exactly `key` (a HEAD, the key as it is, not re-encoded).
+    pub async fn exists(&self, bucket: &str, key: &str) -> bool {
+        let path = object_store::path::Path::parse(key).expect("a valid key");
+        self.store(bucket).head(&path).await.is_ok()
+    }
+
     pub async fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
         let got = self.store(bucket).get(&key.into()).await.ok()?;
         Some(got.bytes().await.expect("body").to_vec())
