@@ -11,8 +11,18 @@ const MAX_NAME: usize = 120;
 /// terminal: control characters escaped (`\u{1b}`), so a name cannot retitle the window or
 /// clear the screen, and cut at 200 characters.
 pub fn printable(text: &str) -> String {
-    let mut shown = String::with_capacity(text.len().min(200));
-    for c in text.chars().take(200) {
+    let cut = text
+        .char_indices()
+        .nth(200)
+        .map_or(text, |(end, _)| &text[..end]);
+    escaped(cut)
+}
+
+/// `text` with its control characters escaped (`\u{1b}`, `\t`), whole: for a line a person
+/// reads whose parts (file names, keys, reasons) came from outside.
+pub fn escaped(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
         if c.is_control() {
             shown.extend(c.escape_default());
         } else {

@@ -105,7 +105,7 @@ pub fn run(args: ReportArgs) -> Result<(), Failure> {
     if manifests.is_empty() {
         return Err(format!(
             "{}: no manifest here; give the --out-dir of a run",
-            args.out_dir.display()
+            extract_batch::redact_url(&args.out_dir.display().to_string())
         )
         .into());
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use extract_api::{Client, RetrievalMode};
+use extract_batch::names::escaped;
 use extract_batch::{BatchEvent, BatchOutcome, BatchRunner, Location, Shard};
 use extract_poll::{JobEvent, JobHandle, PollPolicy, Poller};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -295,10 +296,10 @@ impl Display {
     }
 
     fn name(path: &std::path::Path) -> String {
-        path.file_name().map_or_else(
+        escaped(&path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
-        )
+        ))
     }
 
     fn event(&self, event: BatchEvent) {
@@ -349,7 +350,10 @@ impl Display {
                 }
             }
             (Some(multi), BatchEvent::Resubmitting { input, reason }) => {
-                let _ = multi.println(format!("{}: resubmitting: {reason}", Self::name(&input)));
+                let _ = multi.println(escaped(&format!(
+                    "{}: resubmitting: {reason}",
+                    Self::name(&input)
+                )));
             }
             (Some(multi), event @ BatchEvent::Renamed { .. }) => {
                 let _ = multi.println(renamed_line(&event));
@@ -375,13 +379,14 @@ impl Display {
             ) => {
                 eprintln!(
                     "{}: {} ({request_id})",
-                    input.display(),
+                    escaped(&input.display().to_string()),
                     if resumed { "resumed" } else { "submitted" }
                 );
             }
-            (None, BatchEvent::Resubmitting { input, reason }) => {
-                eprintln!("{}: resubmitting: {reason}", input.display())
-            }
+            (None, BatchEvent::Resubmitting { input, reason }) => eprintln!(
+                "{}",
+                escaped(&format!("{}: resubmitting: {reason}", input.display()))
+            ),
             (None, BatchEvent::Finished { input, outcome }) => {
                 eprintln!("{}", outcome_line(&input, &outcome))
             }
@@ -396,19 +401,21 @@ impl Display {
     }
 }
 
+/// A renamed output, as a line a person reads: names from outside escaped.
 fn renamed_line(event: &BatchEvent) -> String {
-    match event {
+    escaped(&match event {
         BatchEvent::Renamed { input, kept, name } => format!(
             "{}: {} was not written by kensho-extract and is left alone; writing {name}.* instead (--overwrite replaces it)",
             input.display(),
             kept.display()
         ),
         _ => String::new(),
-    }
+    })
 }
 
+/// A document's outcome, as a line a person reads: names and reasons from outside escaped.
 fn outcome_line(input: &std::path::Path, outcome: &BatchOutcome) -> String {
-    match outcome {
+    escaped(&match outcome {
         BatchOutcome::Succeeded(files) => format!(
             "{}: done → {}",
             input.display(),
@@ -437,7 +444,7 @@ fn outcome_line(input: &std::path::Path, outcome: &BatchOutcome) -> String {
         ),
         BatchOutcome::Error(error) => format!("{}: error: {error}", input.display()),
         _ => format!("{}: {outcome:?}", input.display()),
-    }
+    })
 }
 
 /// Where a run records its jobs, as shown to a person.
@@ -445,7 +452,7 @@ fn manifest_shown(args: &RunArgs) -> String {
     match crate::store::location(&args.out_dir) {
         Ok(out) => extract_batch::manifest_shown(&out, args.shard),
         // The run itself reports a location it cannot use.
-        Err(_) => args.out_dir.display().to_string(),
+        Err(_) => extract_batch::redact_url(&args.out_dir.display().to_string()),
     }
 }
 

@@ -462,3 +462,37 @@ fn a_closed_pipe_ends_quietly_with_status_0() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
 }
+
+/// A file name is input: its control characters (a title change, a screen clear) are escaped
+/// in every line `run` prints for a person, never sent raw to the terminal.
+#[tokio::test(flavor = "multi_thread")]
+async fn control_characters_in_file_names_are_escaped_on_stderr() {
+    let s = setup_with(EmulatorConfig::default().with_job_duration(Duration::ZERO)).await;
+    let vars = keypair_vars(&s);
+    let inputs = s.dir.path().join("in");
+    std::fs::create_dir(&inputs).expect("mkdir");
+    let pdf = extract_emulator::sample_pdf(&[extract_emulator::SamplePage {
+        heading: "Title".into(),
+        paragraphs: vec!["Text.".into()],
+    }]);
+    std::fs::write(inputs.join("a\u{1b}]0;pwned\u{7}\u{1b}[2J.pdf"), pdf).expect("writes");
+    let out_dir = s.dir.path().join("out");
+    let out = run(
+        &[
+            "run",
+            &inputs.to_string_lossy(),
+            "--out-dir",
+            &out_dir.to_string_lossy(),
+        ],
+        &as_refs(&vars),
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("done"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains("\\u{1b}]0;pwned\\u{7}"), "{stderr}");
+}
