@@ -1,9 +1,7 @@
 //! The token endpoint refuses every malformed or dishonest request with Okta's status and
 //! error code, and issues RS256 access tokens to honest ones.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use extract_emulator::EmulatorConfig;
 use extract_keys::{KeySize, PrivateKey};
 use serde_json::{Value, json};

@@ -2,9 +2,7 @@
 //! its own size. The crash cases of issue 10 are kept in `tests/hostile/`; property tests mutate
 //! every fixture with random indices, spans, boxes, page numbers, depths and unknown types.
 
-mod common;
-
-use common::{dir, json_files};
+use crate::common::{dir, json_files};
 use extract_convert::*;
 use extract_model::OutputDocument;
 use proptest::prelude::*;

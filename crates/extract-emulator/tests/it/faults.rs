@@ -1,10 +1,8 @@
 //! Fault injection, the 413 that does not wait for the body, and the request log.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use extract_emulator::{EmulatorConfig, FaultSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -1,13 +1,10 @@
 //! Exact tokenizers behind features: the budget holds under each (`cargo test -p
 //! extract-convert --features tiktoken,hf-tokenizers`, as CI runs it).
-#![cfg(any(feature = "tiktoken", feature = "hf-tokenizers"))]
-
-mod common;
 
 use extract_convert::{ChunkOptions, Tokenizer, chunks};
 
 fn every_fixture_fits(tokenizer: &dyn Tokenizer, max_tokens: usize) {
-    for (name, document) in common::fixtures() {
+    for (name, document) in crate::common::fixtures() {
         let options = ChunkOptions::default()
             .with_max_tokens(max_tokens)
             .with_overlap(max_tokens / 8);
@@ -76,7 +73,7 @@ fn a_tokenizer_json_counts_exactly_and_holds_the_budget() {
 fn the_estimate_stays_near_cl100k_on_real_text() {
     let cl100k = extract_convert::Tiktoken::named("cl100k_base").expect("cl100k");
     let mut per_fixture = Vec::new();
-    for (name, document) in common::fixtures() {
+    for (name, document) in crate::common::fixtures() {
         let text = extract_convert::to_text(&document);
         let (estimate, exact) = (extract_convert::Estimate.count(&text), cl100k.count(&text));
         per_fixture.push((name, estimate as f64 / exact as f64));

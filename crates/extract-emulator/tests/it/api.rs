@@ -1,11 +1,9 @@
 //! The v3 endpoints, driven by a client made of nothing but reqwest: both retrieval modes, the
 //! pre-signed upload, and the service's refusals.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use extract_emulator::EmulatorConfig;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;

@@ -1,11 +1,9 @@
 //! Page-anchored Markdown with its source map, and HTML tables read back by an independent
 //! parser: on every fixture and on generated documents.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{document_strategy, fixtures};
+use crate::common::{document_strategy, fixtures};
 use extract_convert::{HtmlOptions, MarkdownOptions, tables, tables_html, to_markdown_with_map};
 use extract_model::OutputDocument;
 use proptest::prelude::*;

@@ -2,11 +2,9 @@
 //! carry no document, text fields of forms, and the time a connection may take to send its
 //! headers.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use extract_emulator::EmulatorConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

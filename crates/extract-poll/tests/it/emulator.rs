@@ -5,8 +5,7 @@ use std::time::Duration;
 use extract_emulator::EmulatorConfig;
 use extract_poll::{JobHandle, Poller};
 
-mod common;
-use common::{fast, start, submit_one};
+use crate::common::{fast, start, submit_one};
 
 #[tokio::test]
 async fn a_job_is_resumed_from_its_request_id_alone() {

@@ -2,11 +2,9 @@
 //! budget; every character of content in exactly one chunk (repeated table headers and
 //! overlaps excepted); every source range equal to its node's text; every box on the page.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::{document_strategy, fixtures};
+use crate::common::{document_strategy, fixtures};
 
 use extract_convert::{Chunk, ChunkOptions, Estimate, Tokenizer, chunks};
 use extract_model::{ContentNode, NodeType, OutputDocument};

@@ -1,0 +1,10 @@
+//! The crate's integration tests, one binary: each file a module, sharing one link of the
+//! dependency tree (a binary per file linked it once each).
+
+mod chunks;
+mod citations;
+mod common;
+mod hostile;
+mod parity;
+#[cfg(any(feature = "tiktoken", feature = "hf-tokenizers"))]
+mod tokenizers;

@@ -1,0 +1,8 @@
+//! The crate's integration tests, one binary: each file a module, sharing one link of the
+//! dependency tree (a binary per file linked it once each).
+
+mod api;
+mod common;
+mod faults;
+mod limits;
+mod okta;
