@@ -1,4 +1,5 @@
-//! The HTTP client: reqwest over rustls on ring, the one crypto backend of the default build.
+//! The HTTP client: reqwest over the TLS stack the build's features offer (rustls on ring by
+//! default, the one crypto backend of the default build).
 
 use std::time::Duration;
 
@@ -10,50 +11,103 @@ use crate::endpoint::redacted;
 /// The `User-Agent` every request carries.
 pub const USER_AGENT: &str = concat!("kensho-extract/", env!("CARGO_PKG_VERSION"));
 
-/// A reqwest client builder with rustls on ring and our user agent.
+/// A TLS stack for the HTTP clients this crate builds. Each feature adds one, and nothing
+/// else: with several built in, [`Tls::preferred`] picks in this order (the order of the
+/// variants), and [`client_builder_with`] takes the one a program asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Tls {
+    /// rustls on ring (feature `rustls-ring`, the default): ring also signs the client
+    /// assertions, so the default build holds one crypto library.
+    #[cfg(feature = "rustls-ring")]
+    RustlsRing,
+    /// rustls on aws-lc-rs (feature `rustls-aws-lc`).
+    #[cfg(feature = "rustls-aws-lc")]
+    RustlsAwsLc,
+    /// The platform's TLS, OpenSSL on Linux (feature `native-tls`).
+    #[cfg(feature = "native-tls")]
+    Native,
+}
+
+impl Tls {
+    /// Every stack this build offers, in the order [`Tls::preferred`] considers them.
+    pub const AVAILABLE: &'static [Tls] = &[
+        #[cfg(feature = "rustls-ring")]
+        Tls::RustlsRing,
+        #[cfg(feature = "rustls-aws-lc")]
+        Tls::RustlsAwsLc,
+        #[cfg(feature = "native-tls")]
+        Tls::Native,
+    ];
+
+    /// The stack [`client_builder`] uses: the first of [`Tls::AVAILABLE`]. `None` when the
+    /// build has no TLS feature: its clients then speak plain HTTP only (the emulator on
+    /// loopback), and an `https://` URL fails saying so.
+    #[must_use]
+    pub fn preferred() -> Option<Tls> {
+        Tls::AVAILABLE.first().copied()
+    }
+}
+
+/// A reqwest client builder over [`Tls::preferred`], with our user agent and redirect rules.
 ///
 /// reqwest is built without a bundled crypto provider; rather than install one process-wide
-/// (which would choose for the whole application), this hands reqwest a TLS configuration of
-/// its own: ring, and the platform's root certificates.
+/// (which would choose for the whole application), rustls is handed a configuration of its
+/// own: the chosen provider, and the platform's root certificates.
 ///
 /// Redirects obey the rules of URLs the user gives: a redirect to plain `http://` on another
 /// machine is refused, and one to another origin is not followed (the 3xx comes back as the
 /// answer), so a bearer token never travels to a host the user did not name.
 pub fn client_builder() -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(Duration::from_secs(10))
+        .redirect(redirect_policy());
+    match Tls::preferred() {
+        Some(tls) => with_tls(builder, tls),
+        None => builder,
+    }
+}
+
+/// [`client_builder`] over the TLS stack `tls`, whichever others the build also has.
+pub fn client_builder_with(tls: Tls) -> reqwest::ClientBuilder {
     with_tls(
         reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(Duration::from_secs(10))
             .redirect(redirect_policy()),
+        tls,
     )
 }
 
-/// The platform's TLS (the `native-tls` feature).
-#[cfg(feature = "native-tls")]
-fn with_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
-    builder.tls_backend_native()
+#[cfg_attr(
+    not(any(
+        feature = "rustls-ring",
+        feature = "rustls-aws-lc",
+        feature = "native-tls"
+    )),
+    allow(unused_variables, unreachable_code)
+)]
+fn with_tls(builder: reqwest::ClientBuilder, tls: Tls) -> reqwest::ClientBuilder {
+    match tls {
+        #[cfg(feature = "rustls-ring")]
+        Tls::RustlsRing => {
+            builder.tls_backend_preconfigured(tls_config(rustls::crypto::ring::default_provider()))
+        }
+        #[cfg(feature = "rustls-aws-lc")]
+        Tls::RustlsAwsLc => builder
+            .tls_backend_preconfigured(tls_config(rustls::crypto::aws_lc_rs::default_provider())),
+        #[cfg(feature = "native-tls")]
+        Tls::Native => builder.tls_backend_native(),
+    }
 }
 
-/// rustls, on the provider the features choose.
-#[cfg(not(feature = "native-tls"))]
-fn with_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
-    builder.tls_backend_preconfigured(tls_config())
-}
-
-/// The rustls crypto provider: aws-lc-rs with the `rustls-aws-lc` feature, else ring.
-#[cfg(not(feature = "native-tls"))]
-fn provider() -> rustls::crypto::CryptoProvider {
-    #[cfg(feature = "rustls-aws-lc")]
-    return rustls::crypto::aws_lc_rs::default_provider();
-    #[cfg(not(feature = "rustls-aws-lc"))]
-    rustls::crypto::ring::default_provider()
-}
-
-/// rustls with the platform's certificate verifier. Where the platform has no root
-/// certificates, every TLS handshake fails saying so (plain `http://` to loopback still works).
-#[cfg(not(feature = "native-tls"))]
-fn tls_config() -> rustls::ClientConfig {
-    let provider = std::sync::Arc::new(provider());
+/// rustls on `provider` with the platform's certificate verifier. Where the platform has no
+/// root certificates, every TLS handshake fails saying so (plain `http://` to loopback still
+/// works).
+#[cfg(any(feature = "rustls-ring", feature = "rustls-aws-lc"))]
+fn tls_config(provider: rustls::crypto::CryptoProvider) -> rustls::ClientConfig {
+    let provider = std::sync::Arc::new(provider);
     let verifier: std::sync::Arc<dyn rustls::client::danger::ServerCertVerifier> =
         match rustls_platform_verifier::Verifier::new(provider.clone()) {
             Ok(verifier) => std::sync::Arc::new(verifier),
@@ -61,7 +115,7 @@ fn tls_config() -> rustls::ClientConfig {
         };
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .expect("ring supports TLS 1.2 and 1.3")
+        .expect("ring and aws-lc-rs support TLS 1.2 and 1.3")
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
@@ -69,7 +123,7 @@ fn tls_config() -> rustls::ClientConfig {
     config
 }
 
-#[cfg(not(feature = "native-tls"))]
+#[cfg(any(feature = "rustls-ring", feature = "rustls-aws-lc"))]
 mod no_roots {
     //! A verifier for a platform without root certificates: it refuses every certificate,
     //! saying why, instead of failing to build a client that may only speak to loopback.

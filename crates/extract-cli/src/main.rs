@@ -4,6 +4,15 @@
 //! what to do), 2 a usage error (from clap), 3 a job failed on the service side, 4 a deadline
 //! passed, 130 interrupted.
 
+#[cfg(not(any(
+    feature = "rustls-ring",
+    feature = "rustls-aws-lc",
+    feature = "native-tls"
+)))]
+compile_error!(
+    "kensho-extract needs a TLS stack: build with --features rustls-ring (or native-tls, rustls-aws-lc)"
+);
+
 mod auth;
 mod cache;
 mod config;

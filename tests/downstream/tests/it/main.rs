@@ -3,3 +3,4 @@
 
 mod chunks;
 mod layers;
+mod tls;
