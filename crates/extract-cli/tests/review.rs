@@ -265,3 +265,93 @@ fn review_writes_beside_its_input_and_diff_speaks_text_json_and_html() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a PDF"));
 }
+
+/// A one-page PDF 14,400 points square (200 inches, the largest page PDF allows without
+/// UserUnit): 21,600 pixels square at the review's scale, 1.9 GB of pixmap.
+fn huge_page_pdf() -> Vec<u8> {
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 14400 14400] /Contents 4 0 R /Resources << >> >>"
+            .to_string(),
+        "<< /Length 17 >>\nstream\n0 0 m 9 9 l S 0 0\nendstream".to_string(),
+    ];
+    let mut out = String::from("%PDF-1.7\n");
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.push_str(&format!("{} 0 obj\n{object}\nendobj\n", i + 1));
+    }
+    let xref = out.len();
+    out.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for offset in offsets {
+        out.push_str(&format!("{offset:010} 00000 n \n"));
+    }
+    out.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    out.into_bytes()
+}
+
+/// `run --review` with a page whose pixmap alone would be 1.9 GB, in a process allowed 1.5 GB
+/// of address space: before the renderer was bounded, the allocation aborted the process and
+/// the whole batch with it. Now the page is drawn smaller, says so, and every output and the
+/// manifest are written.
+#[tokio::test(flavor = "multi_thread")]
+async fn run_review_of_a_huge_page_keeps_the_batch_within_a_memory_limit() {
+    let s = setup().await;
+    let input = s.dir.path().join("in");
+    pdfs(&input, 1);
+    std::fs::write(input.join("huge.pdf"), huge_page_pdf()).expect("writes");
+    let out_dir = s.dir.path().join("out");
+    let vars = keypair_vars(&s);
+    let cache = tempfile::tempdir().expect("tempdir");
+    // ulimit in sh: no prlimit needed; few malloc arenas, so that the address space is memory.
+    let command = isolated_command(
+        &[
+            "-c",
+            "ulimit -v 1500000 && exec \"$@\"",
+            "sh",
+            env!("CARGO_BIN_EXE_kensho-extract"),
+            "run",
+            input.to_str().expect("utf-8"),
+            "--out-dir",
+            out_dir.to_str().expect("utf-8"),
+            "--review",
+            "--concurrency",
+            "2",
+        ],
+        &vars,
+        cache.path(),
+    );
+    let mut sh = std::process::Command::new("sh");
+    sh.args(command.get_args()).env("MALLOC_ARENA_MAX", "2");
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => sh.env(name, value),
+            None => sh.env_remove(name),
+        };
+    }
+    let out = tokio::task::spawn_blocking(move || sh.output().expect("runs"))
+        .await
+        .expect("joins");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let html = std::fs::read_to_string(out_dir.join("huge.review.html")).expect("review written");
+    assert!(
+        html.contains("drawn at 0.28") && html.contains("megapixel limit per page"),
+        "the page says it was drawn smaller"
+    );
+    assert!(html.contains("<img class=\"scan\""));
+    assert!(out_dir.join("report-0.review.html").is_file());
+    let manifest = extract_batch::Manifest::load(&out_dir).expect("manifest");
+    assert_eq!(manifest.documents.len(), 2);
+    assert!(
+        manifest.documents.values().all(|e| e.outputs.len() >= 2),
+        "JSON and review recorded for both: {:?}",
+        manifest.documents
+    );
+}

@@ -29,14 +29,18 @@
 
 mod diff;
 mod frame;
+mod limits;
 mod located;
+#[cfg(feature = "pdf")]
+mod measure;
 mod page;
 #[cfg(feature = "pdf")]
 mod raster;
 
 pub use diff::{CellChange, Change, DocumentDiff, diff};
 pub use frame::{LETTER, PageFrame, PixelRect};
+pub use limits::RenderLimits;
 pub use located::{Located, colour_class, located};
 pub use page::{ReviewError, ReviewOptions, write_review};
 #[cfg(feature = "pdf")]
-pub use raster::{RenderedPage, page_sizes, render_pages};
+pub use raster::{RenderedPage, page_sizes, render_pages, render_pages_with};

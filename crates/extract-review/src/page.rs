@@ -9,6 +9,7 @@ use extract_model::OutputDocument;
 use serde::Serialize;
 
 use crate::frame::{LETTER, PageFrame};
+use crate::limits::RenderLimits;
 use crate::located::{Located, colour_class, located};
 
 /// How a review page is made.
@@ -26,6 +27,8 @@ pub struct ReviewOptions {
     pub highlights: HashMap<String, &'static str>,
     /// Lines listed above the items (what a diff removed).
     pub notes: Vec<String>,
+    /// Bounds on rendering each PDF page: pixels, memory, time.
+    pub render_limits: RenderLimits,
 }
 
 impl Default for ReviewOptions {
@@ -36,6 +39,7 @@ impl Default for ReviewOptions {
             threads: 0,
             highlights: HashMap::new(),
             notes: Vec::new(),
+            render_limits: RenderLimits::default(),
         }
     }
 }
@@ -51,9 +55,14 @@ impl ReviewOptions {
         self.scale = scale;
         self
     }
-    /// Threads rendering PDF pages (0: one per core).
+    /// Threads rendering PDF pages (0: one per core; fewer if the memory budget holds fewer).
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = threads;
+        self
+    }
+    /// Bounds on rendering each PDF page.
+    pub fn with_render_limits(mut self, limits: RenderLimits) -> Self {
+        self.render_limits = limits;
         self
     }
 }
@@ -157,7 +166,7 @@ pub fn write_review(
     }
     head(out, options, &items, &pages)?;
     let cells = cell_indices(&items);
-    let section = |out: &mut dyn Write, page: usize, image: Option<&[u8]>| {
+    let section = |out: &mut dyn Write, page: usize, image: Option<&[u8]>, note: Option<&str>| {
         let (w, h) = size(page);
         let frame = PageFrame::from_points(w, h, options.scale);
         let boxes = on_page.get(&page).map(Vec::as_slice).unwrap_or_default();
@@ -166,13 +175,13 @@ pub fn write_review(
             cells: &cells,
             boxes,
         };
-        write_page(out, page, &frame, image, &drawn, options)
+        write_page(out, page, &frame, image, note, &drawn, options)
     };
     match pdf {
         Some(pdf) => render_under(pdf, options, &pages, out, &section)?,
         None => {
             for &page in &pages {
-                section(out, page, None)?;
+                section(out, page, None, None)?;
             }
         }
     }
@@ -193,8 +202,10 @@ fn pdf_page_sizes(_pdf: &[u8]) -> Result<Vec<(f64, f64)>, ReviewError> {
     ))
 }
 
-/// Writes one page's section: the output, the page index, the page's PNG if rendered.
-type WriteSection<'a> = dyn Fn(&mut dyn Write, usize, Option<&[u8]>) -> std::io::Result<()> + 'a;
+/// Writes one page's section: the output, the page index, the page's PNG if rendered, a note
+/// on how it was rendered (or why not).
+type WriteSection<'a> =
+    dyn Fn(&mut dyn Write, usize, Option<&[u8]>, Option<&str>) -> std::io::Result<()> + 'a;
 
 /// Every page, the PDF's rendered under its boxes (in page order, as they are rendered), then
 /// the pages only boxes are on.
@@ -211,18 +222,31 @@ fn render_under(
         n => n,
     };
     let scale = options.scale as f32;
+    let limits = &options.render_limits;
+    let sizes = crate::raster::page_sizes(pdf).map_err(ReviewError::Pdf)?;
     let mut rendered = 0;
-    crate::raster::render_pages(pdf, scale, threads, |page, image| {
+    crate::raster::render_pages_with(pdf, scale, threads, limits, |page, image| {
         rendered = page + 1;
-        section(
-            &mut *out,
-            page,
-            image.as_ref().ok().map(|i| i.png.as_slice()),
-        )
+        match &image {
+            Ok(image) => {
+                // Drawn smaller than asked: the pixel limit, said on the page.
+                let wanted = sizes.get(page).map_or(0.0, |s| s.0 * options.scale);
+                let note = (f64::from(image.width) + 1.0 < wanted * 0.99).then(|| {
+                    format!(
+                        "drawn at {:.3} pixels per point instead of {}: the page is larger than the {:.1} megapixel limit per page",
+                        f64::from(image.width) * options.scale / wanted,
+                        options.scale,
+                        limits.max_pixels_per_page as f64 / 1e6
+                    )
+                });
+                section(&mut *out, page, Some(&image.png), note.as_deref())
+            }
+            Err(why) => section(&mut *out, page, None, Some(why)),
+        }
     })
     .map_err(ReviewError::Pdf)??;
     for &page in pages.range(rendered..) {
-        section(out, page, None)?;
+        section(out, page, None, None)?;
     }
     Ok(())
 }
@@ -317,6 +341,7 @@ fn write_page(
     page: usize,
     frame: &PageFrame,
     image: Option<&[u8]>,
+    note: Option<&str>,
     drawn: &Drawn,
     options: &ReviewOptions,
 ) -> std::io::Result<()> {
@@ -331,6 +356,14 @@ fn write_page(
         "<section class=\"page\" id=\"page-{0}\" data-page=\"{0}\" style=\"width:{w:.0}px;height:{h:.0}px\">",
         page + 1
     )?;
+    if let Some(note) = note {
+        writeln!(
+            out,
+            "<p class=\"render-note\">Page {}: {}</p>",
+            page + 1,
+            escape(note)
+        )?;
+    }
     if let Some(png) = image {
         write!(
             out,
