@@ -33,6 +33,11 @@ pub struct RenderLimits {
     /// Time to render one page (10 s by default). A page still being measured or drawn when it
     /// runs out is stopped and not rendered.
     pub time_per_page: Duration,
+    /// Bytes of page images one review holds in all (64 MiB of PNG by default). The review is
+    /// one file with its images inside, built in memory by `run --review`: past this, the
+    /// remaining pages are drawn without their image and say why, so a long noisy document
+    /// cannot make the review outgrow memory.
+    pub max_image_bytes: u64,
 }
 
 impl Default for RenderLimits {
@@ -41,6 +46,7 @@ impl Default for RenderLimits {
             max_pixels_per_page: 16 << 20,
             memory_budget_bytes: 256 << 20,
             time_per_page: Duration::from_secs(10),
+            max_image_bytes: 64 << 20,
         }
     }
 }
@@ -63,6 +69,11 @@ impl RenderLimits {
     /// Time to render one page.
     pub fn with_time_per_page(mut self, time: Duration) -> Self {
         self.time_per_page = time;
+        self
+    }
+    /// Bytes of page images one review holds in all.
+    pub fn with_max_image_bytes(mut self, bytes: u64) -> Self {
+        self.max_image_bytes = bytes;
         self
     }
 }

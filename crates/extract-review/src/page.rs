@@ -225,10 +225,21 @@ fn render_under(
     let limits = &options.render_limits;
     let sizes = crate::raster::page_sizes(pdf).map_err(ReviewError::Pdf)?;
     let mut rendered = 0;
+    let mut embedded: u64 = 0;
     crate::raster::render_pages_with(pdf, scale, threads, limits, |page, image| {
         rendered = page + 1;
         match &image {
+            Ok(image)
+                if embedded.saturating_add(image.png.len() as u64) > limits.max_image_bytes =>
+            {
+                let full = format!(
+                    "not drawn: the review already holds {:.1} MiB of page images, its limit",
+                    embedded as f64 / f64::from(1 << 20)
+                );
+                section(&mut *out, page, None, Some(&full))
+            }
             Ok(image) => {
+                embedded = embedded.saturating_add(image.png.len() as u64);
                 // Drawn smaller than asked: the pixel limit, said on the page.
                 let wanted = sizes.get(page).map_or(0.0, |s| s.0 * options.scale);
                 let note = (f64::from(image.width) + 1.0 < wanted * 0.99).then(|| {

@@ -252,3 +252,22 @@ fn an_ordinary_page_has_no_note() {
     assert!(!html.contains("render-note\">"), "no note");
     assert!(html.contains("<img class=\"scan\""));
 }
+
+/// A review holds at most `max_image_bytes` of page images: past it, pages are drawn without
+/// their image and say why, so a long document cannot make the review outgrow memory.
+#[test]
+fn page_images_stop_at_the_reviews_image_limit() {
+    let one = pdf("0 0 612 792", b"0 0 m 600 700 l S", "");
+    let html = review(&one, &ReviewOptions::default());
+    let full = review(
+        &one,
+        &ReviewOptions::default()
+            .with_render_limits(RenderLimits::default().with_max_image_bytes(100)),
+    );
+    assert!(html.contains("<img class=\"scan\""));
+    assert!(
+        !full.contains("<img class=\"scan\""),
+        "no image past the limit"
+    );
+    assert!(note(&full).contains("its limit"), "{}", note(&full));
+}
