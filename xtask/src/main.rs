@@ -11,6 +11,7 @@ mod bigpdf;
 mod codegen;
 mod dist;
 mod msrv;
+mod public_api;
 mod release;
 
 use std::path::PathBuf;
@@ -49,6 +50,8 @@ enum Command {
     },
     /// Check that every crate's `rust-version` is the toolchain CI builds with.
     Msrv,
+    /// Check that each library's public API shows only the other crates `docs/stability.md` lists.
+    PublicApi,
     /// Run a benchmark against its baseline in the same run and print the ratio.
     Bench {
         #[command(subcommand)]
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Codegen { check } => codegen::run(&workspace_root(), check),
         Command::Dist { binary } => dist::run(&workspace_root(), binary),
         Command::Msrv => msrv::run(&workspace_root()),
+        Command::PublicApi => public_api::run(&workspace_root()),
         Command::Bench { which } => bench::run(&workspace_root(), which),
     };
     match result {
