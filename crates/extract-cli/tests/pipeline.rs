@@ -448,6 +448,46 @@ async fn a_profile_value_is_refused_as_its_flag_is() {
     }
 }
 
+/// `config show` never prints a credential a URL carries: a password, a secret parameter, from
+/// a profile, a flag or the environment, in the table and in JSON.
+#[tokio::test(flavor = "multi_thread")]
+async fn config_show_redacts_credentials_in_urls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[profiles.default]\napi-url = \"https://alice:hunter2@extract.example/?token=tok-123\"\n",
+    )
+    .expect("writes");
+    let config = config.to_string_lossy().into_owned();
+    let vars = [
+        ("KENSHO_CONFIG", config.as_str()),
+        (
+            "KENSHO_TOKEN_URL",
+            "https://okta.example/oauth2/v1/token?client_id=me&client_secret=s3cr3t",
+        ),
+    ];
+    for json in [false, true] {
+        let args: &[&str] = if json {
+            &["config", "show", "--json"]
+        } else {
+            &["config", "show"]
+        };
+        let out = run(args, &vars).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let shown = text(&out.stdout);
+        for secret in ["hunter2", "tok-123", "s3cr3t"] {
+            assert!(!shown.contains(secret), "{secret} shown: {shown}");
+        }
+        for redacted in [
+            "https://alice:***@extract.example/?token=***",
+            "https://okta.example/oauth2/v1/token?client_id=me&client_secret=***",
+        ] {
+            assert!(shown.contains(redacted), "{redacted} not in {shown}");
+        }
+    }
+}
+
 /// Requests of any kind the emulator has answered (token exchanges aside).
 fn requests(s: &Setup) -> u64 {
     let stats = s.emulator.stats();
