@@ -420,6 +420,12 @@ impl Settings {
             .with_token_url(&self.token_url.value);
         config.client_id = self.client_id.value.clone();
         config.private_key = self.private_key.value.clone();
+        // A key others can read is said so, once, before it is used.
+        if let (Some(_), Some(key)) = (&config.client_id, &config.private_key)
+            && self.access_token.value.is_none()
+        {
+            crate::keys::warn_if_open(key);
+        }
         // A token command runs only for the method that will be used: an access token first.
         config.access_token = self
             .access_token

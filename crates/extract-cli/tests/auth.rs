@@ -141,6 +141,58 @@ async fn no_credentials_says_which_variables_to_set() {
     }
 }
 
+/// A private key its group or others can read is used, with one warning on stderr naming the
+/// file and the fix (as ssh does); a 0600 key, as `keys generate` writes it, gets no word.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_key_others_can_read_is_warned_about_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup().await;
+    let vars = keypair_vars(&s);
+    let key = s.key_path.display().to_string();
+    let warning = format!(
+        "warning: private key {key} is readable by group or others (mode 0644): run chmod 600 {key}"
+    );
+    let chmod = |mode| {
+        std::fs::set_permissions(&s.key_path, std::fs::Permissions::from_mode(mode)).expect("chmod")
+    };
+    let inputs = s.dir.path().join("in");
+    pdfs(&inputs, 2);
+    let out_dir = s.dir.path().join("out").display().to_string();
+    let inputs = inputs.display().to_string();
+    let commands: [&[&str]; 4] = [
+        &["auth", "token"],
+        &["auth", "verify"],
+        &["run", &inputs, "--out-dir", &out_dir, "--overwrite"],
+        &["keys", "public", &key],
+    ];
+    for mode in [0o600, 0o644] {
+        chmod(mode);
+        for args in commands {
+            let out = run(args, &as_refs(&vars)).await;
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+            if mode == 0o600 {
+                assert!(!stderr.contains("warning"), "{args:?}: {stderr}");
+            } else {
+                assert_eq!(stderr.matches(&warning).count(), 1, "{args:?}: {stderr}");
+                assert_eq!(stderr.matches("warning").count(), 1, "{args:?}: {stderr}");
+            }
+        }
+    }
+    // A key given but not used (an access token wins) is not judged.
+    let mut given = vars.clone();
+    given.push(("KENSHO_ACCESS_TOKEN", "a-token".into()));
+    let out = run(&["auth", "token"], &as_refs(&given)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "a-token");
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejected_client_is_one_clear_line() {
     let s = setup().await;
