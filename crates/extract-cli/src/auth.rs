@@ -145,11 +145,13 @@ async fn verify(args: &Settings, json: bool) -> Result<(), Failure> {
             )?;
             Ok(())
         }
-        401 | 403 => Err(format!(
-            "the API at {} refused the token (HTTP {status}): check the credentials",
-            extract_auth::redacted(&api)
-        )
-        .into()),
+        401 | 403 => Err(crate::exit::coded(
+            crate::exit::CREDENTIALS_REFUSED,
+            format!(
+                "the API at {} refused the token (HTTP {status}): check the credentials",
+                extract_auth::redacted(&api)
+            ),
+        )),
         other => Err(format!(
             "the API at {} answered HTTP {other} to the probe; it may be down",
             extract_auth::redacted(&api)

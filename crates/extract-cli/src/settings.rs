@@ -172,8 +172,11 @@ fn read_config(path: &Path) -> Result<Option<ConfigFile>, Failure> {
     })
 }
 
+/// A setting's check of a value as written: why it is refused, if it is.
+type Check = fn(&str) -> Result<(), String>;
+
 /// The numbers a profile holds, each with the check of its flag.
-fn number_check(key: &str) -> Option<fn(&str) -> Result<(), String>> {
+fn number_check(key: &str) -> Option<Check> {
     match key {
         "request-timeout" => Some(|text| crate::auth::request_seconds(text).map(drop)),
         "max-rps" => Some(|text| crate::auth::positive_rate(text).map(drop)),

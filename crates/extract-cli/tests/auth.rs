@@ -63,7 +63,8 @@ async fn auth_verify_names_the_method_and_expiry_and_checks_the_api() {
             .starts_with("http://127.0.0.1:")
     );
 
-    // A given token the API refuses: exit 1, one line, and the token is not echoed.
+    // A given token the API refuses: exit 6 (credentials refused), one line, and the token is
+    // not echoed.
     let api = s.emulator.base_url().to_string();
     let out = run(
         &["auth", "verify"],
@@ -73,7 +74,7 @@ async fn auth_verify_names_the_method_and_expiry_and_checks_the_api() {
         ],
     )
     .await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(6));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("refused the token") && !stderr.contains("pasted-secret-token"),
@@ -199,12 +200,15 @@ async fn a_rejected_client_is_one_clear_line() {
     let mut vars = keypair_vars(&s);
     vars[2].1 = "0oaWRONGCLIENT".into();
     let out = run(&["auth", "token"], &as_refs(&vars)).await;
-    assert_eq!(out.status.code(), Some(1));
+    // Credentials refused: exit 6, with what to check.
+    assert_eq!(out.status.code(), Some(6));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("invalid_client") && stderr.contains("not registered"),
         "{stderr}"
     );
+    assert!(stderr.contains("check the client id and key"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(out.stdout.is_empty());
 }
 
