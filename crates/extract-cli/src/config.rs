@@ -53,7 +53,9 @@ fn rows(settings: &Settings) -> Vec<(&'static str, Option<String>, &Source)> {
     // A URL may carry a password or a secret parameter: those show as `***`.
     fn url(setting: &Setting<String>) -> (Option<String>, &Source) {
         (
-            Some(extract_batch::names::printable_url(&setting.value)),
+            Some(extract_batch::names::printable(&extract_batch::redact_url(
+                &setting.value,
+            ))),
             &setting.source,
         )
     }
