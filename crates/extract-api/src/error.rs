@@ -124,6 +124,13 @@ impl ApiError {
         }
     }
 
+    /// True when no token could be had because the credentials were refused
+    /// ([`AuthError::is_refused_credentials`]): every later call would fail alike, so a program
+    /// making many stops instead of failing each one.
+    pub fn is_refused_credentials(&self) -> bool {
+        matches!(self, ApiError::Auth(e) if e.is_refused_credentials())
+    }
+
     /// The service's own words: the message read from an error body, or its text.
     pub fn message(&self) -> Option<String> {
         match self {

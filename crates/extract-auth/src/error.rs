@@ -104,6 +104,27 @@ impl AuthError {
         }
     }
 
+    /// True when the credentials themselves were refused, so that every later exchange with
+    /// them would be refused alike until someone changes them: the token endpoint answered 400,
+    /// 401 or 403 with `invalid_client`, `invalid_grant` or `unauthorized_client` (the client
+    /// id and key, or the refresh token, are unknown, revoked, deactivated or wrong), or 401 or
+    /// 403 without an OAuth error; or a given access token was rejected. A 5xx, a 429, a
+    /// dropped connection or a timeout is transient instead ([`AuthError::is_transient`]).
+    pub fn is_refused_credentials(&self) -> bool {
+        match self {
+            AuthError::OAuth { status, error, .. } => {
+                matches!(status, 400 | 401 | 403)
+                    && matches!(
+                        error.as_str(),
+                        "invalid_client" | "invalid_grant" | "unauthorized_client"
+                    )
+            }
+            AuthError::Rejected { status, .. } => matches!(status, 401 | 403),
+            AuthError::GivenTokenRejected => true,
+            _ => false,
+        }
+    }
+
     /// The HTTP status of a refusal.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -126,5 +147,61 @@ impl AuthError {
 impl From<KeyError> for AuthError {
     fn from(e: KeyError) -> Self {
         AuthError::Key(Arc::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oauth(status: u16, error: &str) -> AuthError {
+        AuthError::OAuth {
+            status,
+            error: error.into(),
+            description: String::new(),
+            retry_after: None,
+        }
+    }
+
+    fn rejected(status: u16) -> AuthError {
+        AuthError::Rejected {
+            url: "https://okta.example/token".into(),
+            status,
+            body: String::new(),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn refused_credentials_are_told_from_transient_failures() {
+        for refused in [
+            oauth(401, "invalid_client"),
+            oauth(400, "invalid_grant"),
+            oauth(401, "invalid_grant"),
+            oauth(403, "unauthorized_client"),
+            rejected(401),
+            rejected(403),
+            AuthError::GivenTokenRejected,
+        ] {
+            assert!(refused.is_refused_credentials(), "{refused:?}");
+            assert!(!refused.is_transient(), "{refused:?}");
+        }
+        for other in [
+            oauth(400, "invalid_scope"),
+            oauth(400, "invalid_request"),
+            oauth(500, "invalid_client"),
+            oauth(503, "temporarily_unavailable"),
+            oauth(429, "slow_down"),
+            rejected(500),
+            rejected(502),
+            rejected(429),
+            AuthError::Timeout {
+                url: String::new(),
+                after: Duration::from_secs(1),
+            },
+            AuthError::NotConfigured,
+        ] {
+            assert!(!other.is_refused_credentials(), "{other:?}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! One document's way through the stages: what an earlier run left, the output cache, then
 //! submit, wait and write.
 
-use extract_api::{ExtractApi, OutputDocument};
+use extract_api::{ApiError, ExtractApi, OutputDocument};
 
 use crate::cache::OutputCache;
 use crate::manifest::EntryState;
@@ -119,8 +119,11 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             // The job is still Submitted in the manifest: a re-run resumes it.
             Err(PollError::Deadline { request_id, .. }) => Ok(BatchOutcome::TimedOut(request_id)),
             // The request is gone (expired, unknown): a resumed job is submitted anew.
+            // (A refused token exchange has a 400 or 401 too, but is the credentials' fault.)
             Err(PollError::Api { source, .. })
-                if resumed && matches!(source.status(), Some(400 | 404 | 405 | 410)) =>
+                if resumed
+                    && !matches!(source, ApiError::Auth(_))
+                    && matches!(source.status(), Some(400 | 404 | 405 | 410)) =>
             {
                 tracing::info!(file = %file.display(), "the earlier request is gone ({source}); submitting again");
                 let job = self.submit_new(input, &sha256, None, shared).await?;

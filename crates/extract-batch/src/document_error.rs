@@ -23,6 +23,13 @@ pub enum DocumentError {
     /// This worker's lease on its shard lapsed or was taken: it stopped before acting.
     #[error(transparent)]
     LeaseLost(#[from] crate::LeaseLost),
+    /// The run stopped before this document was sent: another document's token exchange was
+    /// refused ([`CredentialsRefused`]).
+    #[error("{reason}")]
+    Stopped {
+        /// The refusal that stopped the run.
+        reason: String,
+    },
     /// A request about it failed (refused, credentials, a bad file…).
     #[error(transparent)]
     Api(#[from] ApiError),
@@ -77,6 +84,19 @@ impl DocumentError {
         }
     }
 
+    /// True when no token could be had because the credentials were refused
+    /// ([`ApiError::is_refused_credentials`]): no document of the run can be done with them,
+    /// so the run stops ([`CredentialsRefused`]).
+    pub fn is_refused_credentials(&self) -> bool {
+        match self {
+            DocumentError::Stopped { .. } => true,
+            DocumentError::Api(e) | DocumentError::Poll(PollError::Api { source: e, .. }) => {
+                e.is_refused_credentials()
+            }
+            _ => false,
+        }
+    }
+
     /// True when the service may hold a job for this document that the manifest has no id for.
     pub fn may_have_created_job(&self) -> bool {
         match self {
@@ -85,4 +105,19 @@ impl DocumentError {
             _ => false,
         }
     }
+}
+
+/// Why a run stopped early: the token endpoint refused the credentials (the client id and key,
+/// or the refresh token), or the API rejected a given access token. Every later document would
+/// be refused alike, so none is sent after it: the documents done before stay written and in
+/// the manifest, the jobs in flight stay recorded there, and a run with good credentials
+/// resumes. [`crate::BatchRunner::run`] returns it inside its `std::io::Error`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{reason}; the run stopped: nothing more is sent with these credentials")]
+#[non_exhaustive]
+pub struct CredentialsRefused {
+    /// The refusal, as the token source put it.
+    pub reason: String,
+    /// The counts of the run up to the stop.
+    pub summary: crate::BatchSummary,
 }

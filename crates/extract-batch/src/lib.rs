@@ -51,7 +51,7 @@ mod write;
 use extract_poll::{JobEvent, JobHandle, PollError, PollPolicy, Poller, PollingPolicy};
 
 pub use cache::{CacheStats, OutputCache};
-pub use document_error::DocumentError;
+pub use document_error::{CredentialsRefused, DocumentError};
 pub use fence::LeaseLost;
 pub use folder::{STATE_DIR, manifest_shown, shard_manifests};
 pub use input::MAX_OBJECT_BYTES;

@@ -151,9 +151,11 @@ impl StoreLocation {
 }
 
 /// `url` with what may be a credential replaced by `***`: the user and password
-/// (`s3://user:secret@bucket`) and every query value (`?client_secret=…`, a SAS token). The
-/// result does not depend on the secrets, so it can be printed, hashed and used in keys. Text
-/// that is not a URL is returned as it is.
+/// (`s3://user:secret@bucket`), every query value (`?client_secret=…`, a SAS token) and every
+/// fragment value (`#access_token=…`; a fragment that is not `name=value` pairs is `***`
+/// whole). The result does not depend on the secrets, so it can be printed, hashed and used in
+/// keys. Text that is not a URL is returned as it is. The one redaction of URLs for people:
+/// store locations here, `config show` in the CLI.
 #[must_use]
 pub fn redact_url(url: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
@@ -180,6 +182,22 @@ pub fn redact_url(url: &str) -> String {
             .collect::<Vec<_>>()
             .join("&");
         parsed.set_query(Some(&query));
+    }
+    if let Some(fragment) = parsed.fragment() {
+        changed = true;
+        let redacted = if fragment.contains('=') {
+            fragment
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) => format!("{name}=***"),
+                    None => pair.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("&")
+        } else {
+            "***".to_string()
+        };
+        parsed.set_fragment(Some(&redacted));
     }
     if changed {
         parsed.to_string()
@@ -248,6 +266,19 @@ mod tests {
             );
             assert_eq!(at.url(), kept, "{given}");
             assert!(!at.url_of("x.pdf").contains("secret"));
+        }
+        for (given, shown) in [
+            (
+                "https://h/cb#access_token=abc&x=1",
+                "https://h/cb#access_token=***&x=***",
+            ),
+            ("https://h/cb#tok3n", "https://h/cb#***"),
+            (
+                "https://alice:hunter2@h/t?client_secret=s3cr3t",
+                "https://***@h/t?client_secret=***",
+            ),
+        ] {
+            assert_eq!(redact_url(given), shown, "{given}");
         }
         // The same place with other secrets is the same URL: no hash or key changes.
         assert_eq!(redact_url("s3://a:one@b/in"), redact_url("s3://c:two@b/in"));

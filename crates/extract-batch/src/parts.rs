@@ -138,6 +138,9 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                     attempts += 1;
                     shared.count(|s| s.submissions += 1);
                     shared.fence.check()?;
+                    if let Some(reason) = shared.refusal() {
+                        return Err(DocumentError::Stopped { reason });
+                    }
                     match input.file.submit(&self.api, &options).await {
                         Ok(submission) => {
                             let handle: JobHandle = submission.into();
@@ -221,7 +224,9 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 }
                 // The earlier request is gone: that part is sent anew.
                 Err(PollError::Api { source, .. })
-                    if resumed && matches!(source.status(), Some(400 | 404 | 405 | 410)) =>
+                    if resumed
+                        && !matches!(source, ApiError::Auth(_))
+                        && matches!(source.status(), Some(400 | 404 | 405 | 410)) =>
                 {
                     resumed = false;
                     self.update(shared, &input.key, forget).await?;

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::DocumentError;
 use crate::cache::OutputCache;
+use crate::document_error::CredentialsRefused;
 use crate::fence::Fence;
 use crate::folder::OutputFolder;
 use crate::input::InputFile;
@@ -78,9 +79,20 @@ pub(crate) struct Shared {
     /// Asked before every action with an effect outside the process.
     pub(crate) fence: Fence,
     summary: Mutex<BatchSummary>,
+    /// Set by the first document whose credentials were refused: nothing more is submitted.
+    refused: Mutex<Option<String>>,
 }
 
 impl Shared {
+    /// The refusal that stops the run, if there was one. Asked immediately before every
+    /// submission, as the fence is: once the credentials were refused, nothing more is sent.
+    pub(crate) fn refusal(&self) -> Option<String> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     pub(crate) fn count(&self, change: impl FnOnce(&mut BatchSummary)) {
         change(&mut self.summary.lock().unwrap_or_else(|e| e.into_inner()));
     }
@@ -313,6 +325,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             journal,
             fence: fence.clone(),
             summary: Mutex::new(BatchSummary::default()),
+            refused: Mutex::new(None),
         });
         let runner = Arc::new(self.clone());
         let mut waiting = inputs.into_iter();
@@ -334,13 +347,23 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 }
             };
             match joined {
-                Some(Ok(result)) => results.push(result),
+                Some(Ok(Some(result))) => results.push(result),
+                // Stopped by refused credentials: the run ends here, below.
+                Some(Ok(None)) => {}
                 // A document's task that panicked: that document's error, not the batch's.
-                Some(Err(e)) => results.push((
+                Some(Err(e)) if !e.is_cancelled() => results.push((
                     PathBuf::from("(a document)"),
                     BatchOutcome::Error(Arc::new(DocumentError::Internal(e.to_string()))),
                 )),
+                Some(Err(_)) => {}
                 None => break,
+            }
+            if shared.refusal().is_some() {
+                // Every document would be refused alike: those in flight stop where they are
+                // (their manifest entries say where), and no other starts.
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+                break;
             }
         }
         fence.check().map_err(std::io::Error::other)?;
@@ -365,16 +388,38 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             .journal
             .finish(snapshot, shared.folder.local_state())
             .await?;
+        if let Some(reason) = shared
+            .refused
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+        {
+            return Err(std::io::Error::other(CredentialsRefused {
+                reason,
+                summary,
+            }));
+        }
         Ok(BatchReport {
             documents: results,
             summary,
         })
     }
 
-    /// One document, start to end: its outcome counted and reported.
-    async fn process(&self, input: Input, shared: &Shared) -> (PathBuf, BatchOutcome) {
+    /// One document, start to end: its outcome counted and reported. `None` when the
+    /// credentials were refused: the run stops, and says so once, for all its documents.
+    async fn process(&self, input: Input, shared: &Shared) -> Option<(PathBuf, BatchOutcome)> {
         let outcome = match self.try_process(&input, shared).await {
             Ok(outcome) => outcome,
+            Err(e) if e.is_refused_credentials() => {
+                let mut refused = shared.refused.lock().unwrap_or_else(|e| e.into_inner());
+                if refused.is_none() {
+                    let reason = match e {
+                        DocumentError::Stopped { reason } => reason,
+                        other => other.to_string(),
+                    };
+                    *refused = Some(reason);
+                }
+                return None;
+            }
             Err(e) => BatchOutcome::Error(Arc::new(e)),
         };
         shared.count(|summary| match &outcome {
@@ -390,7 +435,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             input: shown.clone(),
             outcome: outcome.clone(),
         });
-        (shown, outcome)
+        Some((shown, outcome))
     }
 
     /// Changes the entry of `key` and returns once the change is durable. The change and its
@@ -519,6 +564,89 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Ten documents, one at a time, against a mock whose token exchange fails from the
+    /// fourth submission on with `refusal`; the run's result, submissions tried, manifest.
+    async fn token_fails_after_three(
+        refusal: fn() -> extract_auth::AuthError,
+    ) -> (Result<BatchReport, std::io::Error>, u32, Manifest) {
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        use extract_api::{MockExtractApi, RetrievalMode, Submission};
+
+        let submissions = Arc::new(AtomicU32::new(0));
+        let counter = submissions.clone();
+        let mut api = MockExtractApi::new();
+        api.expect_submit_file().returning(move |path, _| {
+            if counter.fetch_add(1, Ordering::SeqCst) < 3 {
+                Ok(Submission::new(
+                    format!("id-{}", path.display()),
+                    RetrievalMode::Inline,
+                ))
+            } else {
+                Err(ApiError::Auth(refusal()))
+            }
+        });
+        api.expect_status().returning(|_, _| {
+            Ok(serde_json::from_value(serde_json::json!({"status": "success", "output": {"content_tree": {"uid": "0", "type": "DOCUMENT", "content": null, "children": []}, "annotations": []}})).expect("status"))
+        });
+        let inputs = tempfile::tempdir().expect("tempdir");
+        let out = tempfile::tempdir().expect("tempdir");
+        for i in 0..10 {
+            std::fs::write(inputs.path().join(format!("doc-{i:02}.pdf")), "%PDF-1.4")
+                .expect("writes");
+        }
+        let result = BatchRunner::new(Arc::new(api), out.path())
+            .concurrency(1)
+            .run(&[inputs.path().to_path_buf()])
+            .await;
+        let manifest = Manifest::load(out.path()).expect("manifest");
+        (result, submissions.load(Ordering::SeqCst), manifest)
+    }
+
+    #[tokio::test]
+    async fn refused_credentials_stop_the_run_at_once() {
+        let (result, tried, manifest) =
+            token_fails_after_three(|| extract_auth::AuthError::OAuth {
+                status: 401,
+                error: "invalid_client".into(),
+                description: "The client has been deactivated".into(),
+                retry_after: None,
+            })
+            .await;
+        let error = result.expect_err("stops");
+        let stopped = error
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<CredentialsRefused>())
+            .expect("credentials refused");
+        assert!(stopped.reason.contains("invalid_client"), "{stopped}");
+        assert_eq!(stopped.summary.succeeded, 3);
+        assert_eq!(stopped.summary.errors, 0);
+        assert_eq!(tried, 4, "nothing is tried after the refusal");
+        let count = |state| {
+            manifest
+                .documents
+                .values()
+                .filter(|e| e.state == state)
+                .count()
+        };
+        assert_eq!(count(crate::manifest::EntryState::Succeeded), 3);
+        assert_eq!(count(crate::manifest::EntryState::Failed), 0);
+    }
+
+    #[tokio::test]
+    async fn a_transient_token_failure_fails_one_document_not_the_run() {
+        let (result, tried, _) = token_fails_after_three(|| extract_auth::AuthError::Rejected {
+            url: "https://okta.example/token".into(),
+            status: 503,
+            body: "unavailable".into(),
+            retry_after: None,
+        })
+        .await;
+        let report = result.expect("runs to the end");
+        assert_eq!(tried, 10);
+        assert_eq!((report.summary.succeeded, report.summary.errors), (3, 7));
     }
 
     /// A batch of `n` documents against a mock that answers at once; the journal's bytes.

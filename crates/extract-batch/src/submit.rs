@@ -83,6 +83,9 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             // Asked immediately before the submission leaves: a worker whose lease lapsed
             // (paused, cut off) sends nothing more.
             shared.fence.check()?;
+            if let Some(reason) = shared.refusal() {
+                return Err(DocumentError::Stopped { reason });
+            }
             match input.file.submit(&self.api, &self.options).await {
                 Ok(submission) => {
                     let job: JobHandle = submission.into();
@@ -118,6 +121,13 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                         input: file.to_path_buf(),
                         reason,
                     });
+                }
+                // No token: nothing was sent (or the service answered 401 and took nothing).
+                // The entry waits as queued for a run with good credentials.
+                Err(error) if error.is_refused_credentials() => {
+                    self.update(shared, key, |e| e.state = EntryState::Queued)
+                        .await?;
+                    return Err(error.into());
                 }
                 Err(error) => {
                     let reason = error.to_string();

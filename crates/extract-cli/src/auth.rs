@@ -39,7 +39,7 @@ pub struct AuthArgs {
     pub access_token: Option<String>,
     /// The longest any one request may go unanswered, in seconds: an API call, a token
     /// exchange (with its retries), or the answer to an uploaded document [default: 60].
-    #[arg(long, global = true, env = settings::REQUEST_TIMEOUT_ENV, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, global = true, env = settings::REQUEST_TIMEOUT_ENV, value_name = "SECONDS", value_parser = request_seconds)]
     pub request_timeout: Option<u64>,
     /// At most this many requests a second to Kensho from this process; within it the rate
     /// adapts to the service's 429s [default: no cap].
@@ -47,13 +47,21 @@ pub struct AuthArgs {
     pub max_rps: Option<f64>,
 }
 
-/// A rate in requests per second: a positive number.
-fn positive_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
+/// A request timeout in seconds: a whole number from 1 to 3600. The one check of
+/// `--request-timeout`, `KENSHO_REQUEST_TIMEOUT` and a profile's `request-timeout`.
+pub fn request_seconds(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(seconds) if (1..=3600).contains(&seconds) => Ok(seconds),
+        _ => Err("must be a whole number of seconds from 1 to 3600".into()),
+    }
+}
+
+/// A rate in requests per second: a positive number. The one check of `--max-rps`,
+/// `KENSHO_MAX_RPS` and a profile's `max-rps`.
+pub fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
         Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
-        _ => Err(format!(
-            "`{text}` is not a positive number of requests per second"
-        )),
+        _ => Err("must be a positive number of requests per second".into()),
     }
 }
 
@@ -137,11 +145,13 @@ async fn verify(args: &Settings, json: bool) -> Result<(), Failure> {
             )?;
             Ok(())
         }
-        401 | 403 => Err(format!(
-            "the API at {} refused the token (HTTP {status}): check the credentials",
-            extract_auth::redacted(&api)
-        )
-        .into()),
+        401 | 403 => Err(crate::exit::coded(
+            crate::exit::CREDENTIALS_REFUSED,
+            format!(
+                "the API at {} refused the token (HTTP {status}): check the credentials",
+                extract_auth::redacted(&api)
+            ),
+        )),
         other => Err(format!(
             "the API at {} answered HTTP {other} to the probe; it may be down",
             extract_auth::redacted(&api)

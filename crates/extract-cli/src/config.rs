@@ -10,7 +10,8 @@ use crate::settings::{self, Setting, Settings, Source, TokenSetting};
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print every connection setting, its value and where it came from (flag, env, profile,
-    /// default); tokens are never printed, only whether and how they are set.
+    /// default); tokens are never printed, only whether and how they are set, and credentials
+    /// in URLs show as `***`.
     Show {
         /// One JSON object instead of a table.
         #[arg(long)]
@@ -49,8 +50,17 @@ fn rows(settings: &Settings) -> Vec<(&'static str, Option<String>, &Source)> {
     };
     let mut rows = Vec::new();
     let mut push = |name, (value, source)| rows.push((name, value, source));
-    push("api-url", plain(&settings.api_url));
-    push("token-url", plain(&settings.token_url));
+    // A URL may carry a password or a secret parameter: those show as `***`.
+    fn url(setting: &Setting<String>) -> (Option<String>, &Source) {
+        (
+            Some(extract_batch::names::printable(&extract_batch::redact_url(
+                &setting.value,
+            ))),
+            &setting.source,
+        )
+    }
+    push("api-url", url(&settings.api_url));
+    push("token-url", url(&settings.token_url));
     push("client-id", optional(&settings.client_id, String::clone));
     push(
         "private-key",

@@ -43,10 +43,42 @@ struct Profile {
     token_url: Option<String>,
     client_id: Option<String>,
     private_key: Option<PathBuf>,
-    request_timeout: Option<u64>,
-    max_rps: Option<f64>,
+    /// Numbers as written: checked by their flag's own parser ([`Profile::checked`]).
+    request_timeout: Option<toml::Value>,
+    max_rps: Option<toml::Value>,
     access_token_command: Option<String>,
     refresh_token_command: Option<String>,
+}
+
+impl Profile {
+    /// The value of `key` in profile `profile` of `file`, through `parse`, the parser of the
+    /// key's flag and environment variable: a value that flag would refuse is refused here too,
+    /// in one line naming the file, the profile and the key.
+    fn checked<T>(
+        value: Option<&toml::Value>,
+        key: &str,
+        parse: fn(&str) -> Result<T, String>,
+        (file, profile): (&Path, &str),
+    ) -> Result<Option<T>, Failure> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let (text, written) = match value {
+            toml::Value::String(text) => (text.clone(), format!("{text:?}")),
+            toml::Value::Integer(n) => (n.to_string(), n.to_string()),
+            // `{:?}` keeps the point: -5.0, not -5.
+            toml::Value::Float(x) => (format!("{x:?}"), format!("{x:?}")),
+            toml::Value::Boolean(b) => (b.to_string(), b.to_string()),
+            other => (String::new(), format!("<{}>", other.type_str())),
+        };
+        parse(&text).map(Some).map_err(|why| {
+            format!(
+                "{}: profile {profile:?}: {key} = {written}: {why}",
+                file.display()
+            )
+            .into()
+        })
+    }
 }
 
 /// Where a setting's value came from, for `config show` and for errors.
@@ -119,6 +151,12 @@ fn read_config(path: &Path) -> Result<Option<ConfigFile>, Failure> {
         }
     };
     toml::from_str(&text).map(Some).map_err(|e| {
+        if let Some(refused) = e
+            .span()
+            .and_then(|span| unreadable_number(path, &text, span.start))
+        {
+            return refused;
+        }
         let message = e.message();
         let hint = if message.contains("access-token") || message.contains("refresh-token") {
             "; a profile holds no token: use access-token-command or refresh-token-command, or the environment"
@@ -132,6 +170,41 @@ fn read_config(path: &Path) -> Result<Option<ConfigFile>, Failure> {
         )
         .into()
     })
+}
+
+/// A setting's check of a value as written: why it is refused, if it is.
+type Check = fn(&str) -> Result<(), String>;
+
+/// The numbers a profile holds, each with the check of its flag.
+fn number_check(key: &str) -> Option<Check> {
+    match key {
+        "request-timeout" => Some(|text| crate::auth::request_seconds(text).map(drop)),
+        "max-rps" => Some(|text| crate::auth::positive_rate(text).map(drop)),
+        _ => None,
+    }
+}
+
+/// A number TOML itself cannot hold (`request-timeout = 18446744073709551616`,
+/// `max-rps = 1e999`) fails the parse at `at`: when that is a profile's number, the same line
+/// as any other refused value, from the key's own check of the text as written.
+fn unreadable_number(path: &Path, text: &str, at: usize) -> Option<Failure> {
+    let start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(start..)?.lines().next()?;
+    let (key, value) = line.split_once('=')?;
+    let (key, value) = (key.trim(), value.split('#').next()?.trim());
+    let check = number_check(key)?;
+    let profile = text.get(..start)?.lines().rev().find_map(|l| {
+        let header = l.trim().strip_prefix("[profiles.")?.strip_suffix(']')?;
+        Some(header.trim().trim_matches('"').to_string())
+    })?;
+    let why = check(value).err()?;
+    Some(
+        format!(
+            "{}: profile {profile:?}: {key} = {value}: {why}",
+            path.display()
+        )
+        .into(),
+    )
 }
 
 impl Settings {
@@ -206,6 +279,28 @@ impl Settings {
             (None, None) => (Profile::default(), None),
         };
         let profile_source = || from_profile.clone().unwrap_or(Source::Unset);
+        // The profile's numbers pass the checks their flags do, whether or not a flag wins.
+        let at = match &from_profile {
+            Some(Source::Profile { name, file }) => Some((file.as_path(), name.as_str())),
+            _ => None,
+        };
+        let (profile_timeout, profile_rps) = match at {
+            Some(at) => (
+                Profile::checked(
+                    profile.request_timeout.as_ref(),
+                    "request-timeout",
+                    crate::auth::request_seconds,
+                    at,
+                )?,
+                Profile::checked(
+                    profile.max_rps.as_ref(),
+                    "max-rps",
+                    crate::auth::positive_rate,
+                    at,
+                )?,
+            ),
+            None => (None, None),
+        };
 
         // Flag or environment (clap read both), else the profile, else the default.
         fn pick<T>(
@@ -300,7 +395,7 @@ impl Settings {
                 pick(
                     args.request_timeout,
                     source_of("request_timeout", REQUEST_TIMEOUT_ENV),
-                    profile.request_timeout.filter(|t| (1..=3600).contains(t)),
+                    profile_timeout,
                     profile_source(),
                 ),
                 DEFAULT_REQUEST_TIMEOUT,
@@ -308,7 +403,7 @@ impl Settings {
             max_rps: pick(
                 args.max_rps,
                 source_of("max_rps", MAX_RPS_ENV),
-                profile.max_rps.filter(|r| r.is_finite() && *r > 0.0),
+                profile_rps,
                 profile_source(),
             ),
             profile: profile_name.or_else(|| {
@@ -328,6 +423,12 @@ impl Settings {
             .with_token_url(&self.token_url.value);
         config.client_id = self.client_id.value.clone();
         config.private_key = self.private_key.value.clone();
+        // A key others can read is said so, once, before it is used.
+        if let (Some(_), Some(key)) = (&config.client_id, &config.private_key)
+            && self.access_token.value.is_none()
+        {
+            crate::keys::warn_if_open(key);
+        }
         // A token command runs only for the method that will be used: an access token first.
         config.access_token = self
             .access_token
@@ -505,6 +606,102 @@ request-timeout = 5
             !error.contains("secret.value"),
             "the value is not echoed: {error}"
         );
+    }
+
+    /// Every number a profile can hold, with values its flag refuses: each is refused in one
+    /// line naming the file, the profile and the key, whether or not a flag overrides it.
+    #[test]
+    fn a_profile_value_its_flag_would_refuse_is_refused() {
+        let cases = [
+            (
+                "max-rps = -5.0",
+                "max-rps = -5.0: must be a positive number",
+            ),
+            ("max-rps = 0", "max-rps = 0: must be a positive number"),
+            ("max-rps = nan", "max-rps = NaN: must be a positive number"),
+            ("max-rps = inf", "max-rps = inf: must be a positive number"),
+            (
+                "max-rps = 1e999",
+                "max-rps = 1e999: must be a positive number",
+            ),
+            (
+                "max-rps = \"fast\"",
+                "max-rps = \"fast\": must be a positive number",
+            ),
+            (
+                "max-rps = [1]",
+                "max-rps = <array>: must be a positive number",
+            ),
+            (
+                "request-timeout = 0",
+                "request-timeout = 0: must be a whole number",
+            ),
+            (
+                "request-timeout = -5",
+                "request-timeout = -5: must be a whole number",
+            ),
+            (
+                "request-timeout = 2.5",
+                "request-timeout = 2.5: must be a whole number",
+            ),
+            (
+                "request-timeout = 3601",
+                "request-timeout = 3601: must be a whole number",
+            ),
+            (
+                "request-timeout = 9223372036854775807",
+                "request-timeout = 9223372036854775807: must be a whole number",
+            ),
+            (
+                "request-timeout = 18446744073709551616",
+                "request-timeout = 18446744073709551616: must be a whole number",
+            ),
+            (
+                "request-timeout = true",
+                "request-timeout = true: must be a whole number",
+            ),
+        ];
+        for (line, expected) in cases {
+            let config = format!("[profiles.prod]\n{line}\n");
+            for argv in [
+                &["--profile", "prod"][..],
+                &[
+                    "--profile",
+                    "prod",
+                    "--max-rps",
+                    "3",
+                    "--request-timeout",
+                    "9",
+                ][..],
+            ] {
+                let error = resolve(argv, &config).expect_err(line).to_string();
+                assert!(
+                    error.contains("config.toml: profile \"prod\": "),
+                    "{line}: {error}"
+                );
+                assert!(error.contains(expected), "{line}: {error}");
+                assert_eq!(error.lines().count(), 1, "{line}: {error}");
+            }
+        }
+        // The default profile, chosen without a name, is checked too.
+        let error = resolve(&[], "[profiles.default]\nmax-rps = -5.0\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            error.contains("profile \"default\": max-rps = -5.0"),
+            "{error}"
+        );
+        // Values the flags take are taken.
+        let settings = resolve(
+            &["--profile", "prod"],
+            "[profiles.prod]\nmax-rps = 2.5\nrequest-timeout = 3600\n",
+        )
+        .expect("resolves");
+        assert_eq!(settings.max_rps.value, Some(2.5));
+        assert_eq!(settings.request_timeout.value, 3600);
+        let integer_rate =
+            resolve(&["--profile", "prod"], "[profiles.prod]\nmax-rps = 4\n").expect("resolves");
+        assert_eq!(integer_rate.max_rps.value, Some(4.0));
     }
 
     #[test]

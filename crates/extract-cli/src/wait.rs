@@ -605,10 +605,12 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
     display.finish();
     let summary = match result {
         Ok(report) => report.summary,
-        // Its own exit code: the shard is another worker's now.
+        // Its own exit code: the shard is another worker's now; or the credentials were
+        // refused, and the run stopped sending.
         Err(e)
-            if e.get_ref()
-                .is_some_and(|e| e.is::<extract_batch::LeaseLost>()) =>
+            if e.get_ref().is_some_and(|e| {
+                e.is::<extract_batch::LeaseLost>() || e.is::<extract_batch::CredentialsRefused>()
+            }) =>
         {
             return Err(Box::new(e));
         }

@@ -63,7 +63,8 @@ async fn auth_verify_names_the_method_and_expiry_and_checks_the_api() {
             .starts_with("http://127.0.0.1:")
     );
 
-    // A given token the API refuses: exit 1, one line, and the token is not echoed.
+    // A given token the API refuses: exit 6 (credentials refused), one line, and the token is
+    // not echoed.
     let api = s.emulator.base_url().to_string();
     let out = run(
         &["auth", "verify"],
@@ -73,7 +74,7 @@ async fn auth_verify_names_the_method_and_expiry_and_checks_the_api() {
         ],
     )
     .await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(6));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("refused the token") && !stderr.contains("pasted-secret-token"),
@@ -141,18 +142,73 @@ async fn no_credentials_says_which_variables_to_set() {
     }
 }
 
+/// A private key its group or others can read is used, with one warning on stderr naming the
+/// file and the fix (as ssh does); a 0600 key, as `keys generate` writes it, gets no word.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_key_others_can_read_is_warned_about_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup().await;
+    let vars = keypair_vars(&s);
+    let key = s.key_path.display().to_string();
+    let warning = format!(
+        "warning: private key {key} is readable by group or others (mode 0644): run chmod 600 {key}"
+    );
+    let chmod = |mode| {
+        std::fs::set_permissions(&s.key_path, std::fs::Permissions::from_mode(mode)).expect("chmod")
+    };
+    let inputs = s.dir.path().join("in");
+    pdfs(&inputs, 2);
+    let out_dir = s.dir.path().join("out").display().to_string();
+    let inputs = inputs.display().to_string();
+    let commands: [&[&str]; 4] = [
+        &["auth", "token"],
+        &["auth", "verify"],
+        &["run", &inputs, "--out-dir", &out_dir, "--overwrite"],
+        &["keys", "public", &key],
+    ];
+    for mode in [0o600, 0o644] {
+        chmod(mode);
+        for args in commands {
+            let out = run(args, &as_refs(&vars)).await;
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+            if mode == 0o600 {
+                assert!(!stderr.contains("warning"), "{args:?}: {stderr}");
+            } else {
+                assert_eq!(stderr.matches(&warning).count(), 1, "{args:?}: {stderr}");
+                assert_eq!(stderr.matches("warning").count(), 1, "{args:?}: {stderr}");
+            }
+        }
+    }
+    // A key given but not used (an access token wins) is not judged.
+    let mut given = vars.clone();
+    given.push(("KENSHO_ACCESS_TOKEN", "a-token".into()));
+    let out = run(&["auth", "token"], &as_refs(&given)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "a-token");
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejected_client_is_one_clear_line() {
     let s = setup().await;
     let mut vars = keypair_vars(&s);
     vars[2].1 = "0oaWRONGCLIENT".into();
     let out = run(&["auth", "token"], &as_refs(&vars)).await;
-    assert_eq!(out.status.code(), Some(1));
+    // Credentials refused: exit 6, with what to check.
+    assert_eq!(out.status.code(), Some(6));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("invalid_client") && stderr.contains("not registered"),
         "{stderr}"
     );
+    assert!(stderr.contains("check the client id and key"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(out.stdout.is_empty());
 }
 

@@ -371,6 +371,123 @@ async fn profiles_flag_over_env_over_profile_over_default() {
     );
 }
 
+/// A value refused as a flag or an environment variable is refused in a profile too, by the
+/// same check and in the same words, in one line naming the file, the profile and the key
+/// (profiles used to drop such values without a word).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_value_is_refused_as_its_flag_is() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    let config_text = config.to_string_lossy().into_owned();
+    for (key, flag, env, profile_value, flag_value, why) in [
+        (
+            "max-rps",
+            "--max-rps=-5",
+            "KENSHO_MAX_RPS",
+            "-5.0",
+            "-5",
+            "must be a positive number of requests per second",
+        ),
+        (
+            "request-timeout",
+            "--request-timeout=0",
+            "KENSHO_REQUEST_TIMEOUT",
+            "0",
+            "0",
+            "must be a whole number of seconds from 1 to 3600",
+        ),
+        (
+            "request-timeout",
+            "--request-timeout=18446744073709551616",
+            "KENSHO_REQUEST_TIMEOUT",
+            "18446744073709551616",
+            "18446744073709551616",
+            "must be a whole number of seconds from 1 to 3600",
+        ),
+    ] {
+        std::fs::write(
+            &config,
+            format!("[profiles.prod]\n{key} = {profile_value}\n"),
+        )
+        .expect("writes");
+        let out = run(
+            &["config", "show", "--profile", "prod"],
+            &[("KENSHO_CONFIG", &config_text)],
+        )
+        .await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{config_text}: profile \"prod\": {key} = {profile_value}: {why}"
+            )),
+            "{stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "nothing shown: {}",
+            text(&out.stdout)
+        );
+
+        std::fs::remove_file(&config).expect("removes");
+        let by_flag = run(
+            &["config", "show", flag],
+            &[("KENSHO_CONFIG", &config_text)],
+        )
+        .await;
+        let by_env = run(
+            &["config", "show"],
+            &[("KENSHO_CONFIG", &config_text), (env, flag_value)],
+        )
+        .await;
+        for out in [by_flag, by_env] {
+            assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+            assert!(text(&out.stderr).contains(why), "{}", text(&out.stderr));
+        }
+    }
+}
+
+/// `config show` never prints a credential a URL carries: a password, a secret parameter, from
+/// a profile, a flag or the environment, in the table and in JSON.
+#[tokio::test(flavor = "multi_thread")]
+async fn config_show_redacts_credentials_in_urls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[profiles.default]\napi-url = \"https://alice:hunter2@extract.example/?token=tok-123\"\n",
+    )
+    .expect("writes");
+    let config = config.to_string_lossy().into_owned();
+    let vars = [
+        ("KENSHO_CONFIG", config.as_str()),
+        (
+            "KENSHO_TOKEN_URL",
+            "https://okta.example/oauth2/v1/token?client_id=me&client_secret=s3cr3t",
+        ),
+    ];
+    for json in [false, true] {
+        let args: &[&str] = if json {
+            &["config", "show", "--json"]
+        } else {
+            &["config", "show"]
+        };
+        let out = run(args, &vars).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let shown = text(&out.stdout);
+        for secret in ["hunter2", "tok-123", "s3cr3t"] {
+            assert!(!shown.contains(secret), "{secret} shown: {shown}");
+        }
+        for redacted in [
+            "https://***@extract.example/?token=***",
+            "https://okta.example/oauth2/v1/token?client_id=***&client_secret=***",
+        ] {
+            assert!(shown.contains(redacted), "{redacted} not in {shown}");
+        }
+    }
+}
+
 /// Requests of any kind the emulator has answered (token exchanges aside).
 fn requests(s: &Setup) -> u64 {
     let stats = s.emulator.stats();

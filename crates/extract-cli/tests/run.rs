@@ -496,3 +496,140 @@ async fn control_characters_in_file_names_are_escaped_on_stderr() {
     );
     assert!(stderr.contains("\\u{1b}]0;pwned\\u{7}"), "{stderr}");
 }
+
+/// The token endpoint refuses the client after a few tokens (tokens die after 3 uses, so
+/// exchanges come often): the 20-document run stops at the first refusal with one error and
+/// exit 6, instead of failing every document one by one. What was written before stays written
+/// and in the manifest; no job is accepted after the refusal; good credentials resume the rest.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_token_exchange_stops_the_run_with_exit_6() {
+    let s = setup_with(EmulatorConfig::default().with_job_duration(Duration::ZERO)).await;
+    s.emulator.set_faults(
+        "revoke-after=3,refuse-tokens-after=3"
+            .parse()
+            .expect("faults"),
+    );
+    let inputs = s.dir.path().join("in");
+    pdfs(&inputs, 20);
+    let out_dir = s.dir.path().join("out");
+    let vars = keypair_vars(&s);
+    let args = [
+        "run",
+        &inputs.to_string_lossy(),
+        "--out-dir",
+        &out_dir.to_string_lossy(),
+        "--concurrency",
+        "2",
+    ]
+    .map(String::from);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let started = std::time::Instant::now();
+    let out = run(&args, &as_refs(&vars)).await;
+    let took = started.elapsed();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(took < Duration::from_secs(30), "took {took:?}: {stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "one error for the run, none per document: {stderr}"
+    );
+    assert!(
+        errors[0].contains("the token endpoint refused")
+            && errors[0].contains("invalid_client")
+            && errors[0].contains("check the client id and key"),
+        "{stderr}"
+    );
+
+    // The documents done before the stop stay written, and the manifest says so.
+    let written: Vec<String> = std::fs::read_dir(&out_dir)
+        .expect("lists")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+        .collect();
+    assert!(
+        !written.is_empty() && written.len() < 20,
+        "{written:?}: {stderr}"
+    );
+    assert!(
+        errors[0].contains(&format!("{} document(s) were done", written.len())),
+        "{stderr}"
+    );
+    let manifest = extract_batch::Manifest::load(&out_dir).expect("manifest");
+    let succeeded: Vec<&str> = manifest
+        .documents
+        .values()
+        .filter(|e| e.state == extract_batch::EntryState::Succeeded)
+        .filter_map(|e| e.name.as_deref())
+        .collect();
+    assert_eq!(succeeded.len(), written.len(), "{succeeded:?} {written:?}");
+    for name in &succeeded {
+        assert!(
+            written.contains(&format!("{name}.json")),
+            "{name}: {written:?}"
+        );
+    }
+    assert!(
+        manifest
+            .documents
+            .values()
+            .all(|e| e.state != extract_batch::EntryState::Failed),
+        "no document is marked failed for the credentials: {:?}",
+        manifest.documents
+    );
+
+    // Nothing was accepted after the first refusal, and the endpoint was asked again at most
+    // once per document in flight (not once per document left).
+    let log = s.emulator.request_log();
+    let refused_at = log
+        .iter()
+        .position(|r| r.uri.starts_with("/oauth2/") && r.status == Some(401))
+        .expect("a refused exchange");
+    let accepted_after = log[refused_at..]
+        .iter()
+        .filter(|r| r.method == "POST" && r.uri.starts_with("/v3/extractions"))
+        .filter(|r| r.status.is_some_and(|s| s < 300))
+        .count();
+    assert_eq!(accepted_after, 0, "{:?}", &log[refused_at..]);
+    let stats = s.emulator.stats();
+    assert!(stats.token_rejections <= 2, "{stats:?}");
+    // Every job the service holds is one the manifest knows: done, or recorded in flight.
+    let jobs = stats.submissions as usize;
+    assert!(
+        jobs >= written.len() && jobs <= written.len() + count_in_flight(&manifest),
+        "{jobs} jobs, {} written: {:?}",
+        written.len(),
+        manifest.documents
+    );
+
+    // With the client accepted again, the same command finishes the rest.
+    s.emulator
+        .set_faults(extract_emulator::FaultSpec::default());
+    let again = run(&args, &as_refs(&vars)).await;
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    let written = std::fs::read_dir(&out_dir)
+        .expect("lists")
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.ends_with(".json") && !name.starts_with('.')
+        })
+        .count();
+    assert_eq!(written, 20);
+}
+
+/// Entries whose job was submitted (or may have been) but not finished.
+fn count_in_flight(manifest: &extract_batch::Manifest) -> usize {
+    manifest
+        .documents
+        .values()
+        .filter(|e| {
+            matches!(
+                e.state,
+                extract_batch::EntryState::Submitted | extract_batch::EntryState::Submitting
+            )
+        })
+        .count()
+}

@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 /// Which faults to inject and how often (each a probability from 0 to 1, drawn per request).
 ///
 /// Parsed from a comma-separated list, as the `--faults` flag takes it:
-/// `500=0.1,429=0.05,drop=0.02,slow=0.1,slow-ms=1500,truncate=0.05,expire=0.05,retry-after=2,revoke-after=3,seed=7`.
+/// `500=0.1,429=0.05,drop=0.02,slow=0.1,slow-ms=1500,truncate=0.05,expire=0.05,retry-after=2,revoke-after=3,refuse-tokens-after=5,seed=7`.
 ///
 /// ```
 /// use extract_emulator::FaultSpec;
@@ -40,6 +40,11 @@ pub struct FaultSpec {
     /// that limits a token's uses does. Not drawn: every token, deterministically. `None`:
     /// tokens live their lifetime.
     pub revoke_after: Option<u64>,
+    /// Refuse every token request after this many tokens were issued (client assertions and
+    /// refresh tokens together): a client assertion is answered 401 `invalid_client` ("The
+    /// client has been deactivated"), a refresh token 401 `invalid_grant`, as Okta answers
+    /// once a client is deactivated or its key or grant revoked. Not drawn. `None`: never.
+    pub refuse_tokens_after: Option<u64>,
     /// Seed for the draws, for reproducible runs; random when absent.
     pub seed: Option<u64>,
 }
@@ -56,6 +61,7 @@ impl Default for FaultSpec {
             truncate: 0.0,
             expire_token: 0.0,
             revoke_after: None,
+            refuse_tokens_after: None,
             seed: None,
         }
     }
@@ -64,7 +70,7 @@ impl Default for FaultSpec {
 impl FaultSpec {
     /// True when no fault can happen.
     pub fn is_none(&self) -> bool {
-        self.revoke_after.is_none() && self.shares_are_zero()
+        self.revoke_after.is_none() && self.refuse_tokens_after.is_none() && self.shares_are_zero()
     }
 
     /// True when no fault is drawn (a revocation after N uses is not drawn).
@@ -112,10 +118,11 @@ impl FromStr for FaultSpec {
                 "slow-ms" => spec.slow_delay = Duration::from_millis(whole()?),
                 "retry-after" => spec.retry_after_secs = whole()?,
                 "revoke-after" => spec.revoke_after = Some(whole()?),
+                "refuse-tokens-after" => spec.refuse_tokens_after = Some(whole()?),
                 "seed" => spec.seed = Some(whole()?),
                 other => {
                     return Err(format!(
-                        "unknown fault `{other}`: use 500, 429, drop, slow, truncate, expire, slow-ms, retry-after, revoke-after, seed"
+                        "unknown fault `{other}`: use 500, 429, drop, slow, truncate, expire, slow-ms, retry-after, revoke-after, refuse-tokens-after, seed"
                     ));
                 }
             }
@@ -225,6 +232,10 @@ mod tests {
         let revoking: FaultSpec = "revoke-after=3".parse().expect("valid");
         assert_eq!(revoking.revoke_after, Some(3));
         assert!(!revoking.is_none());
+        let refusing: FaultSpec = "refuse-tokens-after=2".parse().expect("valid");
+        assert_eq!(refusing.refuse_tokens_after, Some(2));
+        assert!(!refusing.is_none());
+        assert!("refuse-tokens-after=x".parse::<FaultSpec>().is_err());
         assert!("revoke-after=-1".parse::<FaultSpec>().is_err());
         assert!("revoke-after=0.5".parse::<FaultSpec>().is_err());
         assert!("500=2".parse::<FaultSpec>().is_err());

@@ -44,6 +44,9 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(refusal) = refused_by_fault(&state, "invalid_client") {
+        return refusal;
+    }
     match exchange(&state, &headers, &body) {
         Ok(response) => {
             state.count(|s| s.token_exchanges += 1);
@@ -216,11 +219,34 @@ fn verify_assertion(state: &State, assertion: &str) -> Result<String, Refusal> {
     Ok(iss.to_string())
 }
 
+/// The refusal of the `refuse-tokens-after=N` fault, once N tokens were issued.
+fn refused_by_fault(state: &State, error: &'static str) -> Option<Response> {
+    let limit = lock(&state.faults).spec().refuse_tokens_after?;
+    let mut issued = 0;
+    state.count(|s| issued = s.token_exchanges + s.refresh_exchanges);
+    if issued < limit {
+        return None;
+    }
+    state.count(|s| {
+        s.token_rejections += 1;
+        *s.faults.entry("refuse-tokens".into()).or_default() += 1;
+    });
+    let description = if error == "invalid_grant" {
+        "The refresh token is invalid or expired"
+    } else {
+        "The client has been deactivated"
+    };
+    Some(oauth_error(StatusCode::UNAUTHORIZED, error, description))
+}
+
 /// `GET /oauth2/refresh?refresh_token=…`.
 pub(crate) async fn refresh(
     AxumState(state): AxumState<Arc<State>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
+    if let Some(refusal) = refused_by_fault(&state, "invalid_grant") {
+        return refusal;
+    }
     let Some(token) = query.get("refresh_token").filter(|t| !t.is_empty()) else {
         state.count(|s| s.token_rejections += 1);
         return oauth_error(

@@ -70,6 +70,33 @@ pub fn write_keypair(dir: &Path, key: &PrivateKey, overwrite: bool) -> Result<Ke
     Ok(paths)
 }
 
+/// The permission bits (`mode & 0o777`) of the key file at `path` when they let its group or
+/// others in (any bit of `0o077`, as ssh judges a private key), else `None`. Symbolic links
+/// are followed: the mode is the key's own.
+///
+/// A private key others can read is a private key no longer; a program should say so before
+/// using it. Only on Unix, where file modes mean that.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::os::unix::fs::PermissionsExt;
+/// use extract_keys::{KeySize, PrivateKey, open_to_others, write_keypair};
+///
+/// let dir = tempfile::tempdir()?;
+/// let paths = write_keypair(dir.path(), &PrivateKey::generate(KeySize::Rsa2048)?, false)?;
+/// assert_eq!(open_to_others(&paths.private)?, None);
+/// std::fs::set_permissions(&paths.private, std::fs::Permissions::from_mode(0o644))?;
+/// assert_eq!(open_to_others(&paths.private)?, Some(0o644));
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(unix)]
+pub fn open_to_others(path: &Path) -> std::io::Result<Option<u32>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+    Ok((mode & 0o077 != 0).then_some(mode))
+}
+
 /// One key file, whole, with `mode` from its first byte ([`extract_fs::write_atomic`]).
 fn write(target: &Path, contents: &[u8], overwrite: bool, mode: u32) -> Result<(), KeyError> {
     extract_fs::write_bytes_atomic(target, contents, overwrite.into(), Some(mode)).map_err(|e| {
@@ -110,6 +137,33 @@ mod tests {
             leftovers.is_empty(),
             "no temporary files left: {leftovers:?}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_open_to_group_or_others_is_told_apart() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = write_keypair(dir.path(), &key(), false).expect("writes");
+        for (mode, open) in [
+            (0o600, None),
+            (0o400, None),
+            (0o700, None),
+            (0o644, Some(0o644)),
+            (0o640, Some(0o640)),
+            (0o604, Some(0o604)),
+            (0o620, Some(0o620)),
+            (0o601, Some(0o601)),
+        ] {
+            std::fs::set_permissions(&paths.private, std::fs::Permissions::from_mode(mode))
+                .expect("chmod");
+            assert_eq!(
+                open_to_others(&paths.private).expect("stat"),
+                open,
+                "{mode:o}"
+            );
+        }
+        assert!(open_to_others(&dir.path().join("missing.pem")).is_err());
     }
 
     #[test]

@@ -31,6 +31,8 @@ mod public_key;
 mod size;
 
 pub use error::KeyError;
+#[cfg(unix)]
+pub use files::open_to_others;
 pub use files::{KeyPaths, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, write_keypair};
 pub use jwk::Jwk;
 pub use private_key::PrivateKey;
