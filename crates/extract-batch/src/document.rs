@@ -47,10 +47,10 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             .cache
             .as_ref()
             .filter(|_| input.file.identity_is_sha256())
-            .map(|_| OutputCache::key(&sha256, &self.options));
-        if let (Some(cache), Some(key)) = (&self.cache, &cache_key) {
-            let lookup = (cache.clone(), key.clone());
-            let hit = tokio::task::spawn_blocking(move || lookup.0.get(&lookup.1))
+            .map(|(_, scope)| OutputCache::key(scope, &sha256, &self.options));
+        if let (Some((cache, scope)), Some(key)) = (&self.cache, &cache_key) {
+            let (cache, scope, key) = (cache.clone(), scope.clone(), key.clone());
+            let hit = tokio::task::spawn_blocking(move || cache.get(&scope, &key))
                 .await
                 .ok()
                 .flatten();
@@ -139,11 +139,16 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// Keeps a new output document in the cache, if there is one; a cache that cannot be
     /// written costs the next run a request, not this one its output.
     pub(crate) async fn remember(&self, key: Option<&str>, document: &OutputDocument) {
-        let (Some(cache), Some(key)) = (&self.cache, key) else {
+        let (Some((cache, scope)), Some(key)) = (&self.cache, key) else {
             return;
         };
-        let (cache, key, document) = (cache.clone(), key.to_string(), document.clone());
-        let stored = tokio::task::spawn_blocking(move || cache.put(&key, &document)).await;
+        let (cache, scope, key, document) = (
+            cache.clone(),
+            scope.clone(),
+            key.to_string(),
+            document.clone(),
+        );
+        let stored = tokio::task::spawn_blocking(move || cache.put(&scope, &key, &document)).await;
         if let Ok(Err(e)) = stored {
             tracing::warn!("could not store the output in the cache: {e}");
         }

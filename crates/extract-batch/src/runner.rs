@@ -17,7 +17,7 @@ use extract_api::{ExtractApi, ExtractionOptions};
 use tokio::task::JoinSet;
 
 use crate::DocumentError;
-use crate::cache::OutputCache;
+use crate::cache::{CacheScope, OutputCache};
 use crate::fence::Fence;
 use crate::folder::OutputFolder;
 use crate::input::InputFile;
@@ -50,7 +50,7 @@ pub struct BatchRunner<A> {
     pub(crate) overwrite: bool,
     pub(crate) wait_for_lock: bool,
     pub(crate) on_event: Arc<dyn Fn(BatchEvent) + Send + Sync>,
-    pub(crate) cache: Option<OutputCache>,
+    pub(crate) cache: Option<(OutputCache, CacheScope)>,
     pub(crate) split_pages: Option<u32>,
     /// The batch's seconds per page, learnt from its finished jobs; `None` when turned off.
     pub(crate) pace: Option<Arc<Pace>>,
@@ -166,9 +166,11 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     }
 
     /// Reads outputs from, and stores new ones in, a content-addressed cache: a document
-    /// extracted before with the same options, in any folder, costs no request.
-    pub fn cache(mut self, cache: OutputCache) -> Self {
-        self.cache = Some(cache);
+    /// extracted before with the same options, by the same service for the same account
+    /// (`scope`: the runner's API and whom it authenticates as), in any folder, costs no
+    /// request. An output made under another scope is never used.
+    pub fn cache(mut self, cache: OutputCache, scope: CacheScope) -> Self {
+        self.cache = Some((cache, scope));
         self
     }
 

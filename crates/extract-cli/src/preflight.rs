@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use extract_api::{ExtractionOptions, PageSelection, Preflight};
-use extract_batch::{EntryState, Location, Manifest, OutputCache, Shard, input_key};
+use extract_batch::{CacheScope, EntryState, Location, Manifest, OutputCache, Shard, input_key};
 use futures_util::StreamExt;
 
 use crate::Failure;
@@ -58,7 +58,7 @@ enum Plan {
 pub async fn dry_run(
     checked: &[Checked],
     out_dir: &Path,
-    cache: Option<&OutputCache>,
+    cache: Option<(&OutputCache, &CacheScope)>,
     options: &ExtractionOptions,
     json: bool,
 ) -> Result<(), Failure> {
@@ -76,8 +76,11 @@ pub async fn dry_run(
                             && e.state == EntryState::Succeeded
                             && e.outputs.iter().all(|o| o.is_file())
                     });
-                let cached =
-                    cache.is_some_and(|c| c.get(&OutputCache::key(&sha, options)).is_some());
+                let cached = cache.is_some_and(|(cache, scope)| {
+                    cache
+                        .get(scope, &OutputCache::key(scope, &sha, options))
+                        .is_some()
+                });
                 Some(if done {
                     Plan::Done
                 } else if cached {

@@ -495,10 +495,23 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
                 .is_none_or(|s| s.contains(&extract_batch::input_key(f)))
         })
         .collect();
-    let cache = if args.no_cache {
-        None
+    // The cache answers only runs against the same service, for the same account.
+    let (settings, cache) = if args.no_cache {
+        (settings.clone(), None)
     } else {
-        Some(extract_batch::OutputCache::new(crate::cache::dir()?))
+        let (settings, scope) = crate::cache::scope(settings)?;
+        match scope {
+            Ok(scope) => (
+                settings,
+                Some((extract_batch::OutputCache::new(crate::cache::dir()?), scope)),
+            ),
+            Err(why) => {
+                if !crate::quiet() {
+                    eprintln!("the output cache is not used: {why} (--no-cache says so quietly)");
+                }
+                (settings, None)
+            }
+        }
     };
     let concurrency = usize::from(args.concurrency);
     // Every input is checked before anything is sent: a doomed one costs nothing.
@@ -511,7 +524,7 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         return crate::preflight::dry_run(
             &checked,
             &args.out_dir,
-            cache.as_ref(),
+            cache.as_ref().map(|(cache, scope)| (cache, scope)),
             &args.extraction.options(),
             args.json,
         )
@@ -554,8 +567,8 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
             Some(events) => events.batch(event),
             None => sink.event(event),
         });
-    if let Some(cache) = cache {
-        runner = runner.cache(cache);
+    if let Some((cache, scope)) = cache {
+        runner = runner.cache(cache, scope);
     }
     if let Some(shard) = args.shard {
         runner = runner.shard(shard);
