@@ -149,10 +149,12 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         self
     }
 
-    /// Sends a document of more than `pages` pages as parallel jobs of at most `pages` pages
-    /// each (page ranges, absolute page numbers) and merges their outputs into one document
-    /// ([`crate::split::merge`]). A part that fails is sent again alone. At most 8 parts of a
-    /// document are in flight, and a document is cut into at most 1,000 parts.
+    /// Sends a document that selects more than `pages` pages (all its pages, or those of the
+    /// `pages` option) as parallel jobs of at most `pages` of the selected pages each
+    /// ([`crate::split::split_jobs`]; absolute page numbers) and merges their outputs into one
+    /// document ([`crate::split::merge`]). A part that fails is sent again alone. At most 8
+    /// parts of a document are in flight, and a document is cut into at most 1,000 parts. A
+    /// merged output is cached under its own key ([`OutputCache::split_key`]).
     pub fn split_pages(mut self, pages: u32) -> Self {
         self.split_pages = Some(pages.max(1));
         self

@@ -89,8 +89,9 @@ pub struct RunArgs {
     /// Neither read nor fill the output cache (`kensho-extract cache path`).
     #[arg(long)]
     no_cache: bool,
-    /// Send a document of more than N pages as parallel jobs of at most N pages, and merge
-    /// their outputs into one document (a failed part is sent again alone).
+    /// Send a document that selects more than N pages (all, or those of --pages) as parallel
+    /// jobs of at most N of those pages, and merge their outputs into one document with the
+    /// file's page numbers (a failed part is sent again alone).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     split_pages: Option<u32>,
     /// Poll every job by the standard policy, without learning the batch's pace (for
@@ -485,7 +486,14 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
     if args.dry_run && (remote || args.shard.is_some()) {
         let mut inputs: Vec<Location> = local.iter().cloned().map(Location::Local).collect();
         inputs.extend(stores.iter().cloned());
-        return crate::preflight::plan_dry_run(&inputs, &out, args.shard, args.json).await;
+        return crate::preflight::plan_dry_run(
+            &inputs,
+            &out,
+            args.shard,
+            args.split_pages,
+            args.json,
+        )
+        .await;
     }
     // This shard's local files: the ones preflight checks.
     let files: Vec<PathBuf> = extract_batch::expand(&local)?
@@ -526,6 +534,7 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
             &args.out_dir,
             cache.as_ref().map(|(cache, scope)| (cache, scope)),
             &args.extraction.options(),
+            args.split_pages,
             args.json,
         )
         .await;
