@@ -65,6 +65,26 @@ impl PageSelection {
         self.ranges.iter().map(|r| r.1).max().unwrap_or(0)
     }
 
+    /// The pages asked for that a document of `pages` pages has, as ranges in page order,
+    /// none overlapping or touching (`6,2-3,3-4` → `2-4,6`); never expanded.
+    pub fn within(&self, pages: u32) -> Vec<(u32, u32)> {
+        let mut ranges: Vec<(u32, u32)> = self
+            .ranges
+            .iter()
+            .filter(|r| r.0 <= pages)
+            .map(|&(first, last)| (first, last.min(pages)))
+            .collect();
+        ranges.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
+        for (first, last) in ranges {
+            match merged.last_mut() {
+                Some(open) if first <= open.1.saturating_add(1) => open.1 = open.1.max(last),
+                _ => merged.push((first, last)),
+            }
+        }
+        merged
+    }
+
     /// How many distinct pages the selection asks for.
     pub fn count(&self) -> u32 {
         let mut ranges = self.ranges.clone();
@@ -220,7 +240,14 @@ mod tests {
         assert_eq!(selection.last(), 11);
         assert_eq!(selection.count(), 8, "1-7 and 11");
         assert_eq!(selection.to_string(), "1-5,7,4-6,11");
+        assert_eq!(selection.within(20), [(1, 7), (11, 11)]);
+        assert_eq!(selection.within(5), [(1, 5)]);
+        assert_eq!(
+            PageSelection::parse("6,2-3,3-4").expect("parses").within(7),
+            [(2, 4), (6, 6)]
+        );
         let huge = PageSelection::parse("1-4000000000").expect("parses");
+        assert_eq!(huge.within(u32::MAX), [(1, 4_000_000_000)]);
         assert_eq!(huge.count(), 4_000_000_000, "counted, not expanded");
         for bad in ["", "0", "3-1", "a", "1-", "-2", "1,,2"] {
             assert!(PageSelection::parse(bad).is_err(), "{bad:?}");

@@ -42,15 +42,28 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         {
             return self.complete_from_stored(input, &json, shared).await;
         }
-        // Extracted before with the same options, into any folder: no request at all.
+        // Sent as page-split jobs: the selected pages (all, without `pages`) in parts.
+        let split = match self.split_pages {
+            Some(size) => input.page_count().await.and_then(|count| {
+                crate::split::split_jobs(count, self.options.pages.as_deref(), size)
+                    .map(|labels| (size, labels))
+            }),
+            None => None,
+        };
+        // Extracted before with the same options, into any folder: no request at all. A merged
+        // output has its own key: it answers split runs only, and a single job's output never
+        // answers them.
         let cache_key = self
             .cache
             .as_ref()
             .filter(|_| input.file.identity_is_sha256())
-            .map(|_| OutputCache::key(&sha256, &self.options));
-        if let (Some(cache), Some(key)) = (&self.cache, &cache_key) {
-            let lookup = (cache.clone(), key.clone());
-            let hit = tokio::task::spawn_blocking(move || lookup.0.get(&lookup.1))
+            .map(|(_, scope)| match &split {
+                Some((size, _)) => OutputCache::split_key(scope, &sha256, &self.options, *size),
+                None => OutputCache::key(scope, &sha256, &self.options),
+            });
+        if let (Some((cache, scope)), Some(key)) = (&self.cache, &cache_key) {
+            let (cache, scope, key) = (cache.clone(), scope.clone(), key.clone());
+            let hit = tokio::task::spawn_blocking(move || cache.get(&scope, &key))
                 .await
                 .ok()
                 .flatten();
@@ -61,11 +74,9 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 return self.write_all(input, &document, &[], shared).await;
             }
         }
-        if let Some(size) = self.split_pages
-            && let Some(count) = input.page_count().await.filter(|c| *c > size)
-        {
+        if let Some((_, labels)) = split {
             return match self
-                .extract_in_parts(input, &sha256, (count, size), earlier, shared)
+                .extract_in_parts(input, &sha256, labels, earlier, shared)
                 .await?
             {
                 Ok(document) => {
@@ -142,11 +153,16 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// Keeps a new output document in the cache, if there is one; a cache that cannot be
     /// written costs the next run a request, not this one its output.
     pub(crate) async fn remember(&self, key: Option<&str>, document: &OutputDocument) {
-        let (Some(cache), Some(key)) = (&self.cache, key) else {
+        let (Some((cache, scope)), Some(key)) = (&self.cache, key) else {
             return;
         };
-        let (cache, key, document) = (cache.clone(), key.to_string(), document.clone());
-        let stored = tokio::task::spawn_blocking(move || cache.put(&key, &document)).await;
+        let (cache, scope, key, document) = (
+            cache.clone(),
+            scope.clone(),
+            key.to_string(),
+            document.clone(),
+        );
+        let stored = tokio::task::spawn_blocking(move || cache.put(&scope, &key, &document)).await;
         if let Ok(Err(e)) = stored {
             tracing::warn!("could not store the output in the cache: {e}");
         }

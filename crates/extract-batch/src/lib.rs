@@ -50,7 +50,7 @@ mod write;
 // The single-job layer this crate builds on, named at the root for its modules.
 use extract_poll::{JobEvent, JobHandle, PollError, PollPolicy, Poller, PollingPolicy};
 
-pub use cache::{CacheStats, OutputCache};
+pub use cache::{CacheScope, CacheStats, OutputCache, ServiceStats};
 pub use document_error::{CredentialsRefused, DocumentError};
 pub use fence::LeaseLost;
 pub use folder::{STATE_DIR, manifest_shown, shard_manifests};

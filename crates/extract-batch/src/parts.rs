@@ -11,16 +11,8 @@ use crate::{BatchEvent, BatchOutcome, DocumentError, JobEvent, JobHandle, PollEr
 
 /// Tries of one part: the first, and two more after a failure on the service side.
 const PART_ATTEMPTS: u32 = 3;
-/// The most parts a document is cut into: a file claiming a million pages makes at most this
-/// many jobs (larger parts), however small the part size asked for.
-const MAX_PARTS: u32 = 1000;
 /// Parts of one document in flight at once.
 const PARTS_IN_FLIGHT: usize = 8;
-
-/// The pages of each part: `size`, or larger when that would make more than [`MAX_PARTS`].
-fn part_size(count: u32, size: u32) -> u32 {
-    size.max(count.div_ceil(MAX_PARTS)).max(1)
-}
 
 /// How one part ended.
 enum PartEnd {
@@ -30,27 +22,17 @@ enum PartEnd {
 }
 
 impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
-    /// Extracts a document of `count` pages in parts of at most `size` pages, in parallel;
-    /// parts an earlier run sent for the same content are resumed, not sent again.
+    /// Extracts a document as the jobs `labels` name (each a `pages` selection, from
+    /// [`crate::split::split_jobs`]), in parallel; parts an earlier run sent for the same
+    /// content and the same parts are resumed, not sent again.
     pub(crate) async fn extract_in_parts(
         &self,
         input: &Input,
         sha256: &str,
-        (count, size): (u32, u32),
+        labels: Vec<String>,
         earlier: Option<ManifestEntry>,
         shared: &Shared,
     ) -> Result<Result<OutputDocument, BatchOutcome>, DocumentError> {
-        let size = part_size(count, size);
-        let labels: Vec<String> = crate::split::page_ranges(count, size)
-            .into_iter()
-            .map(|(first, last)| {
-                if first == last {
-                    first.to_string()
-                } else {
-                    format!("{first}-{last}")
-                }
-            })
-            .collect();
         let resumable = earlier
             .as_ref()
             .filter(|e| e.parts.iter().map(|p| &p.pages).eq(labels.iter()))
@@ -239,13 +221,13 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::split::{MAX_PARTS, page_ranges, part_size};
 
     #[test]
     fn a_huge_page_count_makes_at_most_max_parts() {
         assert_eq!(part_size(40, 7), 7);
         assert_eq!(part_size(1_000_000, 1), 1000);
-        let parts = crate::split::page_ranges(u32::MAX, part_size(u32::MAX, 1)).len();
+        let parts = page_ranges(u32::MAX, part_size(u32::MAX, 1)).len();
         assert!(parts <= MAX_PARTS as usize, "{parts}");
     }
 }

@@ -17,7 +17,7 @@ use extract_api::{ExtractApi, ExtractionOptions};
 use tokio::task::JoinSet;
 
 use crate::DocumentError;
-use crate::cache::OutputCache;
+use crate::cache::{CacheScope, OutputCache};
 use crate::document_error::CredentialsRefused;
 use crate::fence::Fence;
 use crate::folder::OutputFolder;
@@ -51,7 +51,7 @@ pub struct BatchRunner<A> {
     pub(crate) overwrite: bool,
     pub(crate) wait_for_lock: bool,
     pub(crate) on_event: Arc<dyn Fn(BatchEvent) + Send + Sync>,
-    pub(crate) cache: Option<OutputCache>,
+    pub(crate) cache: Option<(OutputCache, CacheScope)>,
     pub(crate) split_pages: Option<u32>,
     /// The batch's seconds per page, learnt from its finished jobs; `None` when turned off.
     pub(crate) pace: Option<Arc<Pace>>,
@@ -161,10 +161,12 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         self
     }
 
-    /// Sends a document of more than `pages` pages as parallel jobs of at most `pages` pages
-    /// each (page ranges, absolute page numbers) and merges their outputs into one document
-    /// ([`crate::split::merge`]). A part that fails is sent again alone. At most 8 parts of a
-    /// document are in flight, and a document is cut into at most 1,000 parts.
+    /// Sends a document that selects more than `pages` pages (all its pages, or those of the
+    /// `pages` option) as parallel jobs of at most `pages` of the selected pages each
+    /// ([`crate::split::split_jobs`]; absolute page numbers) and merges their outputs into one
+    /// document ([`crate::split::merge`]). A part that fails is sent again alone. At most 8
+    /// parts of a document are in flight, and a document is cut into at most 1,000 parts. A
+    /// merged output is cached under its own key ([`OutputCache::split_key`]).
     pub fn split_pages(mut self, pages: u32) -> Self {
         self.split_pages = Some(pages.max(1));
         self
@@ -178,9 +180,11 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     }
 
     /// Reads outputs from, and stores new ones in, a content-addressed cache: a document
-    /// extracted before with the same options, in any folder, costs no request.
-    pub fn cache(mut self, cache: OutputCache) -> Self {
-        self.cache = Some(cache);
+    /// extracted before with the same options, by the same service for the same account
+    /// (`scope`: the runner's API and whom it authenticates as), in any folder, costs no
+    /// request. An output made under another scope is never used.
+    pub fn cache(mut self, cache: OutputCache, scope: CacheScope) -> Self {
+        self.cache = Some((cache, scope));
         self
     }
 

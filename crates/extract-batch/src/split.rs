@@ -32,6 +32,87 @@ pub fn page_ranges(pages: u32, size: u32) -> Vec<(u32, u32)> {
     ranges
 }
 
+/// The most parts a document is cut into: a file claiming a million pages makes at most this
+/// many jobs (larger parts), however small the part size asked for.
+pub const MAX_PARTS: u32 = 1000;
+
+/// The pages of each part for `count` pages in parts of `size`: `size`, or larger when that
+/// would make more than [`MAX_PARTS`].
+pub(crate) fn part_size(count: u32, size: u32) -> u32 {
+    size.max(count.div_ceil(MAX_PARTS)).max(1)
+}
+
+/// The jobs a document of `pages` pages is sent as when split into parts of at most `size`
+/// pages, each a `pages` selection (`"2-3"`, `"6"`, `"1,3-4"`): the pages the request selects
+/// (`selection`, the `pages` option as given; all when `None`), in page order, cut into parts
+/// of at most `size` pages (more when that would make over [`MAX_PARTS`] parts). `None` when
+/// it goes as one job: it selects no more than `size` pages, or the selection does not parse or
+/// goes past the end (the service then answers the request as given).
+///
+/// Parts ask for absolute page numbers, so the merged document numbers its pages as the file
+/// does; a selection's pages are taken in page order, once each.
+pub fn split_jobs(pages: u32, selection: Option<&str>, size: u32) -> Option<Vec<String>> {
+    let ranges = match selection {
+        None => vec![(1, pages)],
+        Some(spec) => {
+            let selection = extract_api::PageSelection::parse(spec).ok()?;
+            if selection.last() > pages {
+                return None;
+            }
+            selection.within(pages)
+        }
+    };
+    let count: u64 = ranges
+        .iter()
+        .filter(|r| r.0 <= r.1)
+        .map(|(first, last)| u64::from(last - first) + 1)
+        .sum();
+    let count = u32::try_from(count).unwrap_or(u32::MAX);
+    if count <= size.max(1) {
+        return None;
+    }
+    let part = part_size(count, size);
+    let mut parts: Vec<Vec<(u32, u32)>> = vec![vec![]];
+    let mut room = part;
+    for (mut first, last) in ranges.into_iter().filter(|r| r.0 <= r.1) {
+        loop {
+            if room == 0 {
+                parts.push(vec![]);
+                room = part;
+            }
+            // Pages left in this range, as u64: `1-u32::MAX` has 2^32 - 1 + 1 of them.
+            let left = u64::from(last - first) + 1;
+            let take = left.min(u64::from(room)) as u32;
+            let end = first + (take - 1);
+            parts.last_mut().expect("a part").push((first, end));
+            room -= take;
+            if end == last {
+                break;
+            }
+            first = end + 1;
+        }
+    }
+    Some(
+        parts
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .map(|ranges| {
+                ranges
+                    .iter()
+                    .map(|&(first, last)| {
+                        if first == last {
+                            first.to_string()
+                        } else {
+                            format!("{first}-{last}")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect(),
+    )
+}
+
 /// The heading level of a node type (`H1`…`H5`), for re-nesting; none for other types.
 fn heading_level(node: &ContentNode) -> Option<u8> {
     let level = node.r#type.as_str().strip_prefix('H')?.parse::<u8>().ok()?;
@@ -139,6 +220,75 @@ mod tests {
         assert!(page_ranges(0, 5).is_empty());
         let ranges = page_ranges(u32::MAX, u32::MAX / 2 + 1);
         assert_eq!(ranges.last().map(|r| r.1), Some(u32::MAX));
+    }
+
+    #[test]
+    fn split_jobs_cut_the_selected_pages_only() {
+        let jobs = |pages, selection, size| split_jobs(pages, selection, size);
+        assert_eq!(
+            jobs(7, Some("2-3,6"), 2),
+            Some(vec!["2-3".to_string(), "6".to_string()])
+        );
+        assert_eq!(
+            jobs(7, Some("6,2-3"), 1),
+            Some(vec!["2".into(), "3".into(), "6".into()]),
+            "in page order"
+        );
+        assert_eq!(
+            jobs(9, Some("1,3-5,9"), 3),
+            Some(vec!["1,3-4".into(), "5,9".into()])
+        );
+        assert_eq!(
+            jobs(10, None, 3),
+            Some(vec!["1-3".into(), "4-6".into(), "7-9".into(), "10".into()])
+        );
+        assert_eq!(jobs(7, Some("2-3,6"), 3), None, "3 pages: one job");
+        assert_eq!(jobs(7, None, 7), None);
+        assert_eq!(jobs(7, Some("2-9"), 2), None, "past the end: as given");
+        assert_eq!(jobs(7, Some("x"), 2), None);
+        assert_eq!(jobs(0, None, 1), None);
+        // A huge document or selection: at most MAX_PARTS parts, covering every page once.
+        for (pages, selection) in [
+            (u32::MAX, None),
+            (u32::MAX, Some("1-4294967295")),
+            (1_000_000, Some("1,3-999999")),
+        ] {
+            let parts = jobs(pages, selection, 1).expect("split");
+            assert!(parts.len() <= MAX_PARTS as usize, "{}", parts.len());
+        }
+        let parts = jobs(u32::MAX, None, u32::MAX / 2 + 1).expect("split");
+        assert_eq!(
+            parts.last().map(String::as_str),
+            Some("2147483649-4294967295")
+        );
+    }
+
+    proptest::proptest! {
+        /// Every selected page once, in page order, in parts of at most `size` pages (when
+        /// that makes no more than MAX_PARTS parts).
+        #[test]
+        fn split_jobs_keep_every_selected_page_once(
+            pages in 1u32..60,
+            spec in proptest::collection::vec((1u32..70, 0u32..8), 1..5),
+            size in 1u32..9,
+        ) {
+            let spec: Vec<String> = spec.iter().map(|(a, n)| format!("{a}-{}", a + n)).collect();
+            let spec = spec.join(",");
+            let selection = extract_api::PageSelection::parse(&spec).expect("parses");
+            let Some(parts) = split_jobs(pages, Some(&spec), size) else {
+                proptest::prop_assert!(selection.last() > pages || selection.count() <= size);
+                return Ok(());
+            };
+            let mut seen = Vec::new();
+            for part in &parts {
+                let part = extract_api::PageSelection::parse(part).expect("a selection");
+                proptest::prop_assert!(part.count() <= size);
+                let pages_of: Vec<u32> = part.within(u32::MAX).iter().flat_map(|&(a, b)| a..=b).collect();
+                seen.extend(pages_of);
+            }
+            let wanted: Vec<u32> = selection.within(pages).iter().flat_map(|&(a, b)| a..=b).collect();
+            proptest::prop_assert_eq!(seen, wanted);
+        }
     }
 
     fn doc(json: &str) -> OutputDocument {

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use extract_api::{ExtractionOptions, PageSelection, Preflight};
-use extract_batch::{EntryState, Location, Manifest, OutputCache, Shard, input_key};
+use extract_batch::{CacheScope, EntryState, Location, Manifest, OutputCache, Shard, input_key};
 use futures_util::StreamExt;
 
 use crate::Failure;
@@ -54,19 +54,29 @@ enum Plan {
     Send,
 }
 
-/// Prints what `run` would do (as text, or JSON with `json`), sending nothing.
+/// The jobs a document of `pages` pages is sent as: its page-split parts, or one.
+fn jobs(pages: u32, options: &ExtractionOptions, split_pages: Option<u32>) -> usize {
+    split_pages
+        .and_then(|size| extract_batch::split::split_jobs(pages, options.pages.as_deref(), size))
+        .map_or(1, |parts| parts.len())
+}
+
+/// Prints what `run` would do (as text, or JSON with `json`), sending nothing: each document's
+/// jobs counted as the run would send them (`--split-pages` from the page count preflight
+/// read).
 pub async fn dry_run(
     checked: &[Checked],
     out_dir: &Path,
-    cache: Option<&OutputCache>,
+    cache: Option<(&OutputCache, &CacheScope)>,
     options: &ExtractionOptions,
+    split_pages: Option<u32>,
     json: bool,
 ) -> Result<(), Failure> {
     let manifest = Manifest::load(out_dir)?;
     let mut rows = Vec::new();
     for item in checked {
         let plan = match &item.result {
-            Ok(_) => {
+            Ok(preflight) => {
                 let sha = extract_batch::hash_file(item.file.clone()).await?;
                 let done = manifest
                     .documents
@@ -76,8 +86,15 @@ pub async fn dry_run(
                             && e.state == EntryState::Succeeded
                             && e.outputs.iter().all(|o| o.is_file())
                     });
-                let cached =
-                    cache.is_some_and(|c| c.get(&OutputCache::key(&sha, options)).is_some());
+                let cached = cache.is_some_and(|(cache, scope)| {
+                    let key = match split_pages {
+                        Some(size) if jobs(preflight.pages, options, split_pages) > 1 => {
+                            OutputCache::split_key(scope, &sha, options, size)
+                        }
+                        _ => OutputCache::key(scope, &sha, options),
+                    };
+                    cache.get(scope, &key).is_some()
+                });
                 Some(if done {
                     Plan::Done
                 } else if cached {
@@ -97,10 +114,14 @@ pub async fn dry_run(
         .collect();
     let pages: u64 = sent.iter().map(|p| u64::from(p.selected_pages)).sum();
     let bytes: u64 = sent.iter().map(|p| p.bytes).sum();
-    let presigned = sent.iter().filter(|p| p.presigned).count();
-    // Direct: the submission and at least one poll. Pre-signed: create, upload, complete, a
-    // poll, the download.
-    let requests = (sent.len() - presigned) * 2 + presigned * 5;
+    let jobs_of = |p: &Preflight| jobs(p.pages, options, split_pages);
+    let job_count: usize = sent.iter().map(|p| jobs_of(p)).sum();
+    // A job, direct: the submission and at least one poll. Pre-signed: create, upload,
+    // complete, a poll, the download.
+    let requests: usize = sent
+        .iter()
+        .map(|p| jobs_of(p) * if p.presigned { 5 } else { 2 })
+        .sum();
     let count = |wanted: Plan| rows.iter().filter(|(_, p)| *p == Some(wanted)).count();
     let refused = rows.iter().filter(|(_, p)| p.is_none()).count();
     let mut out = std::io::stdout().lock();
@@ -115,6 +136,7 @@ pub async fn dry_run(
                     "selected_pages": p.selected_pages,
                     "bytes": p.bytes,
                     "upload": if p.presigned { "presigned" } else { "direct" },
+                    "jobs": jobs_of(p),
                 }),
                 (result, _) => serde_json::json!({
                     "input": item.file.display().to_string(),
@@ -126,6 +148,7 @@ pub async fn dry_run(
         let document = serde_json::json!({
             "documents": documents,
             "send": sent.len(),
+            "jobs": job_count,
             "pages": pages,
             "bytes": bytes,
             "requests_at_least": requests,
@@ -141,7 +164,7 @@ pub async fn dry_run(
         match (&item.result, plan) {
             (Ok(p), Some(plan)) => writeln!(
                 out,
-                "{}  {shown}: {} of {} page(s), {} bytes, {} upload",
+                "{}  {shown}: {} of {} page(s), {} bytes, {} upload{}",
                 match plan {
                     Plan::Done => "done  ",
                     Plan::Cached => "cached",
@@ -150,7 +173,11 @@ pub async fn dry_run(
                 p.selected_pages,
                 p.pages,
                 p.bytes,
-                if p.presigned { "pre-signed" } else { "direct" }
+                if p.presigned { "pre-signed" } else { "direct" },
+                match jobs_of(p) {
+                    1 => String::new(),
+                    n => format!(", {n} split jobs"),
+                }
             )?,
             (result, _) => writeln!(
                 out,
@@ -161,8 +188,13 @@ pub async fn dry_run(
     }
     writeln!(
         out,
-        "would send {} document(s): {pages} page(s), {bytes} bytes, at least {requests} request(s); {} already done in {}, {} from the cache, {refused} refused",
+        "would send {} document(s){}: {pages} page(s), {bytes} bytes, at least {requests} request(s); {} already done in {}, {} from the cache, {refused} refused",
         sent.len(),
+        if job_count == sent.len() {
+            String::new()
+        } else {
+            format!(" as {job_count} job(s)")
+        },
         count(Plan::Done),
         out_dir.display(),
         count(Plan::Cached),
@@ -177,6 +209,7 @@ pub async fn plan_dry_run(
     inputs: &[Location],
     out: &Location,
     shard: Option<Shard>,
+    split_pages: Option<u32>,
     json: bool,
 ) -> Result<(), Failure> {
     let planned = extract_batch::plan(inputs, out, shard).await?;
@@ -211,6 +244,8 @@ pub async fn plan_dry_run(
             "documents": documents,
             "shard": shard.map(|s| s.to_string()),
             "send": send.len(),
+            // Split jobs depend on page counts, which are not read here.
+            "jobs": if split_pages.is_some() { serde_json::Value::Null } else { send.len().into() },
             "pages": null,
             "bytes": bytes,
             "requests_at_least": requests,
@@ -240,10 +275,15 @@ pub async fn plan_dry_run(
     }
     writeln!(
         out_stream,
-        "would send {} document(s): {bytes} bytes, at least {requests} request(s); {done} already done in {}{}; pages are counted by the service",
+        "would send {} document(s): {bytes} bytes, at least {requests} request(s); {done} already done in {}{}; pages are counted by the service{}",
         send.len(),
         out.display(),
         shard.map(|s| format!(" (shard {s})")).unwrap_or_default(),
+        if split_pages.is_some() {
+            ", so --split-pages jobs are not counted (each part is a job)"
+        } else {
+            ""
+        },
     )?;
     Ok(())
 }

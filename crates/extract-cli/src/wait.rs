@@ -90,8 +90,9 @@ pub struct RunArgs {
     /// Neither read nor fill the output cache (`kensho-extract cache path`).
     #[arg(long)]
     no_cache: bool,
-    /// Send a document of more than N pages as parallel jobs of at most N pages, and merge
-    /// their outputs into one document (a failed part is sent again alone).
+    /// Send a document that selects more than N pages (all, or those of --pages) as parallel
+    /// jobs of at most N of those pages, and merge their outputs into one document with the
+    /// file's page numbers (a failed part is sent again alone).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     split_pages: Option<u32>,
     /// Poll every job by the standard policy, without learning the batch's pace (for
@@ -492,7 +493,14 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
     if args.dry_run && (remote || args.shard.is_some()) {
         let mut inputs: Vec<Location> = local.iter().cloned().map(Location::Local).collect();
         inputs.extend(stores.iter().cloned());
-        return crate::preflight::plan_dry_run(&inputs, &out, args.shard, args.json).await;
+        return crate::preflight::plan_dry_run(
+            &inputs,
+            &out,
+            args.shard,
+            args.split_pages,
+            args.json,
+        )
+        .await;
     }
     // This shard's local files: the ones preflight checks.
     let files: Vec<PathBuf> = extract_batch::expand(&local)?
@@ -502,10 +510,23 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
                 .is_none_or(|s| s.contains(&extract_batch::input_key(f)))
         })
         .collect();
-    let cache = if args.no_cache {
-        None
+    // The cache answers only runs against the same service, for the same account.
+    let (settings, cache) = if args.no_cache {
+        (settings.clone(), None)
     } else {
-        Some(extract_batch::OutputCache::new(crate::cache::dir()?))
+        let (settings, scope) = crate::cache::scope(settings)?;
+        match scope {
+            Ok(scope) => (
+                settings,
+                Some((extract_batch::OutputCache::new(crate::cache::dir()?), scope)),
+            ),
+            Err(why) => {
+                if !crate::quiet() {
+                    eprintln!("the output cache is not used: {why} (--no-cache says so quietly)");
+                }
+                (settings, None)
+            }
+        }
     };
     let concurrency = usize::from(args.concurrency);
     // Every input is checked before anything is sent: a doomed one costs nothing.
@@ -518,8 +539,9 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         return crate::preflight::dry_run(
             &checked,
             &args.out_dir,
-            cache.as_ref(),
+            cache.as_ref().map(|(cache, scope)| (cache, scope)),
             &args.extraction.options(),
+            args.split_pages,
             args.json,
         )
         .await;
@@ -561,8 +583,8 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
             Some(events) => events.batch(event),
             None => sink.event(event),
         });
-    if let Some(cache) = cache {
-        runner = runner.cache(cache);
+    if let Some((cache, scope)) = cache {
+        runner = runner.cache(cache, scope);
     }
     if let Some(shard) = args.shard {
         runner = runner.shard(shard);

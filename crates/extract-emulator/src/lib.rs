@@ -197,6 +197,17 @@ impl RunningEmulator {
         ids
     }
 
+    /// The page selection of every job created so far (`None`: all pages), sorted: for tests
+    /// that check which pages were sent (and billed).
+    pub fn job_pages(&self) -> Vec<Option<Vec<u32>>> {
+        let mut pages: Vec<Option<Vec<u32>>> = lock(&self.state.jobs)
+            .values()
+            .map(|job| job.options.pages.clone())
+            .collect();
+        pages.sort();
+        pages
+    }
+
     /// Replaces the fault spec for the requests to come.
     pub fn set_faults(&self, spec: FaultSpec) {
         lock(&self.state.faults).set_spec(spec);
