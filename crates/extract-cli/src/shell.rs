@@ -28,7 +28,7 @@ pub fn completions(args: CompletionsArgs) -> Result<(), Failure> {
 
 /// clap_complete 4.6 names the root of a hyphenated binary `kensho__extract` where it matches
 /// words, but `kensho__subcmd__extract__…` where it lists each subcommand's options, so nothing
-/// below the first level completed in bash (`tests/shell.rs` types `auth ver` and Tab). One name.
+/// below the first level completed in bash (`tests/it/shell.rs` types `auth ver` and Tab). One name.
 fn bash_fixed(script: Vec<u8>) -> Vec<u8> {
     match String::from_utf8(script) {
         Ok(text) => text

@@ -1,14 +1,12 @@
 //! Beyond one machine: shards of one batch from S3 to S3 (moto's real S3 API on loopback), one
 //! worker killed midway and restarted, every document extracted once.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::moto::Moto;
-use common::{isolated_command as command, keypair_vars, setup_with, text};
+use crate::common::moto::Moto;
+use crate::common::{isolated_command as command, keypair_vars, setup_with, text};
 use extract_emulator::EmulatorConfig;
 
 const DOCUMENTS: usize = 60;
@@ -245,13 +243,14 @@ async fn local_shards_then_one_report() {
     let setup =
         setup_with(EmulatorConfig::default().with_job_duration(Duration::from_millis(50))).await;
     let vars = keypair_vars(&setup);
-    let vars = common::as_refs(&vars);
+    let vars = crate::common::as_refs(&vars);
     let input = setup.dir.path().join("in");
-    common::pdfs(&input.join("q1"), 5);
-    common::pdfs(&input.join("q2"), 5);
+    crate::common::pdfs(&input.join("q1"), 5);
+    crate::common::pdfs(&input.join("q2"), 5);
     let out = setup.dir.path().join("out");
     let (input, out) = (input.to_str().expect("utf-8"), out.to_str().expect("utf-8"));
-    let refused = common::run(&["run", input, "--out-dir", out, "--shard", "2/2"], &vars).await;
+    let refused =
+        crate::common::run(&["run", input, "--out-dir", out, "--shard", "2/2"], &vars).await;
     assert_eq!(refused.status.code(), Some(2));
     assert!(
         text(&refused.stderr).contains("0 to 1"),
@@ -260,7 +259,7 @@ async fn local_shards_then_one_report() {
     );
     for shard in ["0/2", "1/2"] {
         // Same content in both folders: without the cache, each is sent.
-        let done = common::run(
+        let done = crate::common::run(
             &[
                 "run",
                 input,
@@ -285,7 +284,7 @@ async fn local_shards_then_one_report() {
         }
     }
     // A dry run of a shard after the fact: every input of it done, nothing to send.
-    let dry = common::run(
+    let dry = crate::common::run(
         &[
             "run",
             input,
@@ -307,7 +306,7 @@ async fn local_shards_then_one_report() {
         plan["already_done"].as_u64().is_some_and(|n| n > 0),
         "{plan}"
     );
-    let report = common::run(&["report", out, "--json"], &vars).await;
+    let report = crate::common::run(&["report", out, "--json"], &vars).await;
     assert!(report.status.success(), "{}", text(&report.stderr));
     let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("JSON");
     assert_eq!(
@@ -315,7 +314,7 @@ async fn local_shards_then_one_report() {
         (Some(2), Some(10))
     );
     assert_eq!(report["states"]["succeeded"], 10);
-    let text_report = common::run(&["report", out], &vars).await;
+    let text_report = crate::common::run(&["report", out], &vars).await;
     assert!(
         text(&text_report.stdout).starts_with("10 document(s) in 2 shard(s): 10 succeeded"),
         "{}",
@@ -326,7 +325,7 @@ async fn local_shards_then_one_report() {
         "{}",
         text(&text_report.stdout)
     );
-    let nothing = common::run(&["report", input], &vars).await;
+    let nothing = crate::common::run(&["report", input], &vars).await;
     assert!(!nothing.status.success());
     assert!(
         text(&nothing.stderr).contains("no manifest here"),

@@ -2,7 +2,6 @@
 //! stream that inflates to gigabytes, millions of path operators. Each review is still
 //! written, the page drawn smaller or left blank with a note saying why, within bounded
 //! memory and time. The files are made here, a few hundred kilobytes at most.
-#![cfg(feature = "pdf")]
 
 use std::time::{Duration, Instant};
 

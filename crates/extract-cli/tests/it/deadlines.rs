@@ -2,11 +2,9 @@
 //! and never answers, each command stops at its deadline with the documented exit code and
 //! states the time it actually waited. Real sockets, real time, short limits.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::run;
+use crate::common::run;
 use extract_emulator::SilentServer;
 
 fn stderr(out: &std::process::Output) -> String {

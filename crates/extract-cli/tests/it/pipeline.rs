@@ -1,12 +1,10 @@
 //! The CLI in a pipeline: `--events jsonl` against its schema, `--json` summaries, flags anywhere
 //! on the line, profiles, `--quiet`.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use extract_emulator::{EmulatorConfig, SamplePage};
 use serde_json::Value;
 

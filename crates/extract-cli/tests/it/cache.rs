@@ -1,12 +1,10 @@
 //! The output cache's identity: an output is served from the cache only to a run against the
 //! service, and for the account, that it was made by and for.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use extract_emulator::EmulatorConfig;
 use serde_json::Value;
 

@@ -1,12 +1,10 @@
 //! `run --split-pages`: a long document as parallel page-range jobs, merged back into what a
 //! single job gives.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use extract_emulator::{EmulatorConfig, SamplePage, sample_pdf};
 use serde_json::Value;
 

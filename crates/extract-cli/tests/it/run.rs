@@ -1,10 +1,8 @@
 //! `kensho-extract demo`, `run`, `wait` and `convert` as a user runs them.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use extract_emulator::EmulatorConfig;
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,12 +3,10 @@
 //! takes a screenshot whose pixels show the PDF's text rendered under its box. The screenshots
 //! stay in `target/tmp/review/` (a CI artefact).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use extract_api::OutputDocument;
 use extract_emulator::{SamplePage, sample_pdf};
 use extract_review::{PageFrame, located};

@@ -1,8 +1,6 @@
 //! `kensho-extract auth` against the emulator, as a script would call it.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn auth_token_prints_only_a_token_the_emulator_accepts() {

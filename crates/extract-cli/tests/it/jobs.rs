@@ -1,10 +1,8 @@
 //! `kensho-extract submit`, `status` and `fetch` against the emulator.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use extract_emulator::{EmulatorConfig, SamplePage, sample_pdf};
 
 async fn instant() -> Setup {

@@ -3,14 +3,12 @@
 //! exit code. The same run with fencing turned off (a debug-build test switch) sends
 //! duplicates, so the test can fail. On moto's real S3 API and the emulator, over sockets.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::moto::Moto;
-use common::{isolated_command as command, keypair_vars, setup_with, text};
+use crate::common::moto::Moto;
+use crate::common::{isolated_command as command, keypair_vars, setup_with, text};
 use extract_emulator::EmulatorConfig;
 
 const DOCUMENTS: usize = 24;

@@ -1,0 +1,6 @@
+//! The crate's integration tests, one binary: each file a module, sharing one link of the
+//! dependency tree (a binary per file linked it once each).
+
+#[cfg(feature = "pdf")]
+mod hostile;
+mod review;
