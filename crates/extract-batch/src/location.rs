@@ -159,10 +159,10 @@ impl StoreLocation {
 #[must_use]
 pub fn redact_url(url: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
-        return url.to_string();
+        return redact_unparsed(url);
     };
     if parsed.cannot_be_a_base() {
-        return url.to_string();
+        return redact_unparsed(url);
     }
     let mut changed = false;
     if !parsed.username().is_empty() || parsed.password().is_some() {
@@ -204,6 +204,26 @@ pub fn redact_url(url: &str) -> String {
     } else {
         // Unchanged text keeps its exact form (`url` would add a `/` to `s3://bucket`).
         url.to_string()
+    }
+}
+
+/// Text that is not a URL (a mistyped one) redacted as one would be: everything after `?` or
+/// `#` and a `user:password@` after `//` become `***`, so a typo never prints a secret.
+fn redact_unparsed(text: &str) -> String {
+    let (head, tail) = text.split_at(text.find(['?', '#']).unwrap_or(text.len()));
+    let head = match head.split_once("//") {
+        Some((scheme, rest)) => {
+            let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+            match authority.rfind('@') {
+                Some(at) => format!("{scheme}//***@{}", &rest[at + 1..]),
+                None => head.to_string(),
+            }
+        }
+        None => head.to_string(),
+    };
+    match tail.chars().next() {
+        Some(mark) => format!("{head}{mark}***"),
+        None => head,
     }
 }
 
@@ -283,5 +303,33 @@ mod tests {
         // The same place with other secrets is the same URL: no hash or key changes.
         assert_eq!(redact_url("s3://a:one@b/in"), redact_url("s3://c:two@b/in"));
         assert_eq!(redact_url("not a url"), "not a url");
+        // A mistyped URL keeps no secret either.
+        assert_eq!(
+            redact_url("htps//user:pw@host/x?secret=1"),
+            "htps//***@host/x?***"
+        );
+        assert_eq!(redact_url("::bad?client_secret=abc"), "::bad?***");
+        assert_eq!(redact_url("no-secret/here"), "no-secret/here");
+    }
+
+    proptest::proptest! {
+        /// Whatever form a URL with a secret takes (or a mistyped one), the secret is not in
+        /// what is shown.
+        #[test]
+        fn no_secret_survives_redaction(
+            user in "[a-z]{1,8}",
+            secret in "[A-Za-z0-9]{12,20}",
+            host in "[a-z]{1,10}",
+            form in 0..5usize,
+        ) {
+            let text = match form {
+                0 => format!("s3://{user}:{secret}@{host}/in"),
+                1 => format!("https://{host}/x?token={secret}&a=b"),
+                2 => format!("https://{host}/#access_token={secret}"),
+                3 => format!("s3://{secret}@{host}/in"),
+                _ => format!("htps//{user}:{secret}@{host}?k={secret}"),
+            };
+            proptest::prop_assert!(!redact_url(&text).contains(&secret), "{}", redact_url(&text));
+        }
     }
 }
