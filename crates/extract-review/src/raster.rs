@@ -280,8 +280,12 @@ fn render_one<'a>(
         if base > budget {
             return Err(Stop::Memory(base, budget).note());
         }
+        // Drawing a page takes a few times as long as measuring it, and hayro's drawing is
+        // only watched where it reads an object: measuring may take a quarter of the limit,
+        // so a page that would draw past the limit is stopped before drawing starts.
+        let measuring = limit / 4;
         let started = Instant::now();
-        deadline.arm(limit, limit);
+        deadline.arm(measuring, limit);
         let streams = measure::streams(page, base, budget, deadline);
         decoded = streams.decoded;
         // The path operators' own cost was a bound on the longest path; drawing counts each
@@ -291,10 +295,10 @@ fn render_one<'a>(
             .saturating_add(streams.largest_image);
         let spent = started.elapsed();
         // Waiting for memory is not the page's time.
-        let rearm = |spent: Duration| deadline.arm(limit.saturating_sub(spent), limit);
+        let rearm = |within: Duration, spent: Duration| deadline.arm(within.saturating_sub(spent), limit);
         deadline.disarm();
         let held = Reservation::take(first, budget);
-        rearm(spent);
+        rearm(measuring, spent);
         let resumed = Instant::now();
         let transform =
             Affine::scale(f64::from(fit.scale)) * page.initial_transform(true).to_kurbo();
@@ -310,7 +314,7 @@ fn render_one<'a>(
         deadline.disarm();
         drop(held);
         let _held = Reservation::take(need, budget);
-        rearm(spent);
+        rearm(limit, spent);
         let pixmap = render(
             page,
             cache,
