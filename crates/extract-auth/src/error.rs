@@ -125,6 +125,12 @@ impl AuthError {
         }
     }
 
+    /// Never true: getting a token creates no job (the same question as
+    /// `ApiError::may_have_created_job`, answered for every layer).
+    pub fn may_have_created_job(&self) -> bool {
+        false
+    }
+
     /// True when trying again later may succeed: no connection, a timeout, 429, a 5xx, or a
     /// success whose body was unreadable (a truncated or garbled answer is a server fault).
     pub fn is_transient(&self) -> bool {

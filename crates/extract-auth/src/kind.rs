@@ -129,3 +129,35 @@ impl fmt::Debug for Chain<'_> {
         fmt::Display::fmt(self, f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AuthError;
+
+    #[test]
+    fn a_chain_shows_each_level_once() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let error = AuthError::Connect {
+            url: "http://127.0.0.1:1/token".into(),
+            source: std::sync::Arc::new(refused),
+        };
+        assert_eq!(
+            error.to_string(),
+            "could not reach http://127.0.0.1:1/token"
+        );
+        assert_eq!(
+            Chain(&error).to_string(),
+            "could not reach http://127.0.0.1:1/token: refused"
+        );
+        assert_eq!(error.kind(), ErrorKind::Connect);
+    }
+
+    #[test]
+    fn statuses_have_kinds() {
+        assert_eq!(ErrorKind::of_status(429), ErrorKind::RateLimited);
+        assert_eq!(ErrorKind::of_status(401), ErrorKind::Unauthorized);
+        assert_eq!(ErrorKind::of_status(503), ErrorKind::ServerError);
+        assert_eq!(ErrorKind::of_status(400), ErrorKind::Rejected);
+    }
+}

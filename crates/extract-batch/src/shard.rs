@@ -87,7 +87,8 @@ pub enum ShardError {
     NoShards,
     /// `I` is not below `N`.
     #[error(
-        "shard {index} of {count} does not exist: I counts from 0 to N - 1 (a Kubernetes Indexed Job's JOB_COMPLETION_INDEX does)"
+        "shard {index} of {count} does not exist: I counts from 0 to {} (a Kubernetes Indexed Job's JOB_COMPLETION_INDEX does)",
+        .count.saturating_sub(1)
     )]
     #[non_exhaustive]
     OutOfRange {
@@ -115,12 +116,12 @@ mod tests {
     fn parses_and_refuses() {
         assert_eq!("2/8".parse::<Shard>(), Shard::new(2, 8));
         assert_eq!("2/8".parse::<Shard>().expect("shard").to_string(), "2/8");
-        assert!(
-            "8/8"
-                .parse::<Shard>()
-                .expect_err("refused")
-                .contains("0 to 7")
-        );
+        let refused = "8/8".parse::<Shard>().expect_err("refused");
+        assert!(matches!(
+            refused,
+            ShardError::OutOfRange { index: 8, count: 8 }
+        ));
+        assert!(refused.to_string().contains("0 to 7"), "{refused}");
         assert!("0/0".parse::<Shard>().is_err());
         assert!(
             "x".parse::<Shard>()

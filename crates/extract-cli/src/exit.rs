@@ -128,7 +128,6 @@ fn hint_at(error: &(dyn std::error::Error + 'static)) -> Option<String> {
                     .into(),
             ),
             ErrorKind::Damaged => Some("or send it anyway with --no-preflight".into()),
-            ErrorKind::PageOutOfRange => Some("choose pages with --pages".into()),
             _ => None,
         };
     }

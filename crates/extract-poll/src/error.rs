@@ -76,6 +76,11 @@ impl PollError {
         }
     }
 
+    /// Never true: polling creates no job.
+    pub fn may_have_created_job(&self) -> bool {
+        false
+    }
+
     /// The `Retry-After` the service asked for on the last poll, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
