@@ -9,7 +9,7 @@
 //! multiplicatively (to 70%, once per second however many answers say so at once) and a
 //! `Retry-After` pauses every request of the process until it has passed. Workers on separate
 //! machines sharing one client id converge on the service's limit without talking to each
-//! other, and share it fairly. `--max-rps` caps the rate.
+//! other, and share it fairly. A program's own cap bounds the rate.
 //!
 //! Time is tokio's, so the logic is tested under a paused clock.
 

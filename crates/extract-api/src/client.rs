@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use extract_auth::{
-    AuthConfig, CachePolicy, CachedTokenSource, Token, TokenSource, checked_url, redacted,
+    AuthConfig, CachePolicy, CachedTokenSource, ErrorKind, Token, TokenSource, checked_url,
+    redacted,
 };
 use futures_util::future::BoxFuture;
 use reqwest::multipart::Form;
@@ -215,9 +216,9 @@ impl ClientBuilder {
         }
         let http = match self.http {
             Some(http) => http,
-            None => extract_auth::http::client_builder()
-                .build()
-                .map_err(|e| ApiError::Build(format!("cannot build the HTTP client: {e}")))?,
+            None => extract_auth::http::client_builder().build().map_err(|e| {
+                ApiError::build(ErrorKind::Config, "cannot build the HTTP client").with_source(e)
+            })?,
         };
         let tokens: Arc<dyn TokenSource> = match (self.tokens, &self.auth) {
             (Some(tokens), _) => tokens,
@@ -226,8 +227,9 @@ impl ClientBuilder {
                 self.token_policy.clone(),
             )),
             (None, None) => {
-                return Err(ApiError::Build(
-                    "the client needs a token source (see ClientBuilder::auth_config)".into(),
+                return Err(ApiError::build(
+                    ErrorKind::Config,
+                    "the client needs a token source (see ClientBuilder::auth_config)",
                 ));
             }
         };
@@ -349,7 +351,10 @@ impl Client {
         self.inner
             .base
             .join(path.trim_start_matches('/'))
-            .map_err(|e| ApiError::Build(format!("bad request path {path}: {e}")))
+            .map_err(|e| {
+                ApiError::build(ErrorKind::InvalidInput, format!("bad request path {path}"))
+                    .with_source(e)
+            })
     }
 
     fn endpoint_path(
@@ -360,8 +365,12 @@ impl Client {
             None => Ok(endpoint.path.to_string()),
             Some(id) => {
                 // Ids are UUIDs; anything else must not be able to change the path.
-                uuid::Uuid::parse_str(id)
-                    .map_err(|_| ApiError::Build(format!("`{id}` is not a request id (a UUID)")))?;
+                uuid::Uuid::parse_str(id).map_err(|_| {
+                    ApiError::build(
+                        ErrorKind::InvalidInput,
+                        format!("`{id}` is not a request id (a UUID)"),
+                    )
+                })?;
                 Ok(endpoint.path.replace("{request_id}", id))
             }
         }
@@ -673,9 +682,12 @@ impl Client {
         options: &ExtractionOptions,
     ) -> Result<Submission, ApiError> {
         if size > DIRECT_LIMIT {
-            return Err(ApiError::Build(format!(
-                "the document is {size} bytes, over the 100 MB limit of direct submission: use submit_file or submit_bytes, which upload it pre-signed"
-            )));
+            return Err(ApiError::build(
+                ErrorKind::FileTooLarge,
+                format!(
+                    "the document is {size} bytes, over the 100 MB limit of direct submission: use submit_file or submit_bytes, which upload it pre-signed"
+                ),
+            ));
         }
         let endpoint = generated::SUBMIT;
         let url = self.url(endpoint.path)?;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::ApiError;
 use crate::watchdog::Progress;
+use extract_auth::ErrorKind;
 
 /// The largest document `POST /v3/extractions` takes; larger ones go through a pre-signed upload.
 pub const DIRECT_LIMIT: u64 = 100 * 1000 * 1000;
@@ -17,55 +18,73 @@ pub const DIRECT_LIMIT: u64 = 100 * 1000 * 1000;
 /// Checks that `path` is a readable, non-empty regular file that starts like a PDF; returns
 /// its size.
 pub async fn check(path: &Path) -> Result<u64, ApiError> {
-    let shown = path.display();
     // Before opening: opening a FIFO waits for a writer, forever if none comes.
     match tokio::fs::metadata(path).await {
         Ok(metadata) if metadata.is_dir() => {
-            return Err(ApiError::Build(format!("{shown}: not a file (a folder)")));
+            return Err(ApiError::about_file(
+                ErrorKind::NotAFile,
+                path,
+                "not a file (a folder)",
+            ));
         }
         Ok(metadata) if !metadata.is_file() => {
-            return Err(ApiError::Build(format!(
-                "{shown}: not a regular file (a pipe, socket or device); give a PDF file"
-            )));
+            return Err(ApiError::about_file(
+                ErrorKind::NotAFile,
+                path,
+                "not a regular file (a pipe, socket or device); give a PDF file",
+            ));
         }
         _ => {}
     }
     let mut file = tokio::fs::File::open(path)
         .await
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => ApiError::Build(format!("{shown}: no such file")),
-            std::io::ErrorKind::PermissionDenied => {
-                ApiError::Build(format!("{shown}: not readable (permission denied)"))
+            std::io::ErrorKind::NotFound => {
+                ApiError::about_file(ErrorKind::NotFound, path, "no such file")
             }
-            _ => ApiError::Build(format!("{shown}: cannot open: {e}")),
+            std::io::ErrorKind::PermissionDenied => ApiError::about_file(
+                ErrorKind::PermissionDenied,
+                path,
+                "not readable (permission denied)",
+            ),
+            kind => ApiError::about_file(kind.into(), path, "cannot open").with_source(e),
         })?;
     let metadata = file
         .metadata()
         .await
-        .map_err(|e| ApiError::Build(format!("{shown}: {e}")))?;
+        .map_err(|e| ApiError::about_file(e.kind().into(), path, "cannot read").with_source(e))?;
     if !metadata.is_file() {
-        return Err(ApiError::Build(format!("{shown}: not a file")));
+        return Err(ApiError::about_file(
+            ErrorKind::NotAFile,
+            path,
+            "not a file",
+        ));
     }
     if metadata.len() == 0 {
-        return Err(ApiError::Build(format!("{shown}: the file is empty")));
+        return Err(ApiError::about_file(
+            ErrorKind::Empty,
+            path,
+            "the file is empty",
+        ));
     }
     // The PDF header may follow a little junk; readers look in the first kilobyte.
     let mut head = vec![0; 1024];
     let mut read = 0;
     while read < head.len() {
-        let n = file
-            .read(&mut head[read..])
-            .await
-            .map_err(|e| ApiError::Build(format!("{shown}: cannot read: {e}")))?;
+        let n = file.read(&mut head[read..]).await.map_err(|e| {
+            ApiError::about_file(e.kind().into(), path, "cannot read").with_source(e)
+        })?;
         if n == 0 {
             break;
         }
         read += n;
     }
     if !head[..read].windows(5).any(|w| w == b"%PDF-") {
-        return Err(ApiError::Build(format!(
-            "{shown}: not a PDF (no %PDF- header in its first kilobyte)"
-        )));
+        return Err(ApiError::about_file(
+            ErrorKind::NotPdf,
+            path,
+            "not a PDF (no %PDF- header in its first kilobyte)",
+        ));
     }
     Ok(metadata.len())
 }
@@ -102,20 +121,25 @@ impl Source<'_> {
             Source::File(path) => check(path).await,
             Source::Bytes(bytes, name) => {
                 if bytes.is_empty() {
-                    return Err(ApiError::Build(format!("{name}: the document is empty")));
+                    return Err(ApiError::build(
+                        ErrorKind::Empty,
+                        format!("{name}: the document is empty"),
+                    ));
                 }
                 let head = &bytes[..bytes.len().min(1024)];
                 if !head.windows(5).any(|w| w == b"%PDF-") {
-                    return Err(ApiError::Build(format!(
-                        "{name}: not a PDF (no %PDF- header in its first kilobyte)"
-                    )));
+                    return Err(ApiError::build(
+                        ErrorKind::NotPdf,
+                        format!("{name}: not a PDF (no %PDF- header in its first kilobyte)"),
+                    ));
                 }
                 Ok(bytes.len() as u64)
             }
             // A stream is not read before it is sent: its length is all there is to check.
-            Source::Stream(_, len, name) if *len == 0 => {
-                Err(ApiError::Build(format!("{name}: the document is empty")))
-            }
+            Source::Stream(_, len, name) if *len == 0 => Err(ApiError::build(
+                ErrorKind::Empty,
+                format!("{name}: the document is empty"),
+            )),
             Source::Stream(_, len, _) => Ok(*len),
         }
     }
@@ -137,7 +161,10 @@ impl Source<'_> {
                 let part = Part::stream_with_length(body, bytes.len() as u64)
                     .file_name(form_file_name(name))
                     .mime_str("application/pdf")
-                    .map_err(|e| ApiError::Build(e.to_string()))?;
+                    .map_err(|e| {
+                        ApiError::build(ErrorKind::Other, "cannot make the upload form")
+                            .with_source(e)
+                    })?;
                 Ok((part, progress))
             }
             Source::Stream(reader, len, name) => {
@@ -146,9 +173,12 @@ impl Source<'_> {
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .take()
                     .ok_or_else(|| {
-                        ApiError::Build(format!(
-                            "{name}: a stream can be sent once, and it was; submit bytes or a file to have failures retried"
-                        ))
+                        ApiError::build(
+                            ErrorKind::InvalidInput,
+                            format!(
+                                "{name}: a stream can be sent once, and it was; submit bytes or a file to have failures retried"
+                            ),
+                        )
                     })?;
                 let progress = Progress::new(*len);
                 let body = reqwest::Body::wrap_stream(
@@ -157,7 +187,10 @@ impl Source<'_> {
                 let part = Part::stream_with_length(body, *len)
                     .file_name(form_file_name(name))
                     .mime_str("application/pdf")
-                    .map_err(|e| ApiError::Build(e.to_string()))?;
+                    .map_err(|e| {
+                        ApiError::build(ErrorKind::Other, "cannot make the upload form")
+                            .with_source(e)
+                    })?;
                 Ok((part, progress))
             }
         }
@@ -169,11 +202,11 @@ impl Source<'_> {
 pub(crate) async fn file_part(path: &Path) -> Result<(Part, Arc<Progress>), ApiError> {
     let file = tokio::fs::File::open(path)
         .await
-        .map_err(|e| ApiError::Build(format!("{}: cannot open: {e}", path.display())))?;
+        .map_err(|e| ApiError::about_file(e.kind().into(), path, "cannot open").with_source(e))?;
     let len = file
         .metadata()
         .await
-        .map_err(|e| ApiError::Build(format!("{}: {e}", path.display())))?
+        .map_err(|e| ApiError::about_file(e.kind().into(), path, "cannot read").with_source(e))?
         .len();
     let name = path.file_name().map_or_else(
         || "document.pdf".into(),
@@ -185,7 +218,9 @@ pub(crate) async fn file_part(path: &Path) -> Result<(Part, Arc<Progress>), ApiE
     let part = Part::stream_with_length(body, len)
         .file_name(name)
         .mime_str("application/pdf")
-        .map_err(|e| ApiError::Build(e.to_string()))?;
+        .map_err(|e| {
+            ApiError::build(ErrorKind::Other, "cannot make the upload form").with_source(e)
+        })?;
     Ok((part, progress))
 }
 

@@ -1,22 +1,39 @@
 //! The one error type of this crate, split by phase.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use extract_auth::AuthError;
+use extract_auth::{AuthError, ErrorKind};
 
 /// What went wrong with an API call. It never carries a secret: URLs are shown without their
 /// query (pre-signed URLs carry signatures there) and bodies are the service's own words.
+///
+/// [`ApiError::kind`] says what kind of failure it is. Its `Display` is this level's message;
+/// the cause, when there is one, is `source()` (print the chain with [`extract_auth::Chain`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
     /// The request could not be built: a bad input file, option or URL. Nothing was sent.
-    #[error("{0}")]
-    Build(String),
+    #[error("{message}")]
+    #[non_exhaustive]
+    Build {
+        /// What is wrong: [`ErrorKind::NotFound`], [`ErrorKind::NotPdf`],
+        /// [`ErrorKind::Encrypted`], [`ErrorKind::PageOutOfRange`], [`ErrorKind::InvalidInput`]…
+        kind: ErrorKind,
+        /// The file concerned, when there is one.
+        path: Option<PathBuf>,
+        /// What is wrong, in words (the file's name included).
+        message: String,
+        /// The cause, such as the operating system's error, when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// No access token could be had.
     #[error(transparent)]
     Auth(#[from] AuthError),
     /// No connection was made, or it broke before a whole answer came.
-    #[error("could not reach {endpoint}: {}", extract_auth::http::describe(source.as_ref()))]
+    #[error("could not reach {endpoint}")]
+    #[non_exhaustive]
     Connect {
         /// The endpoint, such as `POST /v3/extractions`.
         endpoint: String,
@@ -28,6 +45,7 @@ pub enum ApiError {
     },
     /// No answer in time.
     #[error("{endpoint} did not answer within {:.1}s", after.as_secs_f64())]
+    #[non_exhaustive]
     Timeout {
         /// The endpoint.
         endpoint: String,
@@ -44,6 +62,7 @@ pub enum ApiError {
     #[error(
         "{endpoint}: the submission was sent but {what}; the service may or may not have created the job. Check before submitting again."
     )]
+    #[non_exhaustive]
     OutcomeUnknown {
         /// The endpoint.
         endpoint: String,
@@ -54,6 +73,7 @@ pub enum ApiError {
     },
     /// The service answered with an error status.
     #[error("{endpoint} answered HTTP {status}{}: {}", field.as_ref().map(|f| format!(" about field `{f}`")).unwrap_or_default(), describe_body(body).0)]
+    #[non_exhaustive]
     Service {
         /// The endpoint.
         endpoint: String,
@@ -70,6 +90,7 @@ pub enum ApiError {
     },
     /// An answer longer than the client reads ([`crate::ClientBuilder::max_answer_bytes`]).
     #[error("{endpoint} answered with more than {limit} bytes; not read")]
+    #[non_exhaustive]
     TooLarge {
         /// The endpoint.
         endpoint: String,
@@ -79,7 +100,8 @@ pub enum ApiError {
         limit: u64,
     },
     /// A success status with a body that is not what the contract says.
-    #[error("{endpoint} answered HTTP {status} with an unreadable body ({source}): {excerpt}")]
+    #[error("{endpoint} answered HTTP {status} with an unreadable body: {excerpt}")]
+    #[non_exhaustive]
     Decode {
         /// The endpoint.
         endpoint: String,
@@ -99,6 +121,166 @@ pub enum ApiError {
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 impl ApiError {
+    /// An error about the request itself: nothing was sent (mocks and programs make them too).
+    pub fn build(kind: ErrorKind, message: impl Into<String>) -> ApiError {
+        ApiError::Build {
+            kind,
+            path: None,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// [`ApiError::build`] about the file at `path`: the message is prefixed with its name.
+    pub fn about_file(
+        kind: ErrorKind,
+        path: &std::path::Path,
+        message: impl std::fmt::Display,
+    ) -> ApiError {
+        ApiError::Build {
+            kind,
+            path: Some(path.to_path_buf()),
+            message: format!("{}: {message}", path.display()),
+            source: None,
+        }
+    }
+
+    /// The service answered `status` with `body` (for mocks; see the `with_` methods).
+    pub fn service(endpoint: impl Into<String>, status: u16, body: impl Into<String>) -> ApiError {
+        ApiError::Service {
+            endpoint: endpoint.into(),
+            status,
+            field: None,
+            body: body.into(),
+            request_id: None,
+            retry_after: None,
+        }
+    }
+
+    /// No connection to `endpoint`, for `source`.
+    pub fn connect(endpoint: impl Into<String>, source: impl Into<BoxError>) -> ApiError {
+        ApiError::Connect {
+            endpoint: endpoint.into(),
+            request_id: None,
+            source: source.into(),
+        }
+    }
+
+    /// No answer from `endpoint` within `after`.
+    pub fn timeout(endpoint: impl Into<String>, after: Duration) -> ApiError {
+        ApiError::Timeout {
+            endpoint: endpoint.into(),
+            request_id: None,
+            after,
+            source: None,
+        }
+    }
+
+    /// A success status whose body starts with `excerpt` and could not be read.
+    pub fn decode(
+        endpoint: impl Into<String>,
+        status: u16,
+        excerpt: impl Into<String>,
+        source: impl Into<BoxError>,
+    ) -> ApiError {
+        ApiError::Decode {
+            endpoint: endpoint.into(),
+            request_id: None,
+            status,
+            excerpt: excerpt.into(),
+            source: source.into(),
+        }
+    }
+
+    /// A submission sent whose answer was `what` (with `status`, when there was one).
+    pub fn outcome_unknown(
+        endpoint: impl Into<String>,
+        what: impl Into<String>,
+        status: Option<u16>,
+    ) -> ApiError {
+        ApiError::OutcomeUnknown {
+            endpoint: endpoint.into(),
+            what: what.into(),
+            status,
+        }
+    }
+
+    /// The same error with the field at fault (of a [`ApiError::Service`]).
+    #[must_use]
+    pub fn with_field(mut self, name: impl Into<String>) -> ApiError {
+        if let ApiError::Service { field, .. } = &mut self {
+            *field = Some(name.into());
+        }
+        self
+    }
+
+    /// The same error with the `Retry-After` asked for (of a [`ApiError::Service`]).
+    #[must_use]
+    pub fn with_retry_after(mut self, wait: Duration) -> ApiError {
+        if let ApiError::Service { retry_after, .. } = &mut self {
+            *retry_after = Some(wait);
+        }
+        self
+    }
+
+    /// The same error about request `id` (of the variants that carry one).
+    #[must_use]
+    pub fn with_request_id(mut self, id: impl Into<String>) -> ApiError {
+        match &mut self {
+            ApiError::Service { request_id, .. }
+            | ApiError::Connect { request_id, .. }
+            | ApiError::Timeout { request_id, .. }
+            | ApiError::TooLarge { request_id, .. }
+            | ApiError::Decode { request_id, .. } => *request_id = Some(id.into()),
+            _ => {}
+        }
+        self
+    }
+
+    /// The same error with its cause (of a [`ApiError::Build`]).
+    #[must_use]
+    pub fn with_source(mut self, cause: impl Into<BoxError>) -> ApiError {
+        if let ApiError::Build { source, .. } = &mut self {
+            *source = Some(cause.into());
+        }
+        self
+    }
+
+    /// The same error about the file at `path` (of a [`ApiError::Build`] not yet about one):
+    /// its message is prefixed with the file's name.
+    #[must_use]
+    pub(crate) fn in_file(mut self, at: &std::path::Path) -> ApiError {
+        if let ApiError::Build { path, message, .. } = &mut self
+            && path.is_none()
+        {
+            *message = format!("{}: {message}", at.display());
+            *path = Some(at.to_path_buf());
+        }
+        self
+    }
+
+    /// What kind of failure this is: what a program matches on.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ApiError::Build { kind, .. } => *kind,
+            ApiError::Auth(e) => e.kind(),
+            ApiError::Connect { .. } => ErrorKind::Connect,
+            ApiError::Timeout { .. } => ErrorKind::Timeout,
+            ApiError::OutcomeUnknown { .. } => ErrorKind::OutcomeUnknown,
+            ApiError::Service { status, .. } => ErrorKind::of_status(*status),
+            ApiError::TooLarge { .. } => ErrorKind::AnswerTooLarge,
+            ApiError::Decode { .. } => ErrorKind::Decode,
+        }
+    }
+
+    /// The file the error is about, for errors about an input file.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            ApiError::Build { path, .. } => path.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The HTTP status, for errors that had one.
     pub fn status(&self) -> Option<u16> {
         match self {

@@ -43,9 +43,10 @@ pub use api::MockExtractApi;
 pub use budget::{BudgetState, RateBudget};
 pub use client::{Client, ClientBuilder, RetrievalMode, Submission};
 pub use document::{DIRECT_LIMIT, check as check_document};
-pub use error::ApiError;
+pub use error::{ApiError, BoxError};
 /// The exponential backoff every layer shares (from `extract-auth`).
 pub use extract_auth::backoff;
+pub use extract_auth::{Chain, ErrorKind};
 pub use extract_model::{
     Annotation, AnnotationKind, AnnotationType, ContentNode, DocumentType, DownloadStatus,
     ExtractionStatus, FigureTableCellData, Location, NodeType, OutputDocument, OutputFormat,

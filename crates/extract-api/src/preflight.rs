@@ -6,6 +6,8 @@
 use std::fmt;
 use std::path::Path;
 
+use extract_auth::ErrorKind;
+
 use crate::ApiError;
 use crate::document::{DIRECT_LIMIT, check};
 
@@ -35,11 +37,16 @@ pub struct PageSelection {
 }
 
 impl PageSelection {
-    /// Parses a selection; the error says which part is wrong.
-    pub fn parse(spec: &str) -> Result<PageSelection, String> {
+    /// Parses a selection; the error ([`ErrorKind::InvalidInput`]) says which part is wrong.
+    pub fn parse(spec: &str) -> Result<PageSelection, ApiError> {
         let mut ranges = Vec::new();
         for part in spec.split(',').map(str::trim) {
-            let bad = || format!("pages `{part}` is not a page or a range like 3-5");
+            let bad = || {
+                ApiError::build(
+                    ErrorKind::InvalidInput,
+                    format!("pages `{part}` is not a page or a range like 3-5"),
+                )
+            };
             let (first, last) = match part.split_once('-') {
                 Some((a, b)) => (
                     a.trim().parse::<u32>().map_err(|_| bad())?,
@@ -51,8 +58,9 @@ impl PageSelection {
                 }
             };
             if first == 0 || last < first {
-                return Err(format!(
-                    "pages `{part}`: pages count from 1 and ranges go upwards"
+                return Err(ApiError::build(
+                    ErrorKind::InvalidInput,
+                    format!("pages `{part}`: pages count from 1 and ranges go upwards"),
                 ));
             }
             ranges.push((first, last));
@@ -118,25 +126,38 @@ impl fmt::Display for PageSelection {
     }
 }
 
-/// Counts the pages of a PDF held in memory; the error says what is wrong with the file.
-pub fn count_pages(data: Vec<u8>) -> Result<u32, String> {
+/// Counts the pages of a PDF held in memory; the error says what is wrong with the file
+/// ([`ErrorKind::Encrypted`], [`ErrorKind::Damaged`]).
+pub fn count_pages(data: Vec<u8>) -> Result<u32, ApiError> {
     use hayro_syntax::{LoadPdfError, Pdf};
     // A parser is fed hostile bytes here: a panic in it is one bad document, not a crash.
     let parsed = std::panic::catch_unwind(move || {
         Pdf::new(data).map(|pdf| u32::try_from(pdf.pages().len()).unwrap_or(u32::MAX))
     });
     match parsed {
-        Ok(Ok(0)) => Err("the PDF has no pages".into()),
+        Ok(Ok(0)) => Err(no_pages()),
         Ok(Ok(pages)) => Ok(pages),
-        Ok(Err(LoadPdfError::Decryption(_))) => Err(
-            "the PDF is encrypted with a password: decrypt it first (such as `qpdf --decrypt`)"
-                .into(),
-        ),
-        Ok(Err(_)) | Err(_) => Err(
-            "the PDF is damaged (its structure cannot be read); repair or re-save it, or send it anyway with --no-preflight"
-                .into(),
-        ),
+        Ok(Err(LoadPdfError::Decryption(_))) => Err(ApiError::build(
+            ErrorKind::Encrypted,
+            "the PDF is encrypted with a password: decrypt it first",
+        )),
+        Ok(Err(_)) | Err(_) => Err(damaged()),
     }
+}
+
+fn no_pages() -> ApiError {
+    ApiError::build(ErrorKind::Damaged, "the PDF has no pages")
+}
+
+fn damaged() -> ApiError {
+    ApiError::build(
+        ErrorKind::Damaged,
+        "the PDF is damaged (its structure cannot be read); repair or re-save it",
+    )
+}
+
+fn unreadable(e: std::io::Error) -> ApiError {
+    ApiError::build(e.kind().into(), "cannot read").with_source(e)
 }
 
 /// The largest file whose whole bytes a page count may read, when its structure cannot be read
@@ -153,45 +174,43 @@ const WHOLE_FILE_FALLBACK: u64 = 16 * 1024 * 1024;
 pub fn count_pages_in<R: std::io::Read + std::io::Seek>(
     reader: &mut R,
     len: u64,
-) -> Result<u32, String> {
+) -> Result<u32, ApiError> {
     use std::io::Read as _;
 
     use crate::StructureError;
-    let whole = |reader: &mut R| -> Result<u32, String> {
+    let whole = |reader: &mut R| -> Result<u32, ApiError> {
         let mut data =
             Vec::with_capacity(usize::try_from(len.min(WHOLE_FILE_FALLBACK)).unwrap_or(0));
         reader
             .seek(std::io::SeekFrom::Start(0))
             .and_then(|_| reader.take(WHOLE_FILE_FALLBACK).read_to_end(&mut data))
-            .map_err(|e| format!("cannot read: {e}"))?;
+            .map_err(unreadable)?;
         count_pages(data)
     };
     match crate::read_facts(reader) {
         Ok(facts) if !facts.encrypted && facts.pages > 0 => Ok(facts.pages),
-        Ok(facts) if !facts.encrypted => Err("the PDF has no pages".into()),
+        Ok(facts) if !facts.encrypted => Err(no_pages()),
         // Encrypted: only the full parser can tell an empty password (readable) from a real one.
         Ok(_) | Err(_) if len <= WHOLE_FILE_FALLBACK => whole(reader),
         Ok(facts) => Ok(facts.pages),
-        Err(StructureError::Encrypted) => Err(
-            "the PDF is encrypted, and its page count cannot be read without decrypting it: decrypt it first (such as `qpdf --decrypt`), or send it anyway with --no-preflight"
-                .into(),
-        ),
-        Err(StructureError::Io(e)) => Err(format!("cannot read: {e}")),
-        Err(_) => Err(
-            "the PDF is damaged (its structure cannot be read); repair or re-save it, or send it anyway with --no-preflight"
-                .into(),
-        ),
+        Err(StructureError::Encrypted) => Err(ApiError::build(
+            ErrorKind::Encrypted,
+            "the PDF is encrypted, and its page count cannot be read without decrypting it: decrypt it first",
+        )),
+        Err(StructureError::Io(e)) => Err(unreadable(e)),
+        Err(_) => Err(damaged()),
     }
 }
 
 /// [`count_pages_in`] of the file at `path`.
-pub fn count_pages_of_file(path: &Path) -> Result<u32, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
-    let len = file
-        .metadata()
-        .map_err(|e| format!("cannot read: {e}"))?
-        .len();
-    count_pages_in(&mut file, len)
+/// The error is about the file: [`ApiError::path`] names it, and its message starts with it.
+pub fn count_pages_of_file(path: &Path) -> Result<u32, ApiError> {
+    let count = || {
+        let mut file = std::fs::File::open(path).map_err(unreadable)?;
+        let len = file.metadata().map_err(unreadable)?.len();
+        count_pages_in(&mut file, len)
+    };
+    count().map_err(|e| e.in_file(path))
 }
 
 /// Checks `path` as [`check`] does, then reads its page count and checks `pages` against it.
@@ -199,24 +218,32 @@ pub fn count_pages_of_file(path: &Path) -> Result<u32, String> {
 /// in the file's size.
 pub async fn preflight(path: &Path, pages: Option<&PageSelection>) -> Result<Preflight, ApiError> {
     let bytes = check(path).await?;
-    let shown = path.display().to_string();
     if bytes > PRESIGNED_LIMIT {
-        return Err(ApiError::Build(format!(
-            "{shown}: {bytes} bytes is over the {PRESIGNED_LIMIT}-byte limit of an upload; split the PDF"
-        )));
+        return Err(ApiError::about_file(
+            ErrorKind::FileTooLarge,
+            path,
+            format!(
+                "{bytes} bytes is over the {PRESIGNED_LIMIT}-byte limit of an upload; split the PDF"
+            ),
+        ));
     }
     let file = path.to_path_buf();
     let count = tokio::task::spawn_blocking(move || count_pages_of_file(&file))
         .await
-        .map_err(|e| ApiError::Build(format!("{shown}: preflight stopped: {e}")))?
-        .map_err(|e| ApiError::Build(format!("{shown}: {e}")))?;
+        .map_err(|e| {
+            ApiError::about_file(ErrorKind::Other, path, "preflight stopped").with_source(e)
+        })??;
     let selected_pages = match pages {
         Some(selection) if selection.last() > count => {
-            return Err(ApiError::Build(format!(
-                "{shown}: --pages {selection} asks for page {} but the file has {count} page{}",
-                selection.last(),
-                if count == 1 { "" } else { "s" }
-            )));
+            return Err(ApiError::about_file(
+                ErrorKind::PageOutOfRange,
+                path,
+                format!(
+                    "pages {selection} asks for page {} but the file has {count} page{}",
+                    selection.last(),
+                    if count == 1 { "" } else { "s" }
+                ),
+            ));
         }
         Some(selection) => selection.count(),
         None => count,
@@ -257,7 +284,8 @@ mod tests {
     #[test]
     fn broken_pdfs_are_named() {
         let error = count_pages(b"%PDF-1.7\nthis is not a PDF".to_vec()).expect_err("damaged");
-        assert!(error.contains("damaged"), "{error}");
+        assert_eq!(error.kind(), ErrorKind::Damaged, "{error}");
+        assert!(error.to_string().contains("damaged"), "{error}");
     }
 
     proptest! {
@@ -273,7 +301,7 @@ mod tests {
             if let Ok(selection) = PageSelection::parse(&spec) {
                 prop_assert!(selection.count() >= 1);
                 prop_assert!(selection.last() >= 1);
-                prop_assert_eq!(PageSelection::parse(&selection.to_string()), Ok(selection));
+                prop_assert_eq!(PageSelection::parse(&selection.to_string()).ok(), Some(selection));
             }
         }
     }

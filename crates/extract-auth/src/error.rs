@@ -5,10 +5,15 @@ use std::time::Duration;
 
 use extract_keys::KeyError;
 
+use crate::ErrorKind;
+
 /// A cause kept inside an error that is cloned (a failed refresh is shared by its waiters).
 pub type SharedError = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What went wrong while getting an access token, by phase; never carries a secret.
+///
+/// [`AuthError::kind`] says what kind of failure it is. Its `Display` is this level's message;
+/// the cause, when there is one, is `source()` (print the chain with [`crate::Chain`]).
 ///
 /// It is `Clone` so that one failed refresh can be handed to every caller that waited for it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -24,6 +29,7 @@ pub enum AuthError {
     Config(String),
     /// A URL that would send secrets in the clear.
     #[error("the {what} must use https:// (plain http:// only for localhost): {url}")]
+    #[non_exhaustive]
     InsecureUrl {
         /// Which URL.
         what: &'static str,
@@ -34,10 +40,11 @@ pub enum AuthError {
     #[error(transparent)]
     Key(Arc<KeyError>),
     /// The client assertion could not be made.
-    #[error("could not sign the client assertion: {}", crate::http::describe(.0.as_ref()))]
+    #[error("could not sign the client assertion")]
     Signing(#[source] SharedError),
     /// No answer: the connection failed or broke.
-    #[error("could not reach {url}: {}", crate::http::describe(source.as_ref()))]
+    #[error("could not reach {url}")]
+    #[non_exhaustive]
     Connect {
         /// The URL, its query redacted.
         url: String,
@@ -47,6 +54,7 @@ pub enum AuthError {
     },
     /// No answer in time.
     #[error("{url} did not answer within {:.1}s", after.as_secs_f64())]
+    #[non_exhaustive]
     Timeout {
         /// The URL, its query redacted.
         url: String,
@@ -55,6 +63,7 @@ pub enum AuthError {
     },
     /// The token endpoint refused with an OAuth error (`invalid_client`, `invalid_scope`…).
     #[error("the token endpoint refused (HTTP {status}): {error}: {description}")]
+    #[non_exhaustive]
     OAuth {
         /// The HTTP status.
         status: u16,
@@ -67,6 +76,7 @@ pub enum AuthError {
     },
     /// Another refusal, with the body text the server sent.
     #[error("{url} answered HTTP {status}: {body}")]
+    #[non_exhaustive]
     Rejected {
         /// The URL, its query redacted.
         url: String,
@@ -79,6 +89,7 @@ pub enum AuthError {
     },
     /// A 2xx answer that is not a token response.
     #[error("{url} answered with something that is not a token response: {detail}")]
+    #[non_exhaustive]
     BadResponse {
         /// The URL, its query redacted.
         url: String,
@@ -93,6 +104,33 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// What kind of failure this is: what a program matches on. A refusal by the token
+    /// endpoint is [`ErrorKind::Unauthorized`] (the credentials are not accepted), unless it
+    /// asks to slow down (429) or failed itself (5xx).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AuthError::NotConfigured | AuthError::Config(_) | AuthError::InsecureUrl { .. } => {
+                ErrorKind::Config
+            }
+            AuthError::Key(_) | AuthError::Signing(_) => ErrorKind::Key,
+            AuthError::Connect { .. } => ErrorKind::Connect,
+            AuthError::Timeout { .. } => ErrorKind::Timeout,
+            AuthError::OAuth { status, .. } => match ErrorKind::of_status(*status) {
+                kind @ (ErrorKind::RateLimited | ErrorKind::ServerError) => kind,
+                _ => ErrorKind::Unauthorized,
+            },
+            AuthError::Rejected { status, .. } => ErrorKind::of_status(*status),
+            AuthError::BadResponse { .. } => ErrorKind::Decode,
+            AuthError::GivenTokenRejected => ErrorKind::Unauthorized,
+        }
+    }
+
+    /// Never true: getting a token creates no job (the same question as
+    /// `ApiError::may_have_created_job`, answered for every layer).
+    pub fn may_have_created_job(&self) -> bool {
+        false
+    }
+
     /// True when trying again later may succeed: no connection, a timeout, 429, a 5xx, or a
     /// success whose body was unreadable (a truncated or garbled answer is a server fault).
     pub fn is_transient(&self) -> bool {

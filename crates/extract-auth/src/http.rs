@@ -224,20 +224,9 @@ pub(crate) fn send_error(url: &Url, error: reqwest::Error, timeout: Duration) ->
     }
 }
 
-/// An error and its causes, joined by `: `.
+/// An error and its causes, joined by `: ` ([`crate::Chain`]).
 pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        let next = e.to_string();
-        // Some errors repeat their cause in their own message.
-        if !text.ends_with(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = e.source();
-    }
-    text
+    crate::Chain(error).to_string()
 }
 
 /// The longest `Retry-After` believed: a server asking for more is misconfigured. Every user

@@ -35,6 +35,7 @@ mod error;
 mod given;
 pub mod http;
 mod keypair;
+mod kind;
 mod refresh;
 pub mod ring_provider;
 mod secret;
@@ -48,6 +49,7 @@ pub use endpoint::{checked_url, redacted};
 pub use error::{AuthError, SharedError};
 pub use given::GivenToken;
 pub use keypair::{EXTRACT_SCOPE, KENSHO_TOKEN_URL, KeypairSource};
+pub use kind::{Chain, ErrorKind};
 pub use refresh::RefreshTokenSource;
 pub use secret::Secret;
 #[cfg(any(test, feature = "mock"))]

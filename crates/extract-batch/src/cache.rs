@@ -65,7 +65,7 @@ impl CacheScope {
             return Err("a cache scope needs an account".into());
         }
         let mut hasher = Sha256::new();
-        hasher.update(b"kensho-extract account\n");
+        hasher.update(b"extract-batch cache account\n");
         hasher.update(account.as_bytes());
         Ok(CacheScope {
             service: Self::service_of(api_url)?,
@@ -100,7 +100,7 @@ impl CacheScope {
 
 /// The folder of a service's entries: 32 hex digits of a digest of its URL.
 fn service_folder(service: &str) -> String {
-    let digest = Sha256::digest(format!("kensho-extract service\n{service}").as_bytes());
+    let digest = Sha256::digest(format!("extract-batch cache service\n{service}").as_bytes());
     crate::hex(&digest[..16])
 }
 
@@ -118,7 +118,7 @@ pub struct OutputCache {
 /// Changes when the key's inputs or the entries' format change: older entries then miss.
 /// 2: the key covers the service and account; entries hold their key and service; a folder
 /// per service.
-const FORMAT: &str = "kensho-extract output cache 2; extract api v3";
+const FORMAT: &str = "output cache 2; extract api v3";
 
 /// An entry as written.
 #[derive(serde::Serialize)]

@@ -3,16 +3,19 @@
 
 use std::path::PathBuf;
 
-use extract_api::ApiError;
+use extract_api::{ApiError, ErrorKind};
 
 use crate::PollError;
 
-/// Why one document of a batch met an error (the others go on).
+/// Why one document of a batch met an error (the others go on). [`DocumentError::kind`] says
+/// what kind of failure it is; its `Display` is this level's message and the cause, when there
+/// is one, is `source()`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DocumentError {
     /// The input (or an output) could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
+    #[non_exhaustive]
     File {
         /// The file.
         path: PathBuf,
@@ -38,9 +41,10 @@ pub enum DocumentError {
     Poll(#[from] PollError),
     /// Every submission had an unknown outcome; the service may hold that many jobs.
     #[error(
-        "{submissions} submissions of {} had an unknown outcome; giving up: {last}",
+        "{submissions} submissions of {} had an unknown outcome; giving up",
         path.display()
     )]
+    #[non_exhaustive]
     GaveUp {
         /// The input.
         path: PathBuf,
@@ -51,7 +55,8 @@ pub enum DocumentError {
         last: ApiError,
     },
     /// A stored output document could not be read back.
-    #[error("{}: not an output document: {source}", path.display())]
+    #[error("{}: not an output document", path.display())]
+    #[non_exhaustive]
     StoredOutput {
         /// The file.
         path: PathBuf,
@@ -60,7 +65,8 @@ pub enum DocumentError {
         source: serde_json::Error,
     },
     /// The manifest could not be saved, so progress would be lost.
-    #[error("cannot update the manifest in {}: {source}", dir.display())]
+    #[error("cannot update the manifest in {}", dir.display())]
+    #[non_exhaustive]
     Manifest {
         /// The output folder.
         dir: PathBuf,
@@ -74,6 +80,41 @@ pub enum DocumentError {
 }
 
 impl DocumentError {
+    /// What kind of failure this is: the kind of the request or the wait that failed,
+    /// [`ErrorKind::NotFound`] and the like for a file, [`ErrorKind::OutcomeUnknown`] when
+    /// every submission's fate was unknown.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            DocumentError::File { source, .. } | DocumentError::Manifest { source, .. } => {
+                source.kind().into()
+            }
+            DocumentError::LeaseLost(_) => ErrorKind::LeaseLost,
+            DocumentError::Api(e) => e.kind(),
+            DocumentError::Poll(e) => e.kind(),
+            DocumentError::GaveUp { .. } => ErrorKind::OutcomeUnknown,
+            DocumentError::StoredOutput { .. } => ErrorKind::Decode,
+            DocumentError::Internal(_) => ErrorKind::Other,
+        }
+    }
+
+    /// The `Retry-After` the service asked for, when it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            DocumentError::Api(e) => e.retry_after(),
+            DocumentError::Poll(e) => e.retry_after(),
+            _ => None,
+        }
+    }
+
+    /// The request the failure was about, when there was one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            DocumentError::Api(e) => e.request_id(),
+            DocumentError::Poll(e) => Some(e.request_id()),
+            _ => None,
+        }
+    }
+
     /// True when running the batch again may succeed for this document.
     pub fn is_transient(&self) -> bool {
         match self {

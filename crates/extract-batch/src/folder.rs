@@ -171,10 +171,7 @@ impl OutputFolder {
 }
 
 fn foreign() -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::AlreadyExists,
-        "a file kensho-extract did not write is there; move it away, or pass --overwrite",
-    )
+    crate::ForeignFile::error()
 }
 
 /// Writes `bytes` to `path` whole ([`extract_fs::write_atomic`]). Without `replace`, an existing

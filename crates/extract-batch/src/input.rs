@@ -180,11 +180,9 @@ impl InputFile {
             InputFile::Local(path) => api.submit_file(path, options).await,
             InputFile::Object { path, .. } => {
                 // Read before the submission is recorded ([`InputFile::ready`]): nothing sent.
-                match self
-                    .held()
-                    .await
-                    .map_err(|e| ApiError::Build(e.to_string()))?
-                {
+                match self.held().await.map_err(|e| {
+                    ApiError::build(e.kind().into(), format!("{path}: cannot read")).with_source(e)
+                })? {
                     Held::Memory(bytes) => {
                         let name = path.filename().unwrap_or("document.pdf");
                         api.submit_bytes(bytes.clone(), name, options).await

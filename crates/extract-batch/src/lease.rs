@@ -212,13 +212,10 @@ impl Lease {
             }
             let left = lasts - age;
             if !wait {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::WouldBlock,
-                    format!(
-                        "{shown} is claimed by another worker ({held_by}) for {} s more: one runs this shard, or one stopped less than a lease ago; wait for it (--wait-lock)",
-                        left.as_secs().max(1)
-                    ),
-                ));
+                return Err(crate::InUse::error(format!(
+                    "{shown} is claimed by another worker ({held_by}) for {} s more: one runs this shard, or one stopped less than a lease ago; wait for it",
+                    left.as_secs().max(1)
+                )));
             }
             tracing::info!(
                 "{shown}: waiting {} s for the lease of {held_by}",
@@ -355,7 +352,9 @@ mod tests {
         let message = refused.to_string();
         assert!(
             message.contains(&format!("process {}", std::process::id()))
-                && message.contains("--wait-lock"),
+                && refused
+                    .get_ref()
+                    .is_some_and(|e| e.downcast_ref::<crate::InUse>().is_some()),
             "{message}"
         );
         first.release().await;

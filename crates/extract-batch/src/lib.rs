@@ -21,6 +21,7 @@
 //! through them.
 #![warn(missing_docs)]
 
+mod busy;
 mod cache;
 mod claim;
 mod document;
@@ -50,6 +51,7 @@ mod write;
 // The single-job layer this crate builds on, named at the root for its modules.
 use extract_poll::{JobEvent, JobHandle, PollError, PollPolicy, Poller, PollingPolicy};
 
+pub use busy::{ForeignFile, InUse};
 pub use cache::{CacheScope, CacheStats, OutputCache, ServiceStats};
 pub use document_error::{CredentialsRefused, DocumentError};
 pub use fence::LeaseLost;
@@ -66,7 +68,7 @@ pub use manifest::{
 pub use plan::{PlannedInput, plan};
 pub use report::{BatchEvent, BatchOutcome, BatchReport, BatchSummary};
 pub use runner::BatchRunner;
-pub use shard::Shard;
+pub use shard::{Shard, ShardError};
 pub use write::{Render, RenderFrom};
 
 /// Bytes as lower-case hex (digests in manifests, cache keys and names).

@@ -43,17 +43,14 @@ impl FolderLock {
                 let _ = file.read_to_string(&mut holder);
                 let holder = holder.trim();
                 let who = if holder.is_empty() {
-                    "another kensho-extract run".to_string()
+                    "another run".to_string()
                 } else {
-                    format!("another kensho-extract run (process {holder})")
+                    format!("another run (process {holder})")
                 };
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::WouldBlock,
-                    format!(
-                        "{who} is using {}; wait for it to finish, or wait for the lock (--wait-lock)",
-                        dir.display()
-                    ),
-                ));
+                return Err(crate::InUse::error(format!(
+                    "{who} is using {}; wait for it to finish",
+                    dir.display()
+                )));
             }
             Err(TryLockError::Error(e)) => {
                 return Err(std::io::Error::new(
@@ -92,7 +89,9 @@ mod tests {
         let message = second.to_string();
         assert!(
             message.contains(&format!("process {}", std::process::id()))
-                && message.contains("--wait-lock"),
+                && second
+                    .get_ref()
+                    .is_some_and(|e| e.downcast_ref::<crate::InUse>().is_some()),
             "{message}"
         );
         let waiter = tokio::spawn({

@@ -149,7 +149,7 @@ impl Manifest {
             MANIFEST_VERSION => {}
             newer => {
                 return Err(format!(
-                    "manifest version {newer} was written by a newer kensho-extract (this one reads up to {MANIFEST_VERSION}); use that version, or move the file away to start over"
+                    "manifest version {newer} was written by a newer version (this one reads up to {MANIFEST_VERSION}); use that version, or move the file away to start over"
                 ));
             }
         }

@@ -144,7 +144,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                         Err(error @ ApiError::OutcomeUnknown { .. })
                             if attempts < PART_ATTEMPTS =>
                         {
-                            let reason = format!("{which}: {error}");
+                            let reason = format!("{which}: {}", extract_api::Chain(&error));
                             let noted = reason.clone();
                             self.update(shared, &input.key, |e| e.unknown_outcomes.push(noted))
                                 .await?;

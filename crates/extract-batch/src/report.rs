@@ -19,7 +19,7 @@ pub enum BatchOutcome {
     AlreadyDone,
     /// The service says the extraction failed.
     Failed(String),
-    /// The deadline passed; the job may still finish (`kensho-extract wait ID`, or run again).
+    /// The deadline passed; the job may still finish (wait for it from its request id, or run again).
     TimedOut(String),
     /// The output document was written, but turning it into another format failed.
     ConversionFailed {

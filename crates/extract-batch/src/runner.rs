@@ -487,11 +487,11 @@ mod tests {
         let mut api = MockExtractApi::new();
         api.expect_submit_file().returning(move |_, _| {
             if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-                Err(ApiError::OutcomeUnknown {
-                    endpoint: "POST /v3/extractions".into(),
-                    what: "the service answered HTTP 500".into(),
-                    status: Some(500),
-                })
+                Err(ApiError::outcome_unknown(
+                    "POST /v3/extractions",
+                    "the service answered HTTP 500",
+                    Some(500),
+                ))
             } else {
                 Ok(Submission::new("second", RetrievalMode::Inline))
             }
@@ -537,14 +537,7 @@ mod tests {
         use extract_api::MockExtractApi;
         let mut api = MockExtractApi::new();
         api.expect_submit_file().returning(|_, _| {
-            Err(ApiError::Service {
-                endpoint: "POST /v3/extractions".into(),
-                status: 400,
-                field: Some("pages".into()),
-                body: "{}".into(),
-                request_id: None,
-                retry_after: None,
-            })
+            Err(ApiError::service("POST /v3/extractions", 400, "{}").with_field("pages"))
         });
         let inputs = tempfile::tempdir().expect("tempdir");
         let out = tempfile::tempdir().expect("tempdir");

@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-/// Shard `index` of `count` (`--shard 2/8`: the third of eight).
+/// Shard `index` of `count` (`2/8`: the third of eight).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Shard {
     index: u32,
@@ -14,15 +14,12 @@ pub struct Shard {
 
 impl Shard {
     /// Shard `index` (from 0) of `count`; an error when `index` is not below `count`.
-    pub fn new(index: u32, count: u32) -> Result<Shard, String> {
+    pub fn new(index: u32, count: u32) -> Result<Shard, ShardError> {
         if count == 0 {
-            return Err("a batch has at least one shard (N in I/N is 1 or more)".into());
+            return Err(ShardError::NoShards);
         }
         if index >= count {
-            return Err(format!(
-                "shard {index} of {count} does not exist: I counts from 0 to {} (a Kubernetes Indexed Job's JOB_COMPLETION_INDEX does)",
-                count - 1
-            ));
+            return Err(ShardError::OutOfRange { index, count });
         }
         Ok(Shard { index, count })
     }
@@ -69,19 +66,44 @@ impl std::fmt::Display for Shard {
 }
 
 impl std::str::FromStr for Shard {
-    type Err = String;
+    type Err = ShardError;
 
-    fn from_str(text: &str) -> Result<Shard, String> {
-        let (index, count) = text
-            .split_once('/')
-            .ok_or_else(|| format!("`{text}` is not a shard: write I/N, such as 0/4"))?;
-        let number = |part: &str| {
-            part.trim()
-                .parse::<u32>()
-                .map_err(|_| format!("`{text}` is not a shard: write I/N, such as 0/4"))
+    fn from_str(text: &str) -> Result<Shard, ShardError> {
+        let malformed = || ShardError::Malformed {
+            text: text.to_string(),
         };
+        let (index, count) = text.split_once('/').ok_or_else(malformed)?;
+        let number = |part: &str| part.trim().parse::<u32>().map_err(|_| malformed());
         Shard::new(number(index)?, number(count)?)
     }
+}
+
+/// Why a shard is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShardError {
+    /// `N` is 0.
+    #[error("a batch has at least one shard (N in I/N is 1 or more)")]
+    NoShards,
+    /// `I` is not below `N`.
+    #[error(
+        "shard {index} of {count} does not exist: I counts from 0 to {} (a Kubernetes Indexed Job's JOB_COMPLETION_INDEX does)",
+        .count.saturating_sub(1)
+    )]
+    #[non_exhaustive]
+    OutOfRange {
+        /// The index given.
+        index: u32,
+        /// The count given.
+        count: u32,
+    },
+    /// Not of the form `I/N`.
+    #[error("`{text}` is not a shard: write I/N, such as 0/4")]
+    #[non_exhaustive]
+    Malformed {
+        /// The text given.
+        text: String,
+    },
 }
 
 #[cfg(test)]
@@ -94,14 +116,19 @@ mod tests {
     fn parses_and_refuses() {
         assert_eq!("2/8".parse::<Shard>(), Shard::new(2, 8));
         assert_eq!("2/8".parse::<Shard>().expect("shard").to_string(), "2/8");
-        assert!(
-            "8/8"
-                .parse::<Shard>()
-                .expect_err("refused")
-                .contains("0 to 7")
-        );
+        let refused = "8/8".parse::<Shard>().expect_err("refused");
+        assert!(matches!(
+            refused,
+            ShardError::OutOfRange { index: 8, count: 8 }
+        ));
+        assert!(refused.to_string().contains("0 to 7"), "{refused}");
         assert!("0/0".parse::<Shard>().is_err());
-        assert!("x".parse::<Shard>().expect_err("refused").contains("I/N"));
+        assert!(
+            "x".parse::<Shard>()
+                .expect_err("refused")
+                .to_string()
+                .contains("I/N")
+        );
         assert!("-1/4".parse::<Shard>().is_err());
     }
 

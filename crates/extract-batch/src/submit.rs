@@ -99,7 +99,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                     return Ok(job);
                 }
                 Err(error @ ApiError::OutcomeUnknown { .. }) => {
-                    let reason = error.to_string();
+                    let reason = extract_api::Chain(&error).to_string();
                     let mut tries = 0;
                     let noted = reason.clone();
                     self.update(shared, key, |e| {
@@ -130,7 +130,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                     return Err(error.into());
                 }
                 Err(error) => {
-                    let reason = error.to_string();
+                    let reason = extract_api::Chain(&error).to_string();
                     let noted = reason.clone();
                     self.update(shared, key, |e| {
                         e.state = EntryState::Failed;

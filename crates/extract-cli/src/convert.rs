@@ -143,7 +143,7 @@ pub fn run(args: ConvertArgs) -> Result<(), Failure> {
             let tokenizer = args.chunking.tokenizer()?;
             let chunks =
                 extract_convert::chunks(&document, &args.chunking.options(), tokenizer.as_ref())
-                    .map_err(|e| format!("{}: {e}", args.input.display()))?;
+                    .map_err(|e| chunk_error(&args.input, &e))?;
             let mut lines = Vec::new();
             for chunk in &chunks {
                 serde_json::to_writer(&mut lines, chunk)?;
@@ -223,5 +223,19 @@ pub fn renderer(
             "txt",
             std::sync::Arc::new(|d: &OutputDocument| Ok(extract_convert::to_text(d).into_bytes())),
         )),
+    }
+}
+
+/// A chunking error in the words of the command line: its options by their flags.
+fn chunk_error(input: &Path, error: &extract_convert::ChunkError) -> String {
+    use extract_convert::ChunkError;
+    match error {
+        ChunkError::MaxTokens { min, .. } => format!("--max-tokens must be at least {min}"),
+        ChunkError::Overlap { .. } => "--overlap must be at most half of --max-tokens".into(),
+        ChunkError::TooSmall { uid, .. } => format!(
+            "{}: a single character of node {uid} takes more tokens than the budget leaves: raise --max-tokens or lower --overlap",
+            input.display()
+        ),
+        other => format!("{}: {other}", input.display()),
     }
 }

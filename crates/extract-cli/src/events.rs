@@ -146,7 +146,7 @@ impl Events {
                 written(files);
                 failed("conversion", error.clone());
             }
-            BatchOutcome::Error(error) => failed("error", error.to_string()),
+            BatchOutcome::Error(error) => failed("error", crate::exit::describe(&**error)),
             other => failed("error", format!("{other:?}")),
         }
     }

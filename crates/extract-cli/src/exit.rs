@@ -82,7 +82,8 @@ fn is_refused_credentials(failure: &Failure) -> bool {
         )
 }
 
-/// What the CLI adds to a library's error: the command that helps.
+/// What the CLI adds to a library's error: the command or the option that helps. The
+/// libraries say what is wrong; only the CLI knows its commands and flags.
 pub fn hint(failure: &Failure) -> Option<String> {
     if let Some(stopped) = credentials_refused(failure) {
         return Some(format!(
@@ -99,12 +100,95 @@ pub fn hint(failure: &Failure) -> Option<String> {
                 .into(),
         );
     }
-    match failure.downcast_ref::<PollError>() {
-        Some(PollError::Deadline { request_id, .. }) => {
-            Some(format!("resume it with `kensho-extract wait {request_id}`"))
-        }
-        _ => None,
+    hint_of(&**failure)
+}
+
+/// A failure as the CLI prints it on one line: the error, each of its causes once (the
+/// libraries' errors leave their causes to `source()`), then the CLI's hint.
+pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = extract_api::Chain(error).to_string();
+    if let Some(hint) = hint_of(error) {
+        line.push_str("; ");
+        line.push_str(&hint);
     }
+    line
+}
+
+/// The hint for the first level of `error`'s chain that has one.
+fn hint_of(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut level = Some(error);
+    while let Some(error) = level {
+        if let Some(hint) = hint_at(error) {
+            return Some(hint);
+        }
+        level = error.source();
+    }
+    None
+}
+
+fn hint_at(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use extract_api::{ApiError, ErrorKind};
+    use extract_auth::AuthError;
+    use extract_keys::KeyError;
+
+    if let Some(PollError::Deadline { request_id, .. }) = error.downcast_ref::<PollError>() {
+        return Some(format!("resume it with `kensho-extract wait {request_id}`"));
+    }
+    // Errors that are transparent over another (their `source()` skips it) are opened here.
+    let api = error.downcast_ref::<ApiError>().or_else(|| {
+        match error.downcast_ref::<extract_batch::DocumentError>() {
+            Some(extract_batch::DocumentError::Api(e)) => Some(e),
+            _ => None,
+        }
+    });
+    let auth = api
+        .and_then(|e| match e {
+            ApiError::Auth(auth) => Some(auth),
+            _ => None,
+        })
+        .or_else(|| error.downcast_ref::<AuthError>());
+    let key = auth
+        .and_then(|e| match e {
+            AuthError::Key(key) => Some(&**key),
+            _ => None,
+        })
+        .or_else(|| error.downcast_ref::<KeyError>());
+    if let Some(key) = key {
+        return match key {
+            KeyError::TooSmall { .. } | KeyError::NotRsa { .. } => {
+                Some("make a new key with `kensho-extract keys generate`".into())
+            }
+            KeyError::Exists { .. } => Some("pass --force to replace it".into()),
+            KeyError::InFile { source, .. } => hint_at(&**source),
+            _ => None,
+        };
+    }
+    if let Some(api) = api {
+        return match api.kind() {
+            ErrorKind::Encrypted => Some(
+                "decrypt it (such as with `qpdf --decrypt`), or send it anyway with --no-preflight"
+                    .into(),
+            ),
+            ErrorKind::Damaged => Some("or send it anyway with --no-preflight".into()),
+            _ => None,
+        };
+    }
+    if let Some(io) = error.downcast_ref::<std::io::Error>()
+        && let Some(inner) = io.get_ref()
+    {
+        if inner.is::<extract_batch::InUse>() {
+            return Some("or wait for it with --wait-lock".into());
+        }
+        if inner.is::<extract_batch::ForeignFile>() {
+            return Some("or pass --overwrite to replace it".into());
+        }
+    }
+    if let Some(extract_review::ReviewError::NoRenderer) =
+        error.downcast_ref::<extract_review::ReviewError>()
+    {
+        return Some("leave out --pdf, or use a build with the review-pdf feature".into());
+    }
+    None
 }
 
 /// Whether a failure is stdout closed by its reader (EPIPE).

@@ -183,9 +183,12 @@ fn main() -> ExitCode {
         // A reader that stopped early (`convert … | head`) is not a failure: end quietly.
         Err(error) if exit::is_closed_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
+            // Each cause once: the libraries' messages leave their causes to `source()`. Names
+            // in it come from outside: control characters are escaped, never sent raw.
+            let shown = extract_batch::names::escaped(&extract_api::Chain(&*error).to_string());
             match exit::hint(&error) {
-                Some(hint) => eprintln!("error: {error}; {hint}"),
-                None => eprintln!("error: {error}"),
+                Some(hint) => eprintln!("error: {shown}; {hint}"),
+                None => eprintln!("error: {shown}"),
             }
             ExitCode::from(exit::code_of(&error))
         }

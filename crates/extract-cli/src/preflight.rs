@@ -35,7 +35,7 @@ pub async fn check_all(
         .map(|file| async move {
             let result = extract_api::preflight(&file, pages)
                 .await
-                .map_err(|e| e.to_string());
+                .map_err(|e| crate::exit::describe(&e));
             Checked { file, result }
         })
         .buffered(concurrency.max(1))

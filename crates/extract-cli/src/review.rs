@@ -91,7 +91,7 @@ fn write_page(
     target: &Path,
 ) -> Result<(), Failure> {
     crate::output::write_with(Some(target), &mut |out| {
-        write_review(document, pdf, options, out).map_err(|e| e.to_string().into())
+        write_review(document, pdf, options, out).map_err(|e| crate::exit::describe(&e).into())
     })?;
     if target != Path::new("-") {
         eprintln!("wrote {}", target.display());
@@ -137,12 +137,13 @@ pub fn renderer() -> std::sync::Arc<extract_batch::RenderFrom> {
         // A PDF the rasteriser cannot read still gets its boxes on blank sheets.
         match write_review(document, Some(&pdf), &options, &mut html) {
             Ok(()) => Ok(html),
-            Err(extract_review::ReviewError::Pdf(_)) => {
+            Err(extract_review::ReviewError::Pdf(_) | extract_review::ReviewError::NoRenderer) => {
                 html.clear();
-                write_review(document, None, &options, &mut html).map_err(|e| e.to_string())?;
+                write_review(document, None, &options, &mut html)
+                    .map_err(|e| crate::exit::describe(&e))?;
                 Ok(html)
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(crate::exit::describe(&e)),
         }
     })
 }

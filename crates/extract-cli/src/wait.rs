@@ -239,7 +239,7 @@ pub fn wait(args: WaitArgs, settings: &Settings) -> Result<(), Failure> {
     if let (Err(error), Some(events)) = (&result, &events) {
         events.emit(
             "failed",
-            serde_json::json!({ "request_id": id, "kind": failure_kind(error), "reason": error.to_string() }),
+            serde_json::json!({ "request_id": id, "kind": failure_kind(error), "reason": crate::exit::describe(&**error) }),
         );
     }
     result
@@ -443,7 +443,11 @@ fn outcome_line(input: &std::path::Path, outcome: &BatchOutcome) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        BatchOutcome::Error(error) => format!("{}: error: {error}", input.display()),
+        BatchOutcome::Error(error) => format!(
+            "{}: error: {}",
+            input.display(),
+            crate::exit::describe(&**error)
+        ),
         _ => format!("{}: {outcome:?}", input.display()),
     })
 }
@@ -636,7 +640,8 @@ async fn run_batch(args: RunArgs, settings: &Settings, limit: Duration) -> Resul
         {
             return Err(Box::new(e));
         }
-        Err(e) => return Err(format!("{e}").into()),
+        // As text: an I/O error of the run is not stdout closed (see `exit::is_closed_pipe`).
+        Err(e) => return Err(crate::exit::describe(&e).into()),
     };
     if let Some(events) = &events {
         events.summary(&summary, refused.len());

@@ -31,7 +31,7 @@ impl MarkdownOptions {
     }
 }
 
-/// Where the Markdown of every node is: the `--source-map` file.
+/// Where the Markdown of every node is: the source map file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct SourceMap {
@@ -219,7 +219,7 @@ impl Writer {
         self.map.insert(index, entry(table, start, self.out.len()));
         if layout.has_spans() {
             self.out.push_str(
-                "\n<!-- merged cells: their text is repeated in every cell they cover (convert --to html keeps the spans) -->",
+                "\n<!-- merged cells: their text is repeated in every cell they cover (the HTML conversion keeps the spans) -->",
             );
         }
         self.out.push('\n');

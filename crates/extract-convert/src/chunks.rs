@@ -141,9 +141,24 @@ pub struct Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChunkError {
-    /// The options cannot be met by any document.
-    Options(String),
+    /// The chunk size ([`ChunkOptions::max_tokens`]) is below the smallest there is.
+    #[non_exhaustive]
+    MaxTokens {
+        /// The size asked for.
+        max_tokens: usize,
+        /// The smallest size ([`MIN_CHUNK_TOKENS`]).
+        min: usize,
+    },
+    /// The overlap ([`ChunkOptions::overlap`]) is more than half the chunk size.
+    #[non_exhaustive]
+    Overlap {
+        /// The overlap asked for.
+        overlap: usize,
+        /// The chunk size.
+        max_tokens: usize,
+    },
     /// A single character of a node takes more tokens than the budget leaves.
+    #[non_exhaustive]
     TooSmall {
         /// The node's uid.
         uid: String,
@@ -153,10 +168,20 @@ pub enum ChunkError {
 impl std::fmt::Display for ChunkError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ChunkError::Options(why) => f.write_str(why),
+            ChunkError::MaxTokens { max_tokens, min } => write!(
+                f,
+                "a chunk of at most {max_tokens} tokens is too small: the least is {min}"
+            ),
+            ChunkError::Overlap {
+                overlap,
+                max_tokens,
+            } => write!(
+                f,
+                "an overlap of {overlap} tokens is more than half of the chunk size ({max_tokens})"
+            ),
             ChunkError::TooSmall { uid } => write!(
                 f,
-                "a single character of node {uid} takes more tokens than the budget leaves: raise --max-tokens or lower --overlap"
+                "a single character of node {uid} takes more tokens than the budget leaves: raise the chunk size or lower the overlap"
             ),
         }
     }
@@ -188,14 +213,16 @@ pub fn chunks(
     tokenizer: &dyn Tokenizer,
 ) -> Result<Vec<Chunk>, ChunkError> {
     if options.max_tokens < MIN_CHUNK_TOKENS {
-        return Err(ChunkError::Options(format!(
-            "--max-tokens must be at least {MIN_CHUNK_TOKENS}"
-        )));
+        return Err(ChunkError::MaxTokens {
+            max_tokens: options.max_tokens,
+            min: MIN_CHUNK_TOKENS,
+        });
     }
     if options.overlap * 2 > options.max_tokens {
-        return Err(ChunkError::Options(
-            "--overlap must be at most half of --max-tokens".into(),
-        ));
+        return Err(ChunkError::Overlap {
+            overlap: options.overlap,
+            max_tokens: options.max_tokens,
+        });
     }
     let cutter = Cutter {
         tokenizer,

@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 
 /// Which faults to inject and how often (each a probability from 0 to 1, drawn per request).
 ///
-/// Parsed from a comma-separated list, as the `--faults` flag takes it:
+/// Parsed from a comma-separated list, as the emulator command's faults option takes it:
 /// `500=0.1,429=0.05,drop=0.02,slow=0.1,slow-ms=1500,truncate=0.05,expire=0.05,retry-after=2,revoke-after=3,refuse-tokens-after=5,seed=7`.
 ///
 /// ```

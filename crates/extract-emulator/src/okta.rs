@@ -119,7 +119,7 @@ fn exchange(state: &State, headers: &HeaderMap, body: &[u8]) -> Result<Response,
 /// Signs an access token for `subject`, as Okta would: an RS256 JWT with `exp`.
 fn issue(state: &State, subject: &str, scopes: &[&str]) -> (String, i64) {
     let now = state.clock.now_unix() as i64;
-    // Saturating: `--token-seconds` takes any u64, and `as i64` would wrap it negative.
+    // Saturating: the token lifetime option takes any u64, and `as i64` would wrap it negative.
     let lifetime = i64::try_from(state.config.token_lifetime.as_secs()).unwrap_or(i64::MAX);
     let claims = json!({
         "ver": 1,

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong with keys, each variant saying what to do next.
 ///
+/// Its `Display` is this level's message; the cause, when there is one, is `source()` (a file's
+/// name, then what is wrong with it).
+///
 /// No variant ever carries key material: a message can be logged or shown safely.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -12,14 +15,14 @@ pub enum KeyError {
     #[error(
         "unsupported RSA key size {bits} bits: use 2048, 3072 or 4096 (Kensho requires at least 2048)"
     )]
+    #[non_exhaustive]
     UnsupportedSize {
         /// The size that was asked for or found.
         bits: usize,
     },
     /// The key is smaller than 2048 bits, which Kensho's auth refuses.
-    #[error(
-        "the RSA key has only {bits} bits; Kensho needs at least 2048: make a new one with `kensho-extract keys generate`"
-    )]
+    #[error("the RSA key has only {bits} bits; Kensho needs at least 2048")]
+    #[non_exhaustive]
     TooSmall {
         /// The size of the key that was given.
         bits: usize,
@@ -33,14 +36,14 @@ pub enum KeyError {
     #[error(
         "this is a {what}, not a private key: give the private key (usually private.pem) instead"
     )]
+    #[non_exhaustive]
     NotPrivate {
         /// What was found instead, such as "public key".
         what: &'static str,
     },
     /// A private key of another algorithm, such as EC or Ed25519.
-    #[error(
-        "this is an {algorithm} key, but Kensho uses RSA keys: make one with `kensho-extract keys generate`"
-    )]
+    #[error("this is an {algorithm} key, but Kensho uses RSA keys")]
+    #[non_exhaustive]
     NotRsa {
         /// The algorithm found, such as "EC".
         algorithm: String,
@@ -49,6 +52,7 @@ pub enum KeyError {
     #[error(
         "not a valid RSA key ({detail}): expected PEM (PKCS#8 `BEGIN PRIVATE KEY` or PKCS#1 `BEGIN RSA PRIVATE KEY`) or DER"
     )]
+    #[non_exhaustive]
     Malformed {
         /// What the parser said, free of key material.
         detail: String,
@@ -58,18 +62,21 @@ pub enum KeyError {
     Empty,
     /// Making a key failed (the operating system's random source, in practice).
     #[error("could not generate an RSA key: {detail}")]
+    #[non_exhaustive]
     Generation {
         /// What failed.
         detail: String,
     },
     /// A key file is already there and overwriting was not asked for.
-    #[error("{} already exists; pass --force to replace it", path.display())]
+    #[error("{} already exists", path.display())]
+    #[non_exhaustive]
     Exists {
         /// The file that would have been replaced.
         path: PathBuf,
     },
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
+    #[non_exhaustive]
     Io {
         /// The file concerned.
         path: PathBuf,
@@ -78,7 +85,8 @@ pub enum KeyError {
         source: std::io::Error,
     },
     /// A problem with the contents of a named file.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
+    #[non_exhaustive]
     InFile {
         /// The file concerned.
         path: PathBuf,

@@ -175,7 +175,7 @@ mod tests {
 
         let err = write_keypair(dir.path(), &key(), false).expect_err("refuses");
         assert!(matches!(err, KeyError::Exists { .. }), "{err}");
-        assert!(err.to_string().contains("--force"));
+        assert!(err.to_string().contains("already exists"), "{err}");
         assert_eq!(
             std::fs::read(dir.path().join(PRIVATE_KEY_FILE)).expect("reads"),
             before

@@ -163,6 +163,7 @@ fn load_err(path: &Path) -> KeyError {
         Err(KeyError::InFile {
             path: named,
             source,
+            ..
         }) => {
             assert_eq!(named, path, "the error names the file");
             *source
@@ -300,7 +301,13 @@ fn public_keys_certificates_and_other_algorithms_are_named() {
 
     for file in [&public, &public_der] {
         assert!(
-            matches!(load_err(file), KeyError::NotPrivate { what: "public key" }),
+            matches!(
+                load_err(file),
+                KeyError::NotPrivate {
+                    what: "public key",
+                    ..
+                }
+            ),
             "{}",
             file.display()
         );
@@ -308,18 +315,21 @@ fn public_keys_certificates_and_other_algorithms_are_named() {
     assert!(matches!(
         load_err(&cert),
         KeyError::NotPrivate {
-            what: "certificate"
+            what: "certificate",
+            ..
         }
     ));
     for file in [&ec_sec1, &ec_pkcs8] {
         let err = load_err(file);
         assert!(
-            matches!(err, KeyError::NotRsa { ref algorithm } if algorithm == "EC"),
+            matches!(err, KeyError::NotRsa { ref algorithm, .. } if algorithm == "EC"),
             "{}: {err}",
             file.display()
         );
     }
-    assert!(matches!(load_err(&ed), KeyError::NotRsa { ref algorithm } if algorithm == "Ed25519"));
+    assert!(
+        matches!(load_err(&ed), KeyError::NotRsa { ref algorithm, .. } if algorithm == "Ed25519")
+    );
 }
 
 #[test]
@@ -328,7 +338,7 @@ fn small_keys_garbage_empty_and_missing_files_say_what_is_wrong() {
     let small = dir.openssl_to("small.pem", &["genrsa", "-out", "{}", "1024"]);
     assert!(matches!(
         load_err(&small),
-        KeyError::TooSmall { bits: 1024 }
+        KeyError::TooSmall { bits: 1024, .. }
     ));
 
     let garbage = dir.file("garbage.pem");

@@ -99,9 +99,10 @@ impl<A: ExtractApi> Poller<A> {
                     (other, _) => Ok(JobState::from_status(&other, status.error)),
                 }
             }
-            other => Err(extract_api::ApiError::Build(format!(
-                "this version cannot poll requests of retrieval mode {other:?}"
-            ))),
+            other => Err(extract_api::ApiError::build(
+                extract_api::ErrorKind::InvalidInput,
+                format!("this version cannot poll requests of retrieval mode {other:?}"),
+            )),
         }
     }
 
@@ -173,7 +174,7 @@ impl<A: ExtractApi> Poller<A> {
                 wait.next = self.policy.delay(polls + 1, error.retry_after());
                 JobEvent::Retrying {
                     request_id: job.request_id.clone(),
-                    error: error.to_string(),
+                    error: extract_api::Chain(&error).to_string(),
                     wait: wait.next,
                 }
             }
@@ -373,26 +374,14 @@ mod tests {
         let mut api = MockExtractApi::new();
         api.expect_status()
             .returning(move |_, _| match counter.fetch_add(1, Ordering::SeqCst) {
-                0 => Err(ApiError::Connect {
-                    endpoint: "GET".into(),
-                    request_id: None,
-                    source: Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
-                }),
-                1 => Err(ApiError::Service {
-                    endpoint: "GET".into(),
-                    status: 429,
-                    field: None,
-                    body: String::new(),
-                    request_id: None,
-                    retry_after: Some(Duration::from_secs(9)),
-                }),
-                2 => Err(ApiError::Decode {
-                    endpoint: "GET".into(),
-                    request_id: None,
-                    status: 200,
-                    excerpt: "{\"sta".into(),
-                    source: "EOF while parsing".into(),
-                }),
+                0 => Err(ApiError::connect(
+                    "GET",
+                    std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+                )),
+                1 => {
+                    Err(ApiError::service("GET", 429, "").with_retry_after(Duration::from_secs(9)))
+                }
+                2 => Err(ApiError::decode("GET", 200, "{\"sta", "EOF while parsing")),
                 _ => Ok(status(Status::Success)),
             });
         let poller = Poller::new(Arc::new(api), PollPolicy::default());
@@ -411,16 +400,8 @@ mod tests {
         assert!(start.elapsed() >= Duration::from_secs(9));
 
         let mut gone = MockExtractApi::new();
-        gone.expect_status().returning(|_, _| {
-            Err(ApiError::Service {
-                endpoint: "GET".into(),
-                status: 404,
-                field: None,
-                body: String::new(),
-                request_id: None,
-                retry_after: None,
-            })
-        });
+        gone.expect_status()
+            .returning(|_, _| Err(ApiError::service("GET", 404, "")));
         let poller = Poller::new(Arc::new(gone), PollPolicy::default());
         assert!(matches!(
             poller.wait(&inline()).await,
@@ -582,21 +563,14 @@ mod tests {
                 }
                 match &answers[n % answers.len()] {
                     Ok(json) => serde_json::from_value::<ExtractionStatus>(json.clone())
-                        .map_err(|e| ApiError::Decode {
-                            endpoint: "GET".into(),
-                            request_id: None,
-                            status: 200,
-                            excerpt: String::new(),
-                            source: Box::new(e),
-                        }),
-                    Err(retry_after) => Err(ApiError::Service {
-                        endpoint: "GET".into(),
-                        status: 503,
-                        field: None,
-                        body: String::new(),
-                        request_id: None,
-                        retry_after: *retry_after,
-                    }),
+                        .map_err(|e| ApiError::decode("GET", 200, "", e)),
+                    Err(retry_after) => {
+                        let error = ApiError::service("GET", 503, "");
+                        Err(match retry_after {
+                            Some(wait) => error.with_retry_after(*wait),
+                            None => error,
+                        })
+                    }
                 }
             });
             let base: Arc<dyn PollingPolicy> = Arc::new(policy);

@@ -34,7 +34,7 @@ pub struct RenderLimits {
     /// runs out is stopped and not rendered.
     pub time_per_page: Duration,
     /// Bytes of page images one review holds in all (64 MiB of PNG by default). The review is
-    /// one file with its images inside, built in memory by `run --review`: past this, the
+    /// one file with its images inside, built in memory by a batch run's review: past this, the
     /// remaining pages are drawn without their image and say why, so a long noisy document
     /// cannot make the review outgrow memory.
     pub max_image_bytes: u64,

@@ -75,13 +75,18 @@ pub enum ReviewError {
     Pdf(String),
     /// Writing failed.
     Io(std::io::Error),
+    /// This build renders no PDF pages (it was built without the `pdf` feature).
+    NoRenderer,
 }
 
 impl std::fmt::Display for ReviewError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReviewError::Pdf(why) => f.write_str(why),
-            ReviewError::Io(e) => write!(f, "cannot write the review page: {e}"),
+            ReviewError::Io(_) => f.write_str("cannot write the review page"),
+            ReviewError::NoRenderer => f.write_str(
+                "this build renders no PDF pages: it was built without the `pdf` feature",
+            ),
         }
     }
 }
@@ -90,7 +95,7 @@ impl std::error::Error for ReviewError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ReviewError::Io(e) => Some(e),
-            ReviewError::Pdf(_) => None,
+            ReviewError::Pdf(_) | ReviewError::NoRenderer => None,
         }
     }
 }
@@ -196,10 +201,7 @@ fn pdf_page_sizes(pdf: &[u8]) -> Result<Vec<(f64, f64)>, ReviewError> {
 
 #[cfg(not(feature = "pdf"))]
 fn pdf_page_sizes(_pdf: &[u8]) -> Result<Vec<(f64, f64)>, ReviewError> {
-    Err(ReviewError::Pdf(
-        "this build renders no PDF pages: rebuild with the `pdf` feature, or leave out --pdf"
-            .into(),
-    ))
+    Err(ReviewError::NoRenderer)
 }
 
 /// Writes one page's section: the output, the page index, the page's PNG if rendered, a note

@@ -295,7 +295,8 @@ fn render_one<'a>(
             .saturating_add(streams.largest_image);
         let spent = started.elapsed();
         // Waiting for memory is not the page's time.
-        let rearm = |within: Duration, spent: Duration| deadline.arm(within.saturating_sub(spent), limit);
+        let rearm =
+            |within: Duration, spent: Duration| deadline.arm(within.saturating_sub(spent), limit);
         deadline.disarm();
         let held = Reservation::take(first, budget);
         rearm(measuring, spent);

@@ -303,7 +303,11 @@ async fn service_refusals_are_typed_and_name_the_field() {
         .status("../../oauth2/refresh", None)
         .await
         .expect_err("not an id");
-    assert!(matches!(bad_id, ApiError::Build(_)), "{bad_id}");
+    assert_eq!(
+        bad_id.kind(),
+        extract_api::ErrorKind::InvalidInput,
+        "{bad_id}"
+    );
 }
 
 #[tokio::test]
@@ -311,13 +315,20 @@ async fn bad_files_are_refused_before_anything_is_sent() {
     let env = env().await;
     let text = env.dir.path().join("notes.txt");
     std::fs::write(&text, "not a pdf").expect("writes");
-    for path in [text, env.dir.path().join("missing.pdf")] {
+    for (path, kind) in [
+        (text, extract_api::ErrorKind::NotPdf),
+        (
+            env.dir.path().join("missing.pdf"),
+            extract_api::ErrorKind::NotFound,
+        ),
+    ] {
         let error = env
             .client
             .submit_file(&path, &ExtractionOptions::new())
             .await
             .expect_err("refused");
-        assert!(matches!(error, ApiError::Build(_)), "{error}");
+        assert!(matches!(error, ApiError::Build { .. }), "{error}");
+        assert_eq!(error.kind(), kind, "{error}");
     }
     assert!(
         env.emulator.request_log().is_empty(),

@@ -37,10 +37,11 @@ async fn counts_pages_and_checks_the_selection() {
     let past = PageSelection::parse("2-99").expect("parses");
     let error = preflight(&path, Some(&past))
         .await
-        .expect_err("page 99 of 3")
-        .to_string();
+        .expect_err("page 99 of 3");
+    assert_eq!(error.kind(), extract_api::ErrorKind::PageOutOfRange);
+    let error = error.to_string();
     assert!(
-        error.contains("--pages 2-99 asks for page 99 but the file has 3 pages"),
+        error.contains("pages 2-99 asks for page 99 but the file has 3 pages"),
         "{error}"
     );
 }
@@ -52,17 +53,17 @@ async fn encrypted_and_damaged_files_are_named() {
     std::fs::write(&locked, sample_encrypted_pdf(&pages(2), "secret")).expect("writes");
     let error = preflight(&locked, None)
         .await
-        .expect_err("needs a password")
-        .to_string();
+        .expect_err("needs a password");
+    assert_eq!(error.kind(), extract_api::ErrorKind::Encrypted);
+    let error = error.to_string();
     assert!(error.contains("encrypted with a password"), "{error}");
 
     let mut torn = sample_pdf(&pages(2));
     torn.truncate(torn.len() / 3);
     let damaged = dir.path().join("torn.pdf");
     std::fs::write(&damaged, torn).expect("writes");
-    let error = preflight(&damaged, None)
-        .await
-        .expect_err("damaged")
-        .to_string();
+    let error = preflight(&damaged, None).await.expect_err("damaged");
+    assert_eq!(error.kind(), extract_api::ErrorKind::Damaged);
+    let error = error.to_string();
     assert!(error.contains("damaged"), "{error}");
 }

@@ -528,7 +528,7 @@ async fn preflight_refuses_doomed_documents_before_any_request() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("--pages 99 asks for page 99 but the file has 1 page (not sent)"),
+        stderr.contains("pages 99 asks for page 99 but the file has 1 page (not sent)"),
         "{stderr}"
     );
     assert_eq!(requests(&s), 0);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::common::{document_strategy, fixtures};
 
-use extract_convert::{Chunk, ChunkOptions, Estimate, Tokenizer, chunks};
+use extract_convert::{Chunk, ChunkError, ChunkOptions, Estimate, Tokenizer, chunks};
 use extract_model::{ContentNode, NodeType, OutputDocument};
 use proptest::prelude::*;
 use serde_json::json;
@@ -260,21 +260,21 @@ fn a_table_without_cells_leaves_no_trace_in_the_text() {
 fn impossible_options_are_refused_with_a_reason() {
     let (_, document) = fixtures().remove(0);
     let tiny = ChunkOptions::default().with_max_tokens(4);
-    assert!(
-        chunks(&document, &tiny, &Estimate)
-            .expect_err("refused")
-            .to_string()
-            .contains("--max-tokens")
-    );
+    assert!(matches!(
+        chunks(&document, &tiny, &Estimate).expect_err("refused"),
+        ChunkError::MaxTokens {
+            max_tokens: 4,
+            min: 16,
+            ..
+        }
+    ));
     let wide = ChunkOptions::default()
         .with_max_tokens(100)
         .with_overlap(60);
-    assert!(
-        chunks(&document, &wide, &Estimate)
-            .expect_err("refused")
-            .to_string()
-            .contains("--overlap")
-    );
+    assert!(matches!(
+        chunks(&document, &wide, &Estimate).expect_err("refused"),
+        ChunkError::Overlap { overlap: 60, .. }
+    ));
 }
 
 proptest! {

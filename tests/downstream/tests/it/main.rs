@@ -2,5 +2,6 @@
 //! dependency tree (a binary per file linked it once each).
 
 mod chunks;
+mod errors;
 mod layers;
 mod tls;
