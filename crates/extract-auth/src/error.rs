@@ -104,6 +104,28 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// The token endpoint's OAuth refusal (`invalid_client`, `invalid_grant`…), as a token
+    /// source reports it: for mocks and programs' own token sources (the variant cannot be
+    /// built outside this crate).
+    pub fn oauth(status: u16, error: impl Into<String>, description: impl Into<String>) -> Self {
+        AuthError::OAuth {
+            status,
+            error: error.into(),
+            description: description.into(),
+            retry_after: None,
+        }
+    }
+
+    /// An answer of the token endpoint that is not an OAuth error, with its status and body.
+    pub fn rejected(url: impl Into<String>, status: u16, body: impl Into<String>) -> Self {
+        AuthError::Rejected {
+            url: url.into(),
+            status,
+            body: body.into(),
+            retry_after: None,
+        }
+    }
+
     /// What kind of failure this is: what a program matches on. A refusal by the token
     /// endpoint is [`ErrorKind::Unauthorized`] (the credentials are not accepted), unless it
     /// asks to slow down (429) or failed itself (5xx).

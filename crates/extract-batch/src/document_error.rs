@@ -29,6 +29,7 @@ pub enum DocumentError {
     /// The run stopped before this document was sent: another document's token exchange was
     /// refused ([`CredentialsRefused`]).
     #[error("{reason}")]
+    #[non_exhaustive]
     Stopped {
         /// The refusal that stopped the run.
         reason: String,
@@ -89,6 +90,7 @@ impl DocumentError {
                 source.kind().into()
             }
             DocumentError::LeaseLost(_) => ErrorKind::LeaseLost,
+            DocumentError::Stopped { .. } => ErrorKind::Unauthorized,
             DocumentError::Api(e) => e.kind(),
             DocumentError::Poll(e) => e.kind(),
             DocumentError::GaveUp { .. } => ErrorKind::OutcomeUnknown,

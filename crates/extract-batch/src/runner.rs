@@ -604,14 +604,10 @@ mod tests {
 
     #[tokio::test]
     async fn refused_credentials_stop_the_run_at_once() {
-        let (result, tried, manifest) =
-            token_fails_after_three(|| extract_auth::AuthError::OAuth {
-                status: 401,
-                error: "invalid_client".into(),
-                description: "The client has been deactivated".into(),
-                retry_after: None,
-            })
-            .await;
+        let (result, tried, manifest) = token_fails_after_three(|| {
+            extract_auth::AuthError::oauth(401, "invalid_client", "The client has been deactivated")
+        })
+        .await;
         let error = result.expect_err("stops");
         let stopped = error
             .get_ref()
@@ -634,11 +630,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_transient_token_failure_fails_one_document_not_the_run() {
-        let (result, tried, _) = token_fails_after_three(|| extract_auth::AuthError::Rejected {
-            url: "https://okta.example/token".into(),
-            status: 503,
-            body: "unavailable".into(),
-            retry_after: None,
+        let (result, tried, _) = token_fails_after_three(|| {
+            extract_auth::AuthError::rejected("https://okta.example/token", 503, "unavailable")
         })
         .await;
         let report = result.expect("runs to the end");
