@@ -15,7 +15,7 @@ pub struct InUse {
 /// A file that no run of this crate wrote is where an output goes; it is left alone unless
 /// the runner may overwrite ([`crate::BatchRunner::overwrite`]).
 #[derive(Debug, thiserror::Error)]
-#[error("a file that no batch run wrote is there; move it away")]
+#[error("a file that no batch run wrote is there")]
 #[non_exhaustive]
 pub struct ForeignFile;
 

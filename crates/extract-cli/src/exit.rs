@@ -180,7 +180,7 @@ fn hint_at(error: &(dyn std::error::Error + 'static)) -> Option<String> {
             return Some("or wait for it with --wait-lock".into());
         }
         if inner.is::<extract_batch::ForeignFile>() {
-            return Some("or pass --overwrite to replace it".into());
+            return Some("move it away, or pass --overwrite to replace it".into());
         }
     }
     if let Some(extract_review::ReviewError::NoRenderer) =

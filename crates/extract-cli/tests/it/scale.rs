@@ -224,7 +224,8 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
     let refused = into_out2(&[]);
     assert!(!refused.status.success());
     assert!(
-        text(&refused.stderr).contains("did not write"),
+        text(&refused.stderr).contains("no batch run wrote")
+            && text(&refused.stderr).contains("--overwrite"),
         "{}",
         text(&refused.stderr)
     );
