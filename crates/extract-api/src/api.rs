@@ -9,6 +9,9 @@ use extract_model::generated::{DownloadStatus, ExtractionStatus, OutputDocument,
 
 /// The calls a job runner needs. [`Client`] implements it; with the `mock` feature,
 /// `MockExtractApi` (mockall) does too.
+///
+/// Methods added after the first release have default bodies, so a program's own
+/// implementation keeps compiling (`docs/stability.md`).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait ExtractApi: Send + Sync {
@@ -19,12 +22,22 @@ pub trait ExtractApi: Send + Sync {
         options: &ExtractionOptions,
     ) -> Result<Submission, ApiError>;
     /// Submits a document held in memory by the right path (see [`Client::submit_bytes`]).
+    /// Added after the first release: by default it says the implementation cannot, so one
+    /// written before it still compiles.
     async fn submit_bytes(
         &self,
         bytes: bytes::Bytes,
         file_name: &str,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError>;
+    ) -> Result<Submission, ApiError> {
+        let _ = (bytes, options);
+        Err(ApiError::build(
+            crate::ErrorKind::Other,
+            format!(
+                "{file_name}: this ExtractApi implementation does not submit documents from memory"
+            ),
+        ))
+    }
     /// Status of an inline-mode request (see [`Client::status`]).
     async fn status(
         &self,

@@ -33,6 +33,7 @@ pub enum EntryState {
 
 /// One input's record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ManifestEntry {
     /// SHA-256 of the input's content, hex: a changed file is a new document.
     pub sha256: String,
@@ -66,6 +67,7 @@ pub struct ManifestEntry {
 
 /// One page range of a document sent in parts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PartEntry {
     /// The pages, such as `16-30`.
     pub pages: String,
@@ -96,6 +98,7 @@ impl ManifestEntry {
 /// Every input of a batch, keyed by its path as given ([`input_key`]: lossless, so two file
 /// names that differ only in bytes that are not UTF-8 stay two inputs).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Manifest {
     /// The format version.
     pub version: u32,

@@ -7,6 +7,7 @@ use crate::tables::{Structure, grid_to_markdown};
 
 /// One item of the document, as kenverters' `convert_output_to_items_list_and_relations` gives it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Item {
     /// The uid of the content node.
     pub content_id: String,
@@ -27,6 +28,7 @@ pub struct Item {
 
 /// A relation between two items (of the kinds kenverters reports: `support`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Relation {
     /// The relation type.
     pub relation_type: String,

@@ -11,6 +11,7 @@ use crate::guard::clamp;
 
 /// A box on a page.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Region {
     /// 1-based, as a PDF viewer numbers pages.
     pub page: i64,

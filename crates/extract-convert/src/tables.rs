@@ -11,6 +11,7 @@ use crate::guard::{bounded, place, spread_budget};
 
 /// A table as a grid of strings, with what kind of table it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct TableGrid {
     /// `TABLE`, `TABLE_OF_CONTENTS` or `FIGURE_EXTRACTED_TABLE`.
     pub category: String,

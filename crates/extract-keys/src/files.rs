@@ -12,6 +12,7 @@ pub const PUBLIC_KEY_FILE: &str = "public.pem";
 
 /// Where [`write_keypair`] put the two files.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KeyPaths {
     /// The private key, PKCS#8 PEM, mode 0600.
     pub private: PathBuf,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// An RSA public key as a JWK, ready to serialize, for a JWKS document or a key registration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Jwk {
     /// Always `RSA`.
     pub kty: String,

@@ -69,6 +69,7 @@ fn units(document: &OutputDocument) -> Vec<Unit> {
 
 /// A table cell whose text changed (or that one grid has and the other lacks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CellChange {
     /// 0-based row.
     pub row: usize,

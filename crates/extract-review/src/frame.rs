@@ -7,6 +7,7 @@
 
 /// A page as drawn: its size in pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct PageFrame {
     /// Width in pixels.
     pub width: f64,

@@ -30,6 +30,7 @@ const MAX_SIDE: f64 = 16_384.0;
 
 /// A page rendered to a PNG image.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RenderedPage {
     /// Width in pixels.
     pub width: u32,

@@ -3,5 +3,6 @@
 
 mod chunks;
 mod errors;
+mod growth;
 mod layers;
 mod tls;
