@@ -4,7 +4,7 @@ use std::path::Path;
 
 use async_trait::async_trait;
 
-use crate::{ApiError, Client, ExtractionOptions, Submission};
+use crate::{ApiError, Client, ExtractionOptions, JobHandle};
 use extract_model::generated::{DownloadStatus, ExtractionStatus, OutputDocument, OutputFormat};
 
 /// The calls a job runner needs. [`Client`] implements it; with the `mock` feature,
@@ -20,7 +20,7 @@ pub trait ExtractApi: Send + Sync {
         &self,
         path: &Path,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError>;
+    ) -> Result<JobHandle, ApiError>;
     /// Submits a document held in memory by the right path (see [`Client::submit_bytes`]).
     /// Added after the first release: by default it says the implementation cannot, so one
     /// written before it still compiles.
@@ -29,7 +29,7 @@ pub trait ExtractApi: Send + Sync {
         bytes: bytes::Bytes,
         file_name: &str,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError> {
+    ) -> Result<JobHandle, ApiError> {
         let _ = (bytes, options);
         Err(ApiError::build(
             crate::ErrorKind::Other,
@@ -56,7 +56,7 @@ impl ExtractApi for Client {
         &self,
         path: &Path,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError> {
+    ) -> Result<JobHandle, ApiError> {
         Client::submit_file(self, path, options).await
     }
     async fn submit_bytes(
@@ -64,7 +64,7 @@ impl ExtractApi for Client {
         bytes: bytes::Bytes,
         file_name: &str,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError> {
+    ) -> Result<JobHandle, ApiError> {
         Client::submit_bytes(self, bytes, file_name, options).await
     }
     async fn status(
@@ -89,7 +89,7 @@ impl<T: ExtractApi + ?Sized> ExtractApi for std::sync::Arc<T> {
         &self,
         path: &Path,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError> {
+    ) -> Result<JobHandle, ApiError> {
         (**self).submit_file(path, options).await
     }
     async fn submit_bytes(
@@ -97,7 +97,7 @@ impl<T: ExtractApi + ?Sized> ExtractApi for std::sync::Arc<T> {
         bytes: bytes::Bytes,
         file_name: &str,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError> {
+    ) -> Result<JobHandle, ApiError> {
         (**self).submit_bytes(bytes, file_name, options).await
     }
     async fn status(

@@ -38,20 +38,27 @@ pub enum RetrievalMode {
     Presigned,
 }
 
-/// A created request.
+/// A created request, as it can be saved and resumed: its request id and retrieval mode are
+/// all it takes. What a submission returns and what the poller waits for (`extract_poll`
+/// re-exports it); it was also called `Submission`, which stays as a deprecated alias.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct Submission {
+pub struct JobHandle {
     /// The service's id of the request.
     pub request_id: String,
-    /// Where to poll for it.
+    /// Which endpoint to poll for it.
     pub mode: RetrievalMode,
 }
 
-impl Submission {
-    /// A created request (for mocks and tests; the client makes them).
+/// The old name of [`JobHandle`], when submitting and polling had one type each.
+#[deprecated(note = "the same type is now called JobHandle")]
+pub type Submission = JobHandle;
+
+impl JobHandle {
+    /// The job of request `request_id`, polled in `mode`: for resuming one, and for mocks
+    /// (the client makes them when it submits).
     pub fn new(request_id: impl Into<String>, mode: RetrievalMode) -> Self {
-        Submission {
+        JobHandle {
             request_id: request_id.into(),
             mode,
         }
@@ -661,7 +668,7 @@ impl Client {
         &self,
         path: &Path,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError> {
+    ) -> Result<JobHandle, ApiError> {
         self.submit_source(Source::File(path), options).await
     }
 
@@ -669,7 +676,7 @@ impl Client {
         &self,
         source: Source<'_>,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError> {
+    ) -> Result<JobHandle, ApiError> {
         let size = source.check().await?;
         self.submit_checked(source, size, options).await
     }
@@ -680,7 +687,7 @@ impl Client {
         source: Source<'_>,
         size: u64,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError> {
+    ) -> Result<JobHandle, ApiError> {
         if size > DIRECT_LIMIT {
             return Err(ApiError::build(
                 ErrorKind::FileTooLarge,
@@ -726,7 +733,7 @@ impl Client {
         } else {
             RetrievalMode::Inline
         };
-        Ok(Submission {
+        Ok(JobHandle {
             request_id: created.request_id,
             mode,
         })
@@ -942,7 +949,7 @@ impl Client {
         &self,
         path: &Path,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError> {
+    ) -> Result<JobHandle, ApiError> {
         self.submit_by_size(Source::File(path), options).await
     }
 
@@ -954,7 +961,7 @@ impl Client {
         bytes: impl Into<Bytes>,
         file_name: &str,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError> {
+    ) -> Result<JobHandle, ApiError> {
         let bytes = bytes.into();
         self.submit_by_size(Source::Bytes(&bytes, file_name), options)
             .await
@@ -970,7 +977,7 @@ impl Client {
         len: u64,
         file_name: &str,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError> {
+    ) -> Result<JobHandle, ApiError> {
         let once: OnceReader = std::sync::Mutex::new(Some(Box::new(reader)));
         self.submit_source(Source::Stream(&once, len, file_name), options)
             .await
@@ -980,7 +987,7 @@ impl Client {
         &self,
         source: Source<'_>,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError> {
+    ) -> Result<JobHandle, ApiError> {
         let size = source.check().await?;
         if size <= self.inner.direct_limit {
             return self.submit_checked(source, size, options).await;
@@ -988,7 +995,7 @@ impl Client {
         let created = self.create_upload_url(options).await?;
         self.upload_source(&created.upload_spec, source).await?;
         self.complete_upload(&created.request_id).await?;
-        Ok(Submission {
+        Ok(JobHandle {
             request_id: created.request_id,
             mode: RetrievalMode::Presigned,
         })

@@ -41,7 +41,9 @@ pub use api::ExtractApi;
 #[cfg(any(test, feature = "mock"))]
 pub use api::MockExtractApi;
 pub use budget::{BudgetState, RateBudget};
-pub use client::{Client, ClientBuilder, RetrievalMode, Submission};
+#[allow(deprecated)]
+pub use client::Submission;
+pub use client::{Client, ClientBuilder, JobHandle, RetrievalMode};
 pub use document::{DIRECT_LIMIT, check as check_document};
 pub use error::{ApiError, BoxError};
 /// The exponential backoff every layer shares (from `extract-auth`).

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use extract_api::{ApiError, ExtractApi, ExtractionOptions, Submission};
+use extract_api::{ApiError, ExtractApi, ExtractionOptions, JobHandle};
 use futures_util::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
@@ -175,7 +175,7 @@ impl InputFile {
         &self,
         api: &A,
         options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError> {
+    ) -> Result<JobHandle, ApiError> {
         match self {
             InputFile::Local(path) => api.submit_file(path, options).await,
             InputFile::Object { path, .. } => {
@@ -405,7 +405,7 @@ mod tests {
         let expected = spooled.clone();
         api.expect_submit_file()
             .withf(move |path, _| path == expected)
-            .returning(|_, _| Ok(Submission::new("r", RetrievalMode::Presigned)));
+            .returning(|_, _| Ok(JobHandle::new("r", RetrievalMode::Presigned)));
         let submitted = file
             .submit(&api, &ExtractionOptions::new())
             .await

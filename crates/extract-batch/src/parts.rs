@@ -125,7 +125,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                     }
                     match input.file.submit(&self.api, &options).await {
                         Ok(submission) => {
-                            let handle: JobHandle = submission.into();
+                            let handle: JobHandle = submission;
                             let recorded = handle.clone();
                             self.update(shared, &input.key, |e| {
                                 if let Some(p) = e.parts.get_mut(index) {

@@ -480,7 +480,7 @@ mod tests {
     async fn an_unknown_outcome_is_resubmitted_recorded_and_counted() {
         use std::sync::atomic::{AtomicU32, Ordering};
 
-        use extract_api::{MockExtractApi, RetrievalMode, Submission};
+        use extract_api::{JobHandle, MockExtractApi, RetrievalMode};
 
         let submissions = Arc::new(AtomicU32::new(0));
         let counter = submissions.clone();
@@ -493,7 +493,7 @@ mod tests {
                     Some(500),
                 ))
             } else {
-                Ok(Submission::new("second", RetrievalMode::Inline))
+                Ok(JobHandle::new("second", RetrievalMode::Inline))
             }
         });
         api.expect_status().returning(|_, _| {
@@ -570,14 +570,14 @@ mod tests {
     ) -> (Result<BatchReport, std::io::Error>, u32, Manifest) {
         use std::sync::atomic::{AtomicU32, Ordering};
 
-        use extract_api::{MockExtractApi, RetrievalMode, Submission};
+        use extract_api::{JobHandle, MockExtractApi, RetrievalMode};
 
         let submissions = Arc::new(AtomicU32::new(0));
         let counter = submissions.clone();
         let mut api = MockExtractApi::new();
         api.expect_submit_file().returning(move |path, _| {
             if counter.fetch_add(1, Ordering::SeqCst) < 3 {
-                Ok(Submission::new(
+                Ok(JobHandle::new(
                     format!("id-{}", path.display()),
                     RetrievalMode::Inline,
                 ))
@@ -641,10 +641,10 @@ mod tests {
 
     /// A batch of `n` documents against a mock that answers at once; the journal's bytes.
     async fn journal_bytes(n: usize) -> u64 {
-        use extract_api::{MockExtractApi, RetrievalMode, Submission};
+        use extract_api::{JobHandle, MockExtractApi, RetrievalMode};
         let mut api = MockExtractApi::new();
         api.expect_submit_file().returning(|path, _| {
-            Ok(Submission::new(
+            Ok(JobHandle::new(
                 format!("id-{}", path.display()),
                 RetrievalMode::Inline,
             ))

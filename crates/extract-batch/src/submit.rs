@@ -88,7 +88,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
             }
             match input.file.submit(&self.api, &self.options).await {
                 Ok(submission) => {
-                    let job: JobHandle = submission.into();
+                    let job: JobHandle = submission;
                     let recorded = job.clone();
                     self.update(shared, key, |e| {
                         e.state = EntryState::Submitted;

@@ -83,7 +83,7 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
             std::fs::metadata(&pdf)?.len(),
             submission.request_id
         );
-        let job: JobHandle = submission.into();
+        let job: JobHandle = submission;
         let document = crate::wait::wait_for(&client, &job, PollPolicy::default(), None).await?;
         eprintln!(
             "4. The job succeeded; the document, as {}:\n",

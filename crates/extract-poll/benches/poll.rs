@@ -31,8 +31,7 @@ async fn main() {
     let job: JobHandle = client
         .submit_file(&pdf, &ExtractionOptions::new())
         .await
-        .expect("submits")
-        .into();
+        .expect("submits");
     Poller::new(client.clone(), PollPolicy::default())
         .wait(&job)
         .await

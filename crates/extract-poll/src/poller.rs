@@ -280,10 +280,10 @@ mod tests {
     }
 
     fn inline() -> JobHandle {
-        JobHandle {
-            request_id: "7d7c1c64-2a2b-4c4b-9e4e-6c0a3a1a2b3c".into(),
-            mode: RetrievalMode::Inline,
-        }
+        JobHandle::new(
+            "7d7c1c64-2a2b-4c4b-9e4e-6c0a3a1a2b3c",
+            RetrievalMode::Inline,
+        )
     }
 
     #[tokio::test(start_paused = true)]
@@ -460,10 +460,7 @@ mod tests {
             Ok(serde_json::from_value(serde_json::json!({"content_tree": {"uid": "0", "type": "DOCUMENT", "content": null, "children": []}, "annotations": []})).expect("doc"))
         });
         let poller = Poller::new(Arc::new(api), PollPolicy::default());
-        let job = JobHandle {
-            mode: RetrievalMode::Presigned,
-            ..inline()
-        };
+        let job = JobHandle::new(inline().request_id, RetrievalMode::Presigned);
         assert!(poller.wait(&job).await.is_ok());
     }
 

@@ -1,36 +1,10 @@
 //! Where a job is, and how to find it again.
 
-use extract_api::{OutputDocument, RetrievalMode, Status};
-use serde::{Deserialize, Serialize};
+use extract_api::{OutputDocument, Status};
 
-/// A job as it can be saved and resumed: its request id and retrieval mode are all it takes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct JobHandle {
-    /// The service's request id.
-    pub request_id: String,
-    /// Which endpoint to poll.
-    pub mode: RetrievalMode,
-}
-
-impl JobHandle {
-    /// The job of request `request_id`, polled in `mode`: all it takes to resume it.
-    pub fn new(request_id: impl Into<String>, mode: RetrievalMode) -> Self {
-        JobHandle {
-            request_id: request_id.into(),
-            mode,
-        }
-    }
-}
-
-impl From<extract_api::Submission> for JobHandle {
-    fn from(s: extract_api::Submission) -> Self {
-        JobHandle {
-            request_id: s.request_id,
-            mode: s.mode,
-        }
-    }
-}
+/// A job as it can be saved and resumed: the type a submission returns
+/// ([`extract_api::JobHandle`]), one type for both layers.
+pub use extract_api::JobHandle;
 
 /// The state of a job.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use extract_api::{
     ApiError, DownloadStatus, ErrorKind, ExtractApi, ExtractionOptions, ExtractionStatus,
-    OutputDocument, OutputFormat, Submission,
+    JobHandle, OutputDocument, OutputFormat,
 };
 
 /// An implementation as a program wrote it before `submit_bytes` existed.
@@ -23,7 +23,7 @@ impl ExtractApi for WrittenBefore {
         &self,
         _path: &Path,
         _options: &ExtractionOptions,
-    ) -> Result<Submission, ApiError> {
+    ) -> Result<JobHandle, ApiError> {
         Err(not_here())
     }
     async fn status(

@@ -89,8 +89,7 @@ async fn a_custom_token_source_and_an_in_memory_document() {
     let job: JobHandle = client
         .submit_bytes(pdf(), "memory.pdf", &ExtractionOptions::new().ocr(false))
         .await
-        .expect("submits")
-        .into();
+        .expect("submits");
     let document = Poller::new(
         client,
         PollPolicy::default().with_deadline(Duration::from_secs(30)),
@@ -171,8 +170,7 @@ async fn an_event_stream_dropped_half_way_stops_polling() {
     let job: JobHandle = client
         .submit_bytes(pdf(), "memory.pdf", &ExtractionOptions::new())
         .await
-        .expect("submits")
-        .into();
+        .expect("submits");
     let policy = PollPolicy::default()
         .with_delays(Duration::from_millis(20), 1.0, Duration::from_millis(20))
         .with_floor(Duration::from_millis(10));

@@ -67,5 +67,4 @@ pub async fn submit_one(client: &Client, dir: &std::path::Path) -> extract_poll:
         .submit_file(pdf, &extract_api::ExtractionOptions::new())
         .await
         .expect("submits")
-        .into()
 }
