@@ -41,6 +41,7 @@ mod parts;
 mod plan;
 mod report;
 mod runner;
+mod scheduler;
 mod shard;
 
 pub mod split;
@@ -68,6 +69,7 @@ pub use manifest::{
 pub use plan::{PlannedInput, plan};
 pub use report::{BatchEvent, BatchOutcome, BatchReport, BatchSummary};
 pub use runner::BatchRunner;
+pub use scheduler::{SHARD_COUNT_ENV, ScheduledShard, Scheduler, SchedulerError};
 pub use shard::{Shard, ShardError};
 pub use write::{Render, RenderFrom};
 

@@ -13,32 +13,32 @@ compile_error!(
     "kensho-extract needs a TLS stack: build with --features rustls-ring (or native-tls, rustls-aws-lc)"
 );
 
-mod auth;
-mod cache;
-mod config;
-mod convert;
-#[cfg(feature = "emulator")]
-mod demo;
-#[cfg(feature = "emulator")]
-mod emulator;
+mod commands;
+mod connection;
+mod deadline;
 mod events;
 mod exit;
-mod jobs;
-mod keys;
+mod extraction;
+mod key_warning;
+mod mode;
 mod output;
 mod preflight;
-mod report;
-mod review;
+mod progress;
 mod settings;
-mod shell;
 mod store;
-mod wait;
 
 use std::process::ExitCode;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use commands::{
+    auth, cache, completions, config, convert, diff, fetch, keys, man, report, review, run, status,
+    submit, wait,
+};
+#[cfg(feature = "emulator")]
+use commands::{demo, emulator};
 
 /// Kensho Extract from the command line: keys, auth and PDF extraction.
 #[derive(Debug, Parser)]
@@ -47,7 +47,7 @@ pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
     #[command(flatten)]
-    auth: auth::AuthArgs,
+    connection: connection::ConnectionArgs,
     #[command(flatten)]
     chatter: Chatter,
 }
@@ -79,7 +79,7 @@ enum Command {
     #[cfg(feature = "emulator")]
     Demo(demo::DemoArgs),
     /// Extract PDFs (files and folders) into a directory, resuming where a previous run stopped.
-    Run(wait::RunArgs),
+    Run(run::RunArgs),
     /// Sum up a run's output folder (local or a store URL): every shard's manifest merged into
     /// counts, failures, unknown outcomes and pages, as text or JSON.
     Report(report::ReportArgs),
@@ -90,13 +90,13 @@ enum Command {
     /// Write a review page: every box Extract found, drawn on its page (over the PDF with --pdf).
     Review(review::ReviewArgs),
     /// What changed between two outputs of the same document, as text, JSON or a review page.
-    Diff(review::DiffArgs),
+    Diff(diff::DiffArgs),
     /// Submit a PDF for extraction; prints the request id.
-    Submit(jobs::SubmitArgs),
+    Submit(submit::SubmitArgs),
     /// Print a request's status (`--json`: the service's status JSON).
-    Status(jobs::StatusArgs),
+    Status(status::StatusArgs),
     /// Write the output document of a finished request.
-    Fetch(jobs::FetchArgs),
+    Fetch(fetch::FetchArgs),
     /// Get, show and check access tokens.
     #[command(subcommand)]
     Auth(auth::AuthCommand),
@@ -107,9 +107,9 @@ enum Command {
     #[command(subcommand)]
     Config(config::ConfigCommand),
     /// Print a shell completion script: `kensho-extract completions bash > …/kensho-extract`.
-    Completions(shell::CompletionsArgs),
+    Completions(completions::CompletionsArgs),
     /// Print a man page in roff: `kensho-extract man | man -l -`, `kensho-extract man run`.
-    Man(shell::ManArgs),
+    Man(man::ManArgs),
     /// Print every command path, one a line (for packaging: one man page each).
     #[command(hide = true)]
     Commands,
@@ -150,29 +150,29 @@ fn main() -> ExitCode {
         )
         .init();
     // Resolved for the commands that talk to Kensho; a broken config file fails only those.
-    let settings = settings::Settings::resolve(&cli.auth, &matches);
+    let settings = settings::Settings::resolve(&cli.connection, &matches);
     let result = match cli.command {
         Command::Keys(command) => keys::run(command),
         #[cfg(feature = "emulator")]
         Command::Emulator(args) => emulator::run(args),
         #[cfg(feature = "emulator")]
         Command::Demo(args) => demo::run(args),
-        Command::Run(args) => settings.and_then(|s| wait::run(args, &s)),
-        Command::Wait(args) => settings.and_then(|s| wait::wait(args, &s)),
+        Command::Run(args) => settings.and_then(|s| run::run(args, &s)),
+        Command::Wait(args) => settings.and_then(|s| wait::run(args, &s)),
         Command::Report(args) => report::run(args),
         Command::Convert(args) => convert::run(args),
-        Command::Review(args) => review::review(args),
-        Command::Diff(args) => review::diff(args),
-        Command::Submit(args) => settings.and_then(|s| jobs::submit(args, &s)),
-        Command::Status(args) => settings.and_then(|s| jobs::status(args, &s)),
-        Command::Fetch(args) => settings.and_then(|s| jobs::fetch(args, &s)),
+        Command::Review(args) => review::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Submit(args) => settings.and_then(|s| submit::run(args, &s)),
+        Command::Status(args) => settings.and_then(|s| status::run(args, &s)),
+        Command::Fetch(args) => settings.and_then(|s| fetch::run(args, &s)),
         Command::Auth(command) => settings.and_then(|s| auth::run(command, &s)),
         Command::Config(command) => config::run(command, settings),
         Command::Cache(command) => cache::run(command),
-        Command::Completions(args) => shell::completions(args),
-        Command::Man(args) => shell::man(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
         Command::Commands => {
-            for path in shell::command_paths().into_iter().filter(|p| !p.is_empty()) {
+            for path in man::command_paths().into_iter().filter(|p| !p.is_empty()) {
                 println!("{}", path.join(" "));
             }
             Ok(())

@@ -16,7 +16,7 @@ use extract_auth::{AuthConfig, CachePolicy, CachedTokenSource, Secret, TokenSour
 use serde::Deserialize;
 
 use crate::Failure;
-use crate::auth::AuthArgs;
+use crate::connection::ConnectionArgs;
 
 /// The environment variable naming the profile when `--profile` does not.
 pub const PROFILE_ENV: &str = "KENSHO_PROFILE";
@@ -178,8 +178,8 @@ type Check = fn(&str) -> Result<(), String>;
 /// The numbers a profile holds, each with the check of its flag.
 fn number_check(key: &str) -> Option<Check> {
     match key {
-        "request-timeout" => Some(|text| crate::auth::request_seconds(text).map(drop)),
-        "max-rps" => Some(|text| crate::auth::positive_rate(text).map(drop)),
+        "request-timeout" => Some(|text| crate::connection::request_seconds(text).map(drop)),
+        "max-rps" => Some(|text| crate::connection::positive_rate(text).map(drop)),
         _ => None,
     }
 }
@@ -210,12 +210,12 @@ fn unreadable_number(path: &Path, text: &str, at: usize) -> Option<Failure> {
 impl Settings {
     /// Resolves the settings from the parsed flags (and `matches`, which knows whether each value
     /// came from the command line or the environment), the config file, and the defaults.
-    pub fn resolve(args: &AuthArgs, matches: &ArgMatches) -> Result<Settings, Failure> {
+    pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Settings, Failure> {
         Self::resolve_with(args, matches, config_path())
     }
 
     fn resolve_with(
-        args: &AuthArgs,
+        args: &ConnectionArgs,
         matches: &ArgMatches,
         config_file: Option<PathBuf>,
     ) -> Result<Settings, Failure> {
@@ -289,13 +289,13 @@ impl Settings {
                 Profile::checked(
                     profile.request_timeout.as_ref(),
                     "request-timeout",
-                    crate::auth::request_seconds,
+                    crate::connection::request_seconds,
                     at,
                 )?,
                 Profile::checked(
                     profile.max_rps.as_ref(),
                     "max-rps",
-                    crate::auth::positive_rate,
+                    crate::connection::positive_rate,
                     at,
                 )?,
             ),
@@ -427,7 +427,7 @@ impl Settings {
         if let (Some(_), Some(key)) = (&config.client_id, &config.private_key)
             && self.access_token.value.is_none()
         {
-            crate::keys::warn_if_open(key);
+            crate::key_warning::warn_if_open(key);
         }
         // A token command runs only for the method that will be used: an access token first.
         config.access_token = self
@@ -536,7 +536,7 @@ mod tests {
     #[derive(Debug, Parser)]
     struct Cli {
         #[command(flatten)]
-        auth: AuthArgs,
+        auth: ConnectionArgs,
     }
 
     fn resolve(argv: &[&str], config: &str) -> Result<Settings, Failure> {

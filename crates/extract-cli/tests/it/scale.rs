@@ -432,3 +432,112 @@ async fn odd_keys_and_names_from_s3() {
     assert!(report.status.success(), "{shown}");
     assert!(!shown.contains("hunter2secret"), "{shown}");
 }
+
+/// `--shard auto` reads the shard from each scheduler's variables, says which it found, and
+/// refuses with one line (exit 2) when none is there or the values disagree.
+#[tokio::test]
+async fn shard_auto_reads_the_scheduler() {
+    let setup =
+        setup_with(EmulatorConfig::default().with_job_duration(Duration::from_millis(50))).await;
+    let vars = keypair_vars(&setup);
+    let input = setup.dir.path().join("in");
+    crate::common::pdfs(&input, 6);
+    let out = setup.dir.path().join("out");
+    let (input, out) = (input.to_str().expect("utf-8"), out.to_str().expect("utf-8"));
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut all = vars.clone();
+        all.extend(extra.iter().map(|(n, v)| (*n, (*v).to_string())));
+        all
+    };
+    // Two Slurm array tasks (`--array=3-4`) run the batch between them.
+    for (id, shard) in [("3", "0/2"), ("4", "1/2")] {
+        let task = with(&[
+            ("SLURM_ARRAY_JOB_ID", "17"),
+            ("SLURM_ARRAY_TASK_ID", id),
+            ("SLURM_ARRAY_TASK_MIN", "3"),
+            ("SLURM_ARRAY_TASK_MAX", "4"),
+            ("SLURM_ARRAY_TASK_COUNT", "2"),
+        ]);
+        let done = crate::common::run(
+            &["run", input, "--out-dir", out, "--shard", "auto"],
+            &crate::common::as_refs(&task),
+        )
+        .await;
+        assert!(done.status.success(), "{}", text(&done.stderr));
+        let said = format!("shard {shard} from Slurm (SLURM_ARRAY_TASK_ID={id}, ");
+        assert!(text(&done.stderr).contains(&said), "{}", text(&done.stderr));
+    }
+    assert_eq!(setup.emulator.stats().submissions, 6);
+    for i in 0..6 {
+        assert!(std::path::Path::new(&format!("{out}/report-{i}.json")).is_file());
+    }
+    let report =
+        crate::common::run(&["report", out, "--json"], &crate::common::as_refs(&vars)).await;
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("JSON");
+    assert_eq!(
+        (
+            report["shards"].as_u64(),
+            report["states"]["succeeded"].as_u64()
+        ),
+        (Some(2), Some(6)),
+        "{report}"
+    );
+    // A Kubernetes Indexed Job's pod and an AWS Batch child: the plan names their shard.
+    for (extra, shard) in [
+        (
+            &[("JOB_COMPLETION_INDEX", "2"), ("KENSHO_SHARD_COUNT", "3")][..],
+            "2/3",
+        ),
+        (
+            &[
+                ("AWS_BATCH_JOB_ARRAY_INDEX", "1"),
+                ("AWS_BATCH_JOB_ARRAY_SIZE", "4"),
+            ][..],
+            "1/4",
+        ),
+    ] {
+        let dry = crate::common::run(
+            &[
+                "run",
+                input,
+                "--out-dir",
+                out,
+                "--shard",
+                "auto",
+                "--dry-run",
+                "--json",
+            ],
+            &crate::common::as_refs(&with(extra)),
+        )
+        .await;
+        assert!(dry.status.success(), "{}", text(&dry.stderr));
+        let plan: serde_json::Value = serde_json::from_slice(&dry.stdout).expect("JSON");
+        assert_eq!(plan["shard"], shard, "{plan}");
+    }
+    // None found, and values that disagree: one line, exit 2, nothing sent.
+    for (extra, says) in [
+        (&[][..], "no batch scheduler found"),
+        (
+            &[
+                ("SLURM_ARRAY_TASK_ID", "0"),
+                ("SLURM_ARRAY_TASK_COUNT", "4"),
+                ("KENSHO_SHARD_COUNT", "3"),
+            ][..],
+            "SLURM_ARRAY_TASK_COUNT is 4 but KENSHO_SHARD_COUNT is 3",
+        ),
+    ] {
+        let refused = crate::common::run(
+            &["run", input, "--out-dir", out, "--shard", "auto"],
+            &crate::common::as_refs(&with(extra)),
+        )
+        .await;
+        let stderr = text(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.starts_with("error: --shard auto: ") && stderr.contains(says),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    assert_eq!(setup.emulator.stats().submissions, 6);
+}

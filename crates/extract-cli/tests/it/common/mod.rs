@@ -40,7 +40,10 @@ pub async fn setup_with(config: EmulatorConfig) -> Setup {
 pub async fn run(args: &[&str], vars: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kensho-extract"));
     command.args(args);
-    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("KENSHO_")) {
+    // Neither the machine's settings nor a scheduler the tests run under (`--shard auto`).
+    for (name, _) in
+        std::env::vars().filter(|(n, _)| n.starts_with("KENSHO_") || scheduler_variable(n))
+    {
         command.env_remove(name);
     }
     command.envs(vars.iter().copied());
@@ -54,6 +57,11 @@ pub async fn run(args: &[&str], vars: &[(&str, &str)]) -> Output {
     })
     .await
     .expect("joins")
+}
+
+/// A variable a batch scheduler sets in its tasks, which `--shard auto` reads.
+pub fn scheduler_variable(name: &str) -> bool {
+    name.starts_with("SLURM_") || name.starts_with("AWS_BATCH_") || name == "JOB_COMPLETION_INDEX"
 }
 
 pub fn keypair_vars(s: &Setup) -> Vec<(&'static str, String)> {
@@ -119,6 +127,7 @@ pub fn isolated_command(
             || n.starts_with("AWS_")
             || n.starts_with("GOOGLE_")
             || n.starts_with("AZURE_")
+            || scheduler_variable(n)
     }) {
         command.env_remove(name);
     }

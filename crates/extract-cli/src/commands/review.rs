@@ -1,4 +1,5 @@
-//! `kensho-extract review` and `diff`: see an output on its pages, and what changed between two.
+//! `kensho-extract review`: an output's boxes drawn on its pages; also what `run --review` writes,
+//! and the reading and page-writing that `diff` shares.
 
 use std::path::{Path, PathBuf};
 
@@ -23,26 +24,6 @@ pub struct ReviewArgs {
     scale: f64,
 }
 
-#[derive(Debug, Args)]
-pub struct DiffArgs {
-    /// The first output document.
-    a: PathBuf,
-    /// The second output document of the same PDF.
-    b: PathBuf,
-    /// Print the differences as JSON.
-    #[arg(long)]
-    json: bool,
-    /// Also write the second output's review page with the changed boxes highlighted.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// The PDF, to draw the review page over its pages.
-    #[arg(long, value_name = "FILE")]
-    pdf: Option<PathBuf>,
-    /// How far a box may move (fraction of the page) before it counts as moved.
-    #[arg(long, default_value_t = 0.01)]
-    tolerance: f64,
-}
-
 fn scale(value: &str) -> Result<f64, String> {
     match value.parse::<f64>() {
         Ok(s) if (0.25..=8.0).contains(&s) => Ok(s),
@@ -50,13 +31,13 @@ fn scale(value: &str) -> Result<f64, String> {
     }
 }
 
-fn read_output(path: &Path) -> Result<OutputDocument, Failure> {
+pub(crate) fn read_output(path: &Path) -> Result<OutputDocument, Failure> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     OutputDocument::from_json(&bytes)
         .map_err(|e| format!("{}: not an Extract output document ({e})", path.display()).into())
 }
 
-fn read_pdf(path: Option<&Path>) -> Result<Option<Vec<u8>>, Failure> {
+pub(crate) fn read_pdf(path: Option<&Path>) -> Result<Option<Vec<u8>>, Failure> {
     let Some(path) = path else { return Ok(None) };
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if !bytes.starts_with(b"%PDF-") {
@@ -78,13 +59,13 @@ fn beside(input: &Path) -> PathBuf {
     input.with_file_name(format!("{stem}.review.html"))
 }
 
-fn title(path: &Path) -> String {
+pub(crate) fn title(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
 
-fn write_page(
+pub(crate) fn write_page(
     document: &OutputDocument,
     pdf: Option<&[u8]>,
     options: &ReviewOptions,
@@ -99,7 +80,7 @@ fn write_page(
     Ok(())
 }
 
-pub fn review(args: ReviewArgs) -> Result<(), Failure> {
+pub fn run(args: ReviewArgs) -> Result<(), Failure> {
     let document = read_output(&args.input)?;
     let pdf = read_pdf(args.pdf.as_deref())?;
     let target = args.output.clone().unwrap_or_else(|| beside(&args.input));
@@ -107,25 +88,6 @@ pub fn review(args: ReviewArgs) -> Result<(), Failure> {
         .with_title(title(&args.input))
         .with_scale(args.scale);
     write_page(&document, pdf.as_deref(), &options, &target)
-}
-
-pub fn diff(args: DiffArgs) -> Result<(), Failure> {
-    let (a, b) = (read_output(&args.a)?, read_output(&args.b)?);
-    let pdf = read_pdf(args.pdf.as_deref())?;
-    let diff = extract_review::diff(&a, &b, args.tolerance);
-    if args.json {
-        crate::output::write(None, &serde_json::to_vec_pretty(&diff)?)?;
-    } else {
-        crate::output::write(None, diff.to_string().as_bytes())?;
-    }
-    if let Some(target) = &args.output {
-        let mut options =
-            ReviewOptions::default().with_title(format!("{} → {}", title(&args.a), title(&args.b)));
-        options.highlights = diff.highlights();
-        options.notes = diff.removed_lines();
-        write_page(&b, pdf.as_deref(), &options, target)?;
-    }
-    Ok(())
 }
 
 /// What `run --review` writes beside each output: its review page over the input PDF.

@@ -84,7 +84,7 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
             submission.request_id
         );
         let job: JobHandle = submission;
-        let document = crate::wait::wait_for(&client, &job, PollPolicy::default(), None).await?;
+        let document = super::wait::wait_for(&client, &job, PollPolicy::default(), None).await?;
         eprintln!(
             "4. The job succeeded; the document, as {}:\n",
             match args.format {
