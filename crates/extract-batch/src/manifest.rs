@@ -63,6 +63,11 @@ pub struct ManifestEntry {
     /// Pages in its output document (pages with content), once written: `report` sums them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pages: Option<u32>,
+    /// When the entry last changed, in milliseconds since the Unix epoch (the worker's clock):
+    /// `report` reads how fast each shard goes from it. Absent in manifests of earlier
+    /// versions, and only a hint: a clock from another machine may be off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_ms: Option<u64>,
 }
 
 /// One page range of a document sent in parts.
@@ -91,7 +96,16 @@ impl ManifestEntry {
             name: Some(name),
             parts: vec![],
             pages: None,
+            changed_ms: None,
         }
+    }
+
+    /// Marks the entry as changed now.
+    pub(crate) fn touch(&mut self) {
+        self.changed_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| u64::try_from(d.as_millis()).ok());
     }
 }
 
@@ -223,6 +237,7 @@ mod tests {
                     mode: Some(RetrievalMode::Inline),
                 }],
                 pages: Some(15),
+                changed_ms: Some(1_800_000_000_000),
             },
         );
         manifest.save(dir.path()).expect("saves");

@@ -52,7 +52,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         let durable = {
             let mut manifest = shared.manifest();
             let previous = manifest.documents.get(&input.key).cloned();
-            let entry = ManifestEntry {
+            let mut entry = ManifestEntry {
                 sha256: sha256.to_string(),
                 state: EntryState::Submitted,
                 parts: parts.clone(),
@@ -63,6 +63,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 unknown_outcomes: previous.map(|e| e.unknown_outcomes).unwrap_or_default(),
                 ..ManifestEntry::queued(String::new(), input.name.clone())
             };
+            entry.touch();
             let durable = shared.journal.queue(&input.key, &entry);
             manifest.documents.insert(input.key.clone(), entry);
             durable

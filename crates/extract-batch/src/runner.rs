@@ -457,6 +457,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 return Ok(());
             };
             change(entry);
+            entry.touch();
             shared.journal.queue(key, entry)
         };
         durable.await.map_err(|source| self.manifest_error(source))

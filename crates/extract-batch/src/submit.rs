@@ -50,7 +50,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 .get(key)
                 .map(|e| e.outputs.clone())
                 .unwrap_or_default();
-            let entry = ManifestEntry {
+            let mut entry = ManifestEntry {
                 sha256: sha256.to_string(),
                 state: EntryState::Submitting,
                 unknown_outcomes: unknown,
@@ -58,6 +58,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
                 outputs,
                 ..ManifestEntry::queued(String::new(), name.clone())
             };
+            entry.touch();
             let durable = shared.journal.queue(key, &entry);
             manifest.documents.insert(key.clone(), entry);
             durable

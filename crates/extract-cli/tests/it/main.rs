@@ -15,4 +15,5 @@ mod review;
 mod run;
 mod scale;
 mod shell;
+mod slurm;
 mod split;

@@ -541,3 +541,71 @@ async fn shard_auto_reads_the_scheduler() {
     }
     assert_eq!(setup.emulator.stats().submissions, 6);
 }
+
+/// `report --watch` refreshes until every shard is done: a shard not started yet keeps it
+/// going; it ends by itself, exit 0, once the last one finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_watch_follows_the_shards_until_all_are_done() {
+    let setup =
+        setup_with(EmulatorConfig::default().with_job_duration(Duration::from_millis(50))).await;
+    let vars = keypair_vars(&setup);
+    let input = setup.dir.path().join("in");
+    crate::common::pdfs(&input, 6);
+    let out = setup.dir.path().join("out");
+    let (input, out) = (input.to_str().expect("utf-8"), out.to_str().expect("utf-8"));
+    let cache = tempfile::tempdir().expect("tempdir");
+    let shard = |spec: &str| {
+        command(
+            &["run", input, "--out-dir", out, "--shard", spec, "-q"],
+            &vars,
+            cache.path(),
+        )
+        .output()
+        .expect("runs")
+    };
+    assert!(shard("0/2").status.success());
+    let mut watch = command(
+        &["report", out, "--watch", "1", "--json"],
+        &vars,
+        cache.path(),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("starts");
+    let stdout = watch.stdout.take().expect("stdout");
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel();
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+        let first = lines.next();
+        let _ = first_tx.send(first.clone());
+        first.into_iter().chain(lines).collect::<Vec<String>>()
+    });
+    let first = tokio::time::timeout(Duration::from_secs(30), first_rx)
+        .await
+        .expect("a first report within 30 s")
+        .expect("sent")
+        .expect("a line");
+    let first: serde_json::Value = serde_json::from_str(&first).expect("JSON");
+    assert_eq!(first["done"], false, "{first}");
+    assert_eq!(first["missing_shards"], serde_json::json!(["shard-1-of-2"]));
+    assert_eq!(first["pace"]["seconds_left"], serde_json::Value::Null);
+    assert!(
+        first["pace"]["documents_per_minute"]
+            .as_f64()
+            .is_some_and(|r| r > 0.0),
+        "{first}"
+    );
+    assert!(shard("1/2").status.success());
+    let lines = tokio::time::timeout(Duration::from_secs(30), lines)
+        .await
+        .expect("the watch ends within 30 s of the last shard")
+        .expect("joins");
+    let status = watch.wait().expect("waits");
+    assert!(status.success());
+    let last: serde_json::Value =
+        serde_json::from_str(lines.last().expect("a last report")).expect("JSON");
+    assert_eq!(last["done"], true, "{last}");
+    assert_eq!(last["documents"], 6, "{last}");
+    assert_eq!(last["pace"]["seconds_left"], 0, "{last}");
+}

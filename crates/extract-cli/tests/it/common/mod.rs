@@ -122,6 +122,13 @@ pub fn isolated_command(
 ) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kensho-extract"));
     command.args(args);
+    isolate(&mut command, vars, cache);
+    command
+}
+
+/// Gives `command` (the CLI, or a scheduler that passes its environment on to it) the given
+/// variables and output cache, and none of the machine's AWS, cloud, Kensho or scheduler ones.
+pub fn isolate(command: &mut Command, vars: &[(&'static str, String)], cache: &std::path::Path) {
     for (name, _) in std::env::vars().filter(|(n, _)| {
         n.starts_with("KENSHO_")
             || n.starts_with("AWS_")
@@ -133,5 +140,4 @@ pub fn isolated_command(
     }
     command.envs(vars.iter().map(|(n, v)| (*n, v.as_str())));
     command.env("KENSHO_EXTRACT_CACHE_DIR", cache);
-    command
 }
