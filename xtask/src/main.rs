@@ -10,6 +10,7 @@ mod bench_store;
 mod bigpdf;
 mod codegen;
 mod dist;
+mod image;
 mod msrv;
 mod public_api;
 mod release;
@@ -48,6 +49,16 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         binary: Option<PathBuf>,
     },
+    /// Build the container image (an OCI archive in target/image/) with buildah: the release
+    /// binary, its shared libraries, CA certificates, a non-root user; no base image.
+    Image {
+        /// Put this binary in the image instead of building the release one.
+        #[arg(long, value_name = "PATH")]
+        binary: Option<PathBuf>,
+        /// Where to write the OCI archive.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Check that every crate's `rust-version` is the toolchain CI builds with.
     Msrv,
     /// Check that each library's public API shows only the other crates `docs/stability.md` lists.
@@ -67,6 +78,7 @@ fn main() -> ExitCode {
         Command::Release { version, dry_run } => release::run(&workspace_root(), &version, dry_run),
         Command::Codegen { check } => codegen::run(&workspace_root(), check),
         Command::Dist { binary } => dist::run(&workspace_root(), binary),
+        Command::Image { binary, out } => image::run(&workspace_root(), binary, out),
         Command::Msrv => msrv::run(&workspace_root()),
         Command::PublicApi => public_api::run(&workspace_root()),
         Command::Bench { which } => bench::run(&workspace_root(), which),

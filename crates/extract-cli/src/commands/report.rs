@@ -277,7 +277,7 @@ fn missing_shards<'a>(found: impl Iterator<Item = &'a String>) -> Vec<String> {
     // The names come from a store listing: a count read from one is not an allocation size.
     (0..count.min(100_000))
         .map(|i| format!("shard-{i}-of-{count}"))
-        .filter(|name| !found.iter().any(|f| *f == name))
+        .filter(|name| !found.contains(&name))
         .collect()
 }
 

@@ -8,6 +8,7 @@ mod convert;
 mod deadlines;
 mod emulator;
 mod fencing;
+mod image;
 mod jobs;
 mod keys;
 mod pipeline;
