@@ -13,7 +13,7 @@ use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use crate::input::store_error;
 use crate::journal;
-use crate::location::{Location, StoreLocation};
+use crate::place::{Place, StorePrefix};
 use crate::manifest::Manifest;
 use crate::shard::Shard;
 
@@ -28,24 +28,24 @@ pub(crate) enum OutputFolder {
         state: PathBuf,
     },
     Store {
-        at: StoreLocation,
+        at: StorePrefix,
         state: ObjectPath,
     },
 }
 
 impl OutputFolder {
     /// The folder at `location`, with the manifest of `shard` (or of the whole run).
-    pub(crate) fn new(location: &Location, shard: Option<Shard>) -> OutputFolder {
+    pub(crate) fn new(location: &Place, shard: Option<Shard>) -> OutputFolder {
         let shard_dir = shard.unwrap_or_else(Shard::whole).dir_name();
         match location {
-            Location::Local(dir) => OutputFolder::Local {
+            Place::Local(dir) => OutputFolder::Local {
                 dir: dir.clone(),
                 state: match shard {
                     Some(_) => dir.join(STATE_DIR).join(&shard_dir),
                     None => dir.clone(),
                 },
             },
-            Location::Store(at) => OutputFolder::Store {
+            Place::Store(at) => OutputFolder::Store {
                 state: at.child(&format!("{STATE_DIR}/{shard_dir}")),
                 at: at.clone(),
             },
@@ -188,16 +188,16 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::R
 
 /// Where a run into `out` with `shard` records its jobs, as shown to a person (in messages
 /// that say how to resume).
-pub fn manifest_shown(out: &Location, shard: Option<Shard>) -> String {
+pub fn manifest_shown(out: &Place, shard: Option<Shard>) -> String {
     OutputFolder::new(out, shard).manifest_shown()
 }
 
 /// The manifests of every shard that wrote to `location` (and of a run without shards), by
 /// shard folder name (`""` for the latter), read without changing anything.
-pub async fn shard_manifests(location: &Location) -> std::io::Result<Vec<(String, Manifest)>> {
+pub async fn shard_manifests(location: &Place) -> std::io::Result<Vec<(String, Manifest)>> {
     let mut found = Vec::new();
     match location {
-        Location::Local(dir) => {
+        Place::Local(dir) => {
             if !dir.is_dir() {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::NotFound,
@@ -217,7 +217,7 @@ pub async fn shard_manifests(location: &Location) -> std::io::Result<Vec<(String
                 }
             }
         }
-        Location::Store(at) => {
+        Place::Store(at) => {
             let listing = at
                 .store
                 .list_with_delimiter(Some(&at.child(STATE_DIR)))
@@ -246,7 +246,7 @@ mod tests {
 
     #[test]
     fn the_manifest_is_shown_where_each_kind_of_run_keeps_it() {
-        let out = Location::Local("out".into());
+        let out = Place::Local("out".into());
         let shard = Shard::new(1, 3).ok();
         assert_eq!(
             manifest_shown(&out, None),
@@ -262,7 +262,7 @@ mod tests {
                 .display()
                 .to_string()
         );
-        let store = Location::Store(StoreLocation::new(
+        let store = Place::Store(StorePrefix::new(
             Arc::new(object_store::memory::InMemory::new()),
             ObjectPath::from("out"),
             "s3://corpus/out",

@@ -221,7 +221,7 @@ mod tests {
     use object_store::PutPayload;
     use object_store::memory::InMemory;
 
-    use crate::location::{Location, StoreLocation};
+    use crate::place::{Place, StorePrefix};
     use crate::shard::Shard;
     use proptest::prelude::*;
 
@@ -318,8 +318,8 @@ mod tests {
                 .await
                 .expect("puts");
         }
-        let at = StoreLocation::new(store, ObjectPath::from("in"), "memory:///in");
-        let all = list(&[Location::Store(at.clone())], None)
+        let at = StorePrefix::new(store, ObjectPath::from("in"), "memory:///in");
+        let all = list(&[Place::Store(at.clone())], None)
             .await
             .expect("lists");
         let keys: Vec<&str> = all.iter().map(|l| l.key.as_str()).collect();
@@ -335,7 +335,7 @@ mod tests {
         let mut seen = 0;
         for index in 0..2 {
             let shard = Shard::new(index, 2).expect("shard");
-            let part = list(&[Location::Store(at.clone())], Some(shard))
+            let part = list(&[Place::Store(at.clone())], Some(shard))
                 .await
                 .expect("lists");
             assert!(part.iter().all(|l| shard.contains(&l.key)));
@@ -343,7 +343,7 @@ mod tests {
         }
         assert_eq!(seen, 3);
         // Two prefixes with the same files: their names go under each prefix's own.
-        let other = StoreLocation::new(
+        let other = StorePrefix::new(
             at.store().clone(),
             ObjectPath::from("other"),
             "memory:///other",
@@ -356,7 +356,7 @@ mod tests {
             )
             .await
             .expect("puts");
-        let both = list(&[Location::Store(at.clone()), Location::Store(other)], None)
+        let both = list(&[Place::Store(at.clone()), Place::Store(other)], None)
             .await
             .expect("lists");
         let relatives: Vec<&str> = both.iter().filter_map(|l| l.relative.as_deref()).collect();
@@ -386,8 +386,8 @@ mod tests {
             .put(&ObjectPath::from("in/big.pdf"), big.into())
             .await
             .expect("puts");
-        let at = StoreLocation::new(store, ObjectPath::from("in"), "memory:///in");
-        let listed = list(&[Location::Store(at)], None).await.expect("lists");
+        let at = StorePrefix::new(store, ObjectPath::from("in"), "memory:///in");
+        let listed = list(&[Place::Store(at)], None).await.expect("lists");
         let file = &listed[0].file;
         file.ready().await.expect("spooled");
         let spooled = match file {

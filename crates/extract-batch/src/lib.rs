@@ -32,7 +32,7 @@ mod input;
 mod journal;
 mod lease;
 mod list;
-mod location;
+mod place;
 mod lock;
 mod manifest;
 mod name;
@@ -61,7 +61,14 @@ pub use input::MAX_OBJECT_BYTES;
 pub use journal::JournalStats;
 pub use journal::{JOURNAL_FILE, Journal};
 pub use list::{expand, hash_file};
-pub use location::{Location, StoreLocation, redact_url};
+pub use place::{Place, StorePrefix, redact_url};
+
+/// The former name of [`Place`], which clashed with the model's `Location` (a box on a page).
+#[deprecated(since = "0.1.0", note = "renamed Place: `Location` is the model's box on a page")]
+pub type Location = Place;
+/// The former name of [`StorePrefix`].
+#[deprecated(since = "0.1.0", note = "renamed StorePrefix")]
+pub type StoreLocation = StorePrefix;
 pub use lock::{FolderLock, LOCK_FILE};
 pub use manifest::{
     EntryState, MANIFEST_FILE, MANIFEST_VERSION, Manifest, ManifestEntry, PartEntry, input_key,

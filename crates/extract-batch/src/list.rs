@@ -13,7 +13,7 @@ use object_store::list::PaginatedListOptions;
 use sha2::{Digest, Sha256};
 
 use crate::input::{InputFile, store_error};
-use crate::location::{Location, StoreLocation};
+use crate::place::{Place, StorePrefix};
 use crate::manifest::input_key;
 use crate::shard::Shard;
 
@@ -28,7 +28,7 @@ pub(crate) struct Listed {
 /// Lists the PDFs under `locations` that belong to `shard` (all of them without one), sorted by
 /// key, without repeats. A store's listing is streamed: only this shard's inputs are kept.
 pub(crate) async fn list(
-    locations: &[Location],
+    locations: &[Place],
     shard: Option<Shard>,
 ) -> std::io::Result<Vec<Listed>> {
     let mut listed = Vec::new();
@@ -42,7 +42,7 @@ pub(crate) async fn list(
             None => relative,
         };
         match location {
-            Location::Local(root) => {
+            Place::Local(root) => {
                 let root = root.clone();
                 let files = tokio::task::spawn_blocking({
                     let root = root.clone();
@@ -74,7 +74,7 @@ pub(crate) async fn list(
                     });
                 }
             }
-            Location::Store(at) => {
+            Place::Store(at) => {
                 list_store(at, |meta| {
                     let Some(relative) = at.relative(&meta.location) else {
                         return;
@@ -117,7 +117,7 @@ const PAGE: usize = 1000;
 /// page it is on, so with a paged listing the pages shrink around it until it is alone, and
 /// it is skipped with one warning: one odd key never stops a run. Without one, it ends the
 /// listing with an error that names it.
-async fn list_store(at: &StoreLocation, mut each: impl FnMut(ObjectMeta)) -> std::io::Result<()> {
+async fn list_store(at: &StorePrefix, mut each: impl FnMut(ObjectMeta)) -> std::io::Result<()> {
     let Some(pages) = &at.pages else {
         let mut objects = at.store.list(Some(&at.prefix));
         while let Some(meta) = objects.try_next().await.map_err(|e| listing_error(at, e))? {
@@ -194,7 +194,7 @@ fn odd_key(error: &object_store::path::Error) -> Option<&str> {
 }
 
 /// A listing's error; an odd key is named, with what to do.
-fn listing_error(at: &StoreLocation, error: object_store::Error) -> std::io::Error {
+fn listing_error(at: &StorePrefix, error: object_store::Error) -> std::io::Error {
     match &error {
         object_store::Error::InvalidPath { source } if odd_key(source).is_some() => {
             std::io::Error::new(
@@ -214,7 +214,7 @@ fn listing_error(at: &StoreLocation, error: object_store::Error) -> std::io::Err
 /// part, made safe and unique among them: `in`, `in-2`, …), under which its inputs' mirrored
 /// names go. Files given by themselves keep their paths as given. Every worker is given the
 /// same locations, so every worker makes the same labels.
-fn labels(locations: &[Location]) -> Vec<Option<String>> {
+fn labels(locations: &[Place]) -> Vec<Option<String>> {
     if locations.len() < 2 {
         return vec![None; locations.len()];
     }
@@ -223,12 +223,12 @@ fn labels(locations: &[Location]) -> Vec<Option<String>> {
         .iter()
         .map(|location| {
             let last = match location {
-                Location::Local(path) if path.is_file() => return None,
-                Location::Local(path) => path
+                Place::Local(path) if path.is_file() => return None,
+                Place::Local(path) => path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
-                Location::Store(at) => at
+                Place::Store(at) => at
                     .prefix
                     .parts()
                     .next_back()
@@ -405,7 +405,7 @@ mod tests {
             keys,
             requests: AtomicUsize::new(0),
         });
-        let at = StoreLocation::new(
+        let at = StorePrefix::new(
             Arc::new(object_store::memory::InMemory::new()),
             object_store::path::Path::from("in"),
             "s3://bucket/in",

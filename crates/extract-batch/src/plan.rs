@@ -5,7 +5,7 @@
 use crate::folder::OutputFolder;
 use crate::input::InputFile;
 use crate::list::list;
-use crate::location::Location;
+use crate::place::Place;
 use crate::manifest::EntryState;
 use crate::shard::Shard;
 
@@ -25,8 +25,8 @@ pub struct PlannedInput {
 /// its size and whether the manifest of `out` records it as finished. Reads the manifest
 /// without compacting it and takes no lock.
 pub async fn plan(
-    inputs: &[Location],
-    out: &Location,
+    inputs: &[Place],
+    out: &Place,
     shard: Option<Shard>,
 ) -> std::io::Result<Vec<PlannedInput>> {
     let manifest = OutputFolder::new(out, shard).read_manifest().await?;

@@ -23,7 +23,7 @@ use crate::fence::Fence;
 use crate::folder::OutputFolder;
 use crate::input::InputFile;
 use crate::journal::Journal;
-use crate::location::Location;
+use crate::place::Place;
 use crate::shard::Shard;
 use crate::write::{Render, RenderFrom};
 use crate::{
@@ -43,7 +43,7 @@ pub struct BatchRunner<A> {
     pub(crate) options: ExtractionOptions,
     pub(crate) policy: Arc<dyn PollingPolicy>,
     pub(crate) concurrency: usize,
-    pub(crate) out: Location,
+    pub(crate) out: Place,
     pub(crate) shard: Option<Shard>,
     pub(crate) skipped: HashSet<String>,
     pub(crate) lease: Duration,
@@ -124,7 +124,7 @@ impl Input {
 impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// A runner writing to `out` (a local folder, or a prefix in an object store), four
     /// documents at a time.
-    pub fn new(api: A, out: impl Into<Location>) -> Self {
+    pub fn new(api: A, out: impl Into<Place>) -> Self {
         BatchRunner {
             api,
             options: ExtractionOptions::new(),
@@ -272,7 +272,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// at once, or waits with [`BatchRunner::wait_for_lock`]). The manifest in it is updated
     /// after every step, so the future can be dropped (Ctrl-C) at any point and a new run resumes.
     pub async fn run(&self, inputs: &[PathBuf]) -> Result<BatchReport, std::io::Error> {
-        let inputs: Vec<Location> = inputs.iter().map(Location::from).collect();
+        let inputs: Vec<Place> = inputs.iter().map(Place::from).collect();
         self.run_from(&inputs).await
     }
 
@@ -281,7 +281,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// inputs are kept; its objects are read once each, when first needed; outputs are written
     /// to a store as whole objects. Runs that read or write a store, and shards, name outputs
     /// after each input's path under its folder.
-    pub async fn run_from(&self, inputs: &[Location]) -> Result<BatchReport, std::io::Error> {
+    pub async fn run_from(&self, inputs: &[Place]) -> Result<BatchReport, std::io::Error> {
         let folder = OutputFolder::new(&self.out, self.shard);
         let (claim, manifest, journal) = folder
             .claim(self.wait_for_lock, self.lease, self.fencing)
@@ -299,7 +299,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
     /// then the report.
     async fn run_claimed(
         &self,
-        inputs: &[Location],
+        inputs: &[Place],
         folder: OutputFolder,
         mut manifest: Manifest,
         journal: Journal,
@@ -309,7 +309,7 @@ impl<A: ExtractApi + Clone + 'static> BatchRunner<A> {
         listed.retain(|l| !self.skipped.contains(&l.key));
         let mirror = self.shard.is_some()
             || folder.is_store()
-            || inputs.iter().any(|i| matches!(i, Location::Store(_)));
+            || inputs.iter().any(|i| matches!(i, Place::Store(_)));
         let inputs = self.name_inputs(listed, &mut manifest, mirror, &folder);
         // The names this run gave, recorded together; the rest are in the snapshot already.
         let named: Vec<_> = inputs

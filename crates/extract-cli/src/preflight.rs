@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use extract_api::{ExtractionOptions, PageSelection, Preflight};
-use extract_batch::{CacheScope, EntryState, Location, Manifest, OutputCache, Shard, input_key};
+use extract_batch::{CacheScope, EntryState, Place, Manifest, OutputCache, Shard, input_key};
 use futures_util::StreamExt;
 
 use crate::Failure;
@@ -206,8 +206,8 @@ pub async fn dry_run(
 /// an earlier run finished, from the listing and the manifest alone. Pages are not counted
 /// (that would read every object); nothing is sent, written or locked.
 pub async fn plan_dry_run(
-    inputs: &[Location],
-    out: &Location,
+    inputs: &[Place],
+    out: &Place,
     shard: Option<Shard>,
     split_pages: Option<u32>,
     json: bool,

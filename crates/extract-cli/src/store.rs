@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use extract_batch::{Location, StoreLocation};
+use extract_batch::{Place, StorePrefix};
 use object_store::client::{ClientOptions, HttpClient, HttpConnector};
 use object_store::list::PaginatedListStore;
 use object_store::{ObjectStore, ObjectStoreScheme};
@@ -20,16 +20,16 @@ use crate::Failure;
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A path, or an object-store URL, as the location it names.
-pub fn location(raw: &Path) -> Result<Location, Failure> {
+pub fn place(raw: &Path) -> Result<Place, Failure> {
     let Some(text) = raw.to_str().filter(|t| is_url(t)) else {
-        return Ok(Location::Local(raw.to_path_buf()));
+        return Ok(Place::Local(raw.to_path_buf()));
     };
     let url = url::Url::parse(text).map_err(|e| format!("{text}: not a URL ({e})"))?;
     if url.scheme() == "file" {
         let path = url
             .to_file_path()
             .map_err(|()| format!("{text}: not a local path; write file:///absolute/path"))?;
-        return Ok(Location::Local(path));
+        return Ok(Place::Local(path));
     }
     // Credentials in the URL are used to reach the store, never shown.
     let shown = extract_batch::redact_url(text);
@@ -75,8 +75,8 @@ pub fn location(raw: &Path) -> Result<Location, Failure> {
     };
     let prefix = object_store::path::Path::parse(prefix)
         .map_err(|e| format!("{shown}: not an object path ({e})"))?;
-    let at = StoreLocation::new(store, prefix, text);
-    Ok(Location::Store(match pages {
+    let at = StorePrefix::new(store, prefix, text);
+    Ok(Place::Store(match pages {
         Some(pages) => at.with_paged_listing(pages),
         None => at,
     }))
@@ -132,12 +132,12 @@ mod tests {
         assert!(is_url("file:///tmp/x"));
         assert!(!is_url("in/s3:/x"));
         assert!(!is_url("report.pdf"));
-        assert!(matches!(location(Path::new("in")), Ok(Location::Local(_))));
+        assert!(matches!(place(Path::new("in")), Ok(Place::Local(_))));
         assert!(matches!(
-            location(Path::new("file:///tmp/in")),
-            Ok(Location::Local(p)) if p == Path::new("/tmp/in")
+            place(Path::new("file:///tmp/in")),
+            Ok(Place::Local(p)) if p == Path::new("/tmp/in")
         ));
-        let ftp = location(Path::new("ftp://host/x"))
+        let ftp = place(Path::new("ftp://host/x"))
             .expect_err("refused")
             .to_string();
         assert!(ftp.contains("s3://"), "{ftp}");
@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn an_s3_url_names_its_prefix() {
-        let Ok(Location::Store(at)) = location(Path::new("s3://bucket/in/2024/")) else {
+        let Ok(Place::Store(at)) = place(Path::new("s3://bucket/in/2024/")) else {
             panic!("a store");
         };
         assert_eq!(at.url(), "s3://bucket/in/2024");

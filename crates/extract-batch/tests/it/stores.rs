@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use extract_batch::{
-    BatchEvent, BatchRunner, EntryState, Location, Shard, StoreLocation, shard_manifests,
+    BatchEvent, BatchRunner, EntryState, Place, Shard, StorePrefix, shard_manifests,
 };
 use extract_emulator::{EmulatorConfig, SamplePage, sample_pdf};
 use futures_util::TryStreamExt;
@@ -17,8 +17,8 @@ use crate::common::{fast, start};
 
 const DOCUMENTS: usize = 24;
 
-fn at(store: &Arc<dyn ObjectStore>, prefix: &str) -> Location {
-    Location::Store(StoreLocation::new(
+fn at(store: &Arc<dyn ObjectStore>, prefix: &str) -> Place {
+    Place::Store(StorePrefix::new(
         store.clone(),
         ObjectPath::from(prefix),
         format!("memory:///{prefix}"),
@@ -209,7 +209,7 @@ async fn a_failed_run_releases_its_shard() {
     let runner = || {
         BatchRunner::new(client.clone(), at(&store, "out")).shard(Shard::new(1, 2).expect("shard"))
     };
-    let missing = [Location::Local("/nonexistent/kensho-extract-input".into())];
+    let missing = [Place::Local("/nonexistent/kensho-extract-input".into())];
     let failed = runner()
         .run_from(&missing)
         .await

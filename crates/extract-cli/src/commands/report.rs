@@ -308,7 +308,7 @@ fn now_ms() -> u64 {
 }
 
 pub fn run(args: ReportArgs) -> Result<(), Failure> {
-    let location = crate::store::location(&args.out_dir)?;
+    let location = crate::store::place(&args.out_dir)?;
     crate::block_on(async move {
         loop {
             let manifests = extract_batch::shard_manifests(&location).await?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use extract_batch::{
-    BatchRunner, BatchSummary, CacheScope, Location, OutputCache, ScheduledShard, Shard,
+    BatchRunner, BatchSummary, CacheScope, Place, OutputCache, ScheduledShard, Shard,
 };
 use extract_poll::PollPolicy;
 
@@ -132,7 +132,7 @@ fn shard_of(arg: Option<ShardArg>) -> Result<Option<Shard>, Failure> {
 
 /// Where a run records its jobs, as shown to a person.
 fn manifest_shown(out_dir: &std::path::Path, shard: Option<Shard>) -> String {
-    match crate::store::location(out_dir) {
+    match crate::store::place(out_dir) {
         Ok(out) => extract_batch::manifest_shown(&out, shard),
         // The run itself reports a location it cannot use.
         Err(_) => extract_batch::redact_url(&out_dir.display().to_string()),
@@ -162,9 +162,9 @@ async fn run_batch(
     limit: Duration,
 ) -> Result<(), Failure> {
     let pages = crate::preflight::selection(args.extraction.pages())?;
-    let out = crate::store::location(&args.out_dir)?;
+    let out = crate::store::place(&args.out_dir)?;
     let (local, stores) = inputs_of(&args.paths)?;
-    let remote = !stores.is_empty() || matches!(out, Location::Store(_));
+    let remote = !stores.is_empty() || matches!(out, Place::Store(_));
     if args.review && !stores.is_empty() {
         return Err(coded(
             2,
@@ -266,20 +266,20 @@ async fn run_batch(
 }
 
 /// The paths given, split into local paths and object-store prefixes.
-fn inputs_of(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Location>), Failure> {
+fn inputs_of(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Place>), Failure> {
     let mut stores = Vec::new();
     let mut local = Vec::new();
     for path in paths {
-        match crate::store::location(path)? {
-            Location::Local(path) => local.push(path),
+        match crate::store::place(path)? {
+            Place::Local(path) => local.push(path),
             store => stores.push(store),
         }
     }
     Ok((local, stores))
 }
 
-fn all_inputs(local: &[PathBuf], stores: &[Location]) -> Vec<Location> {
-    let mut inputs: Vec<Location> = local.iter().cloned().map(Location::Local).collect();
+fn all_inputs(local: &[PathBuf], stores: &[Place]) -> Vec<Place> {
+    let mut inputs: Vec<Place> = local.iter().cloned().map(Place::Local).collect();
     inputs.extend(stores.iter().cloned());
     inputs
 }
@@ -351,7 +351,7 @@ impl Checked {
 fn runner_for(
     args: &RunArgs,
     client: extract_api::Client,
-    out: Location,
+    out: Place,
     shard: Option<Shard>,
     limit: Duration,
     cache: Option<(OutputCache, CacheScope)>,

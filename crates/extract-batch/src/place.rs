@@ -9,65 +9,66 @@ use object_store::ObjectStore;
 use object_store::list::PaginatedListStore;
 use object_store::path::{Path as ObjectPath, PathPart};
 
-/// A folder of inputs or outputs.
+/// Where inputs are read or outputs written: a local path or an object-store prefix. (Not a
+/// `Location`: that name is the model's, a box on a page.)
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub enum Location {
+pub enum Place {
     /// A path on this machine: a file or a folder.
     Local(PathBuf),
     /// A prefix in an object store.
-    Store(StoreLocation),
+    Store(StorePrefix),
 }
 
-impl Location {
+impl Place {
     /// The path, or the URL, as a person would type it.
     pub fn display(&self) -> String {
         match self {
-            Location::Local(path) => path.display().to_string(),
-            Location::Store(at) => at.url().to_string(),
+            Place::Local(path) => path.display().to_string(),
+            Place::Store(at) => at.url().to_string(),
         }
     }
 }
 
-impl From<PathBuf> for Location {
-    fn from(path: PathBuf) -> Location {
-        Location::Local(path)
+impl From<PathBuf> for Place {
+    fn from(path: PathBuf) -> Place {
+        Place::Local(path)
     }
 }
 
-impl From<&Path> for Location {
-    fn from(path: &Path) -> Location {
-        Location::Local(path.to_path_buf())
+impl From<&Path> for Place {
+    fn from(path: &Path) -> Place {
+        Place::Local(path.to_path_buf())
     }
 }
 
-impl From<&PathBuf> for Location {
-    fn from(path: &PathBuf) -> Location {
-        Location::Local(path.clone())
+impl From<&PathBuf> for Place {
+    fn from(path: &PathBuf) -> Place {
+        Place::Local(path.clone())
     }
 }
 
-impl From<&str> for Location {
-    fn from(path: &str) -> Location {
-        Location::Local(path.into())
+impl From<&str> for Place {
+    fn from(path: &str) -> Place {
+        Place::Local(path.into())
     }
 }
 
-impl From<String> for Location {
-    fn from(path: String) -> Location {
-        Location::Local(path.into())
+impl From<String> for Place {
+    fn from(path: String) -> Place {
+        Place::Local(path.into())
     }
 }
 
-impl From<StoreLocation> for Location {
-    fn from(at: StoreLocation) -> Location {
-        Location::Store(at)
+impl From<StorePrefix> for Place {
+    fn from(at: StorePrefix) -> Place {
+        Place::Store(at)
     }
 }
 
 /// A prefix in an object store, with the URL that names it in messages and manifests.
 #[derive(Clone)]
-pub struct StoreLocation {
+pub struct StorePrefix {
     pub(crate) store: Arc<dyn ObjectStore>,
     pub(crate) prefix: ObjectPath,
     /// The same store's page-by-page listing, when it has one: what lets a listing step over
@@ -76,20 +77,20 @@ pub struct StoreLocation {
     url: String,
 }
 
-impl std::fmt::Debug for StoreLocation {
+impl std::fmt::Debug for StorePrefix {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The store holds credentials: only its URL is shown.
-        f.debug_tuple("StoreLocation").field(&self.url).finish()
+        f.debug_tuple("StorePrefix").field(&self.url).finish()
     }
 }
 
-impl StoreLocation {
+impl StorePrefix {
     /// The objects under `prefix` in `store`; `url` names them (`s3://bucket/prefix`).
     /// Credentials in `url` (`user:secret@`, a query string) are dropped here, so that no
     /// message, manifest key or name hash ever holds them, whatever they are.
     pub fn new(store: Arc<dyn ObjectStore>, prefix: ObjectPath, url: impl Into<String>) -> Self {
         let url = redact_url(&url.into()).trim_end_matches('/').to_string();
-        StoreLocation {
+        StorePrefix {
             store,
             prefix,
             pages: None,
@@ -233,7 +234,7 @@ mod tests {
 
     #[test]
     fn children_and_urls_stay_under_the_prefix() {
-        let at = StoreLocation::new(
+        let at = StorePrefix::new(
             Arc::new(object_store::memory::InMemory::new()),
             ObjectPath::from("in/2024"),
             "memory:///in/2024/",
@@ -250,7 +251,7 @@ mod tests {
 
     #[test]
     fn a_key_part_is_written_as_it_is_reported() {
-        let at = StoreLocation::new(
+        let at = StorePrefix::new(
             Arc::new(object_store::memory::InMemory::new()),
             ObjectPath::from("out"),
             "s3://bucket/out",
@@ -279,7 +280,7 @@ mod tests {
             ),
             ("s3://bucket/in", "s3://bucket/in"),
         ] {
-            let at = StoreLocation::new(
+            let at = StorePrefix::new(
                 Arc::new(object_store::memory::InMemory::new()),
                 ObjectPath::from("in"),
                 given,
