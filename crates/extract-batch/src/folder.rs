@@ -13,8 +13,8 @@ use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use crate::input::store_error;
 use crate::journal;
-use crate::place::{Place, StorePrefix};
 use crate::manifest::Manifest;
+use crate::place::{Place, StorePrefix};
 use crate::shard::Shard;
 
 /// The folder (under the output folder) that holds the shards' manifests.
@@ -23,14 +23,8 @@ pub const STATE_DIR: &str = ".kensho-extract";
 /// Where a run writes.
 #[derive(Debug, Clone)]
 pub(crate) enum OutputFolder {
-    Local {
-        dir: PathBuf,
-        state: PathBuf,
-    },
-    Store {
-        at: StorePrefix,
-        state: ObjectPath,
-    },
+    Local { dir: PathBuf, state: PathBuf },
+    Store { at: StorePrefix, state: ObjectPath },
 }
 
 impl OutputFolder {

@@ -32,12 +32,12 @@ mod input;
 mod journal;
 mod lease;
 mod list;
-mod place;
 mod lock;
 mod manifest;
 mod name;
 pub mod names;
 mod parts;
+mod place;
 mod plan;
 mod report;
 mod runner;
@@ -64,7 +64,10 @@ pub use list::{expand, hash_file};
 pub use place::{Place, StorePrefix, redact_url};
 
 /// The former name of [`Place`], which clashed with the model's `Location` (a box on a page).
-#[deprecated(since = "0.1.0", note = "renamed Place: `Location` is the model's box on a page")]
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed Place: `Location` is the model's box on a page"
+)]
 pub type Location = Place;
 /// The former name of [`StorePrefix`].
 #[deprecated(since = "0.1.0", note = "renamed StorePrefix")]

@@ -13,8 +13,8 @@ use object_store::list::PaginatedListOptions;
 use sha2::{Digest, Sha256};
 
 use crate::input::{InputFile, store_error};
-use crate::place::{Place, StorePrefix};
 use crate::manifest::input_key;
+use crate::place::{Place, StorePrefix};
 use crate::shard::Shard;
 
 /// An input as listed: where it is, its manifest key, and its path under the folder it was

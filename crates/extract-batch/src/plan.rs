@@ -5,8 +5,8 @@
 use crate::folder::OutputFolder;
 use crate::input::InputFile;
 use crate::list::list;
-use crate::place::Place;
 use crate::manifest::EntryState;
+use crate::place::Place;
 use crate::shard::Shard;
 
 /// One input as a dry run sees it.

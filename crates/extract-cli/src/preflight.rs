@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use extract_api::{ExtractionOptions, PageSelection, Preflight};
-use extract_batch::{CacheScope, EntryState, Place, Manifest, OutputCache, Shard, input_key};
+use extract_batch::{CacheScope, EntryState, Manifest, OutputCache, Place, Shard, input_key};
 use futures_util::StreamExt;
 
 use crate::Failure;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use extract_batch::{
-    BatchRunner, BatchSummary, CacheScope, Place, OutputCache, ScheduledShard, Shard,
+    BatchRunner, BatchSummary, CacheScope, OutputCache, Place, ScheduledShard, Shard,
 };
 use extract_poll::PollPolicy;
 
