@@ -1,0 +1,32 @@
+//! `kensho_extract._native`: what the Python package `kensho_extract` is made of. The Python
+//! side (`python/kensho_extract`) names and documents it; this crate depends on the other crates
+//! of the workspace as any downstream crate does, and adds only the crossing into Python.
+//!
+//! Two rules hold throughout: the GIL is released while Rust waits on the network or converts
+//! a document (`runtime::wait`, `py.detach`), so Python threads run in parallel; and every
+//! failure becomes one of the exceptions of `kensho_extract.errors` (`failure.rs`), whose
+//! messages come from errors that already keep secrets out.
+
+use pyo3::prelude::*;
+
+mod batch;
+mod client;
+mod convert;
+mod document;
+mod failure;
+mod options;
+mod runtime;
+mod settings;
+
+#[pymodule]
+fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    module.add_class::<document::Document>()?;
+    module.add_class::<document::Table>()?;
+    module.add_class::<client::Client>()?;
+    module.add_class::<client::Job>()?;
+    module.add_class::<client::JobStatus>()?;
+    module.add_class::<batch::BatchReport>()?;
+    convert::register(module)?;
+    Ok(())
+}
