@@ -8,7 +8,7 @@ from .. import _native
 from .extract_output_models import TableGridAndStructure
 
 if TYPE_CHECKING:
-    import pandas
+    import pandas  # type: ignore[import-untyped, unused-ignore]
 
 __all__ = ["build_table_grids", "extract_pd_dfs_from_output", "convert_table_to_pd_df"]
 
@@ -31,7 +31,7 @@ def convert_table_to_pd_df(
     table_grid: List[List[str]], use_first_row_as_header: bool = True
 ) -> "pandas.DataFrame":
     """A grid as a DataFrame: the first row as the columns when there is more than one row."""
-    import pandas
+    import pandas  # type: ignore[import-untyped, unused-ignore]
 
     if use_first_row_as_header and len(table_grid) > 1:
         return pandas.DataFrame(table_grid[1:], columns=table_grid[0])
