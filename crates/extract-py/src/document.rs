@@ -8,10 +8,11 @@ use extract_convert::{ChunkOptions, Estimate, HtmlOptions, TableGrid};
 use extract_model::OutputDocument;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
-use pythonize::{depythonize, pythonize};
+use pythonize::pythonize;
 use serde::Serialize;
 
 use crate::failure::Failure;
+use crate::read::read;
 
 /// A parsed Extract output document.
 #[pyclass(frozen, module = "kensho_extract")]
@@ -45,15 +46,13 @@ pub fn parse(data: &Bound<'_, PyAny>) -> PyResult<OutputDocument> {
             .map_err(Failure::from)?);
     }
     if let Ok(dict) = data.cast::<PyDict>() {
-        return depythonize::<OutputDocument>(data).or_else(|bare| {
-            match dict.get_item("output")? {
-                Some(output) if !dict.contains("content_tree")? => {
-                    depythonize::<OutputDocument>(&output).map_err(|_| bare)
-                }
-                _ => Err(bare),
-            }
-            .map_err(|e| Failure::input(format!("not an Extract output document: {e}")).into())
-        });
+        // A status answer holds the document under `output`.
+        let document = match dict.get_item("output")? {
+            Some(output) if !dict.contains("content_tree")? => output,
+            _ => data.clone(),
+        };
+        return read::<OutputDocument>(&document)
+            .map_err(|e| Failure::input(format!("not an Extract output document: {e}")).into());
     }
     Err(Failure::input(format!(
         "an Extract output is JSON text (str or bytes) or a dict, not {}",

@@ -15,6 +15,7 @@ mod convert;
 mod document;
 mod failure;
 mod options;
+mod read;
 mod runtime;
 mod settings;
 
