@@ -124,6 +124,40 @@ async fn fetch(api: &extract_api::Client, id: &str) -> Result<Document> {
     }
 }
 
+impl Client {
+    /// The run `run` and `arun` start, from their arguments.
+    #[allow(clippy::too_many_arguments)]
+    fn batch(
+        &self,
+        inputs: &Bound<'_, PyAny>,
+        out_dir: PathBuf,
+        concurrency: usize,
+        shard: Option<String>,
+        formats: Option<Vec<String>>,
+        overwrite: bool,
+        wait_lock: bool,
+        timeout: Option<f64>,
+        on_event: Option<Py<PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<crate::batch::Batch> {
+        crate::batch::Batch::new(
+            self.api.clone(),
+            inputs,
+            out_dir,
+            crate::batch::Settings {
+                concurrency,
+                shard,
+                formats: formats.unwrap_or_default(),
+                overwrite,
+                wait_lock,
+                limit: wait_limit(timeout)?,
+                on_event,
+                options: extraction_options(options)?,
+            },
+        )
+    }
+}
+
 #[pymethods]
 impl Client {
     #[new]
@@ -310,20 +344,17 @@ impl Client {
         on_event: Option<Py<PyAny>>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<crate::batch::BatchReport> {
-        let batch = crate::batch::Batch::new(
-            self.api.clone(),
+        let batch = self.batch(
             inputs,
             out_dir,
-            crate::batch::Settings {
-                concurrency,
-                shard,
-                formats: formats.unwrap_or_default(),
-                overwrite,
-                wait_lock,
-                limit: wait_limit(timeout)?,
-                on_event,
-                options: extraction_options(options)?,
-            },
+            concurrency,
+            shard,
+            formats,
+            overwrite,
+            wait_lock,
+            timeout,
+            on_event,
+            options,
         )?;
         wait(py, async move { batch.run().await })
     }
@@ -345,20 +376,17 @@ impl Client {
         on_event: Option<Py<PyAny>>,
         options: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let batch = crate::batch::Batch::new(
-            self.api.clone(),
+        let batch = self.batch(
             inputs,
             out_dir,
-            crate::batch::Settings {
-                concurrency,
-                shard,
-                formats: formats.unwrap_or_default(),
-                overwrite,
-                wait_lock,
-                limit: wait_limit(timeout)?,
-                on_event,
-                options: extraction_options(options)?,
-            },
+            concurrency,
+            shard,
+            formats,
+            overwrite,
+            wait_lock,
+            timeout,
+            on_event,
+            options,
         )?;
         awaitable(py, async move { batch.run().await })
     }

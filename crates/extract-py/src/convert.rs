@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use extract_convert::VisualOptions;
 use extract_model::{AnnotationType, NodeType, OutputDocument};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -19,6 +20,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(kv_markdown_by_page, module)?)?;
     module.add_function(wrap_pyfunction!(kv_sections, module)?)?;
     module.add_function(wrap_pyfunction!(kv_table_grids, module)?)?;
+    module.add_function(wrap_pyfunction!(kv_visual, module)?)?;
     Ok(())
 }
 
@@ -75,6 +77,21 @@ fn kv_markdown_by_page(document: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
 fn kv_sections<'py>(document: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let sections = converted(document, extract_convert::sections)?;
     to_python(document.py(), &sections)
+}
+
+/// Each page drawn as text where its items sit, as `convert_output_to_str_formatted`.
+#[pyfunction]
+fn kv_visual(
+    document: &Bound<'_, PyAny>,
+    page_width: usize,
+    page_height: usize,
+    resize: bool,
+) -> PyResult<Vec<String>> {
+    let mut options = VisualOptions::default();
+    options.page_width = page_width;
+    options.page_height = page_height;
+    options.resize = resize;
+    converted(document, |d| extract_convert::to_visual(d, options))
 }
 
 /// One table for `build_table_grids`: its uid, category, grid, and the indices in

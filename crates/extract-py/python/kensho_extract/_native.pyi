@@ -1,13 +1,29 @@
 """Types of the compiled part of kensho_extract (see the package's docstrings)."""
 
 import os
-from typing import Any, Awaitable, Callable, Dict, Generator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Awaitable, Callable, Dict, Generator, List, Optional, Sequence, Tuple, TypedDict, Union
+
+from typing_extensions import Unpack
 
 __version__: str
 
 PathLike = Union[str, "os.PathLike[str]"]
 Source = Union[PathLike, bytes]
 Json = Union[str, bytes, Dict[str, Any]]
+
+class ExtractionOptions(TypedDict, total=False):
+    """The keyword options of an extraction (the CLI's extraction flags)."""
+
+    document_type: str
+    ocr: bool
+    enhanced_tables: bool
+    figures: bool
+    images: bool
+    relations: bool
+    pages: str
+    document_id: str
+    priority: str
+    output_format: str
 
 class Document:
     """A parsed Extract output document."""
@@ -101,16 +117,7 @@ class Client:
         *,
         timeout: Optional[float] = None,
         file_name: Optional[str] = None,
-        document_type: str = ...,
-        ocr: bool = ...,
-        enhanced_tables: bool = ...,
-        figures: bool = ...,
-        images: bool = ...,
-        relations: bool = ...,
-        pages: Optional[str] = ...,
-        document_id: Optional[str] = ...,
-        priority: Optional[str] = ...,
-        output_format: Optional[str] = ...,
+        **options: Unpack[ExtractionOptions],
     ) -> Document: ...
     def aextract(
         self,
@@ -118,48 +125,21 @@ class Client:
         *,
         timeout: Optional[float] = None,
         file_name: Optional[str] = None,
-        document_type: str = ...,
-        ocr: bool = ...,
-        enhanced_tables: bool = ...,
-        figures: bool = ...,
-        images: bool = ...,
-        relations: bool = ...,
-        pages: Optional[str] = ...,
-        document_id: Optional[str] = ...,
-        priority: Optional[str] = ...,
-        output_format: Optional[str] = ...,
+        **options: Unpack[ExtractionOptions],
     ) -> Awaitable[Document]: ...
     def submit(
         self,
         source: Source,
         *,
         file_name: Optional[str] = None,
-        document_type: str = ...,
-        ocr: bool = ...,
-        enhanced_tables: bool = ...,
-        figures: bool = ...,
-        images: bool = ...,
-        relations: bool = ...,
-        pages: Optional[str] = ...,
-        document_id: Optional[str] = ...,
-        priority: Optional[str] = ...,
-        output_format: Optional[str] = ...,
+        **options: Unpack[ExtractionOptions],
     ) -> Job: ...
     def asubmit(
         self,
         source: Source,
         *,
         file_name: Optional[str] = None,
-        document_type: str = ...,
-        ocr: bool = ...,
-        enhanced_tables: bool = ...,
-        figures: bool = ...,
-        images: bool = ...,
-        relations: bool = ...,
-        pages: Optional[str] = ...,
-        document_id: Optional[str] = ...,
-        priority: Optional[str] = ...,
-        output_format: Optional[str] = ...,
+        **options: Unpack[ExtractionOptions],
     ) -> Awaitable[Job]: ...
     def job(self, request_id: str) -> Job: ...
     def status(self, request_id: str) -> JobStatus: ...
@@ -178,7 +158,7 @@ class Client:
         wait_lock: bool = False,
         timeout: Optional[float] = None,
         on_event: Optional[Callable[[Dict[str, Any]], object]] = None,
-        **options: Any,
+        **options: Unpack[ExtractionOptions],
     ) -> BatchReport: ...
     def arun(
         self,
@@ -192,7 +172,7 @@ class Client:
         wait_lock: bool = False,
         timeout: Optional[float] = None,
         on_event: Optional[Callable[[Dict[str, Any]], object]] = None,
-        **options: Any,
+        **options: Unpack[ExtractionOptions],
     ) -> Awaitable[BatchReport]: ...
 
 def kv_items(
@@ -206,3 +186,4 @@ def kv_sections(document: Json) -> List[List[Dict[str, Any]]]: ...
 def kv_table_grids(
     document: Json, duplicate_spans: bool
 ) -> List[Tuple[str, str, List[List[str]], List[Dict[str, Any]]]]: ...
+def kv_visual(document: Json, page_width: int, page_height: int, resize: bool) -> List[str]: ...
