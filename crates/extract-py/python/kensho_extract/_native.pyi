@@ -149,7 +149,7 @@ class Client:
     def run(
         self,
         inputs: Union[PathLike, Sequence[PathLike]],
-        out_dir: PathLike,
+        out_dir: Union[PathLike, str],
         *,
         concurrency: int = 8,
         shard: Optional[str] = None,
@@ -163,7 +163,7 @@ class Client:
     def arun(
         self,
         inputs: Union[PathLike, Sequence[PathLike]],
-        out_dir: PathLike,
+        out_dir: Union[PathLike, str],
         *,
         concurrency: int = 8,
         shard: Optional[str] = None,
