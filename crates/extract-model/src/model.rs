@@ -20,17 +20,21 @@ pub enum AnnotationKind {
 }
 
 impl Annotation {
-    /// The annotation's data, typed.
+    /// The annotation's data, typed. Read from the map in place (no copy of it): converters ask
+    /// once per annotation, and a table's cells are most of a document's annotations.
     pub fn kind(&self) -> AnnotationKind {
-        let data = serde_json::Value::Object(self.data.clone());
+        use serde::Deserialize;
+        let data = &self.data;
         let typed = match self.r#type {
             AnnotationType::TableStructure => {
-                serde_json::from_value(data).map(AnnotationKind::TableCell)
+                Deserialize::deserialize(data).map(AnnotationKind::TableCell)
             }
             AnnotationType::FigureExtractedTableStructure => {
-                serde_json::from_value(data).map(AnnotationKind::FigureTableCell)
+                Deserialize::deserialize(data).map(AnnotationKind::FigureTableCell)
             }
-            AnnotationType::Relation => serde_json::from_value(data).map(AnnotationKind::Relation),
+            AnnotationType::Relation => {
+                Deserialize::deserialize(data).map(AnnotationKind::Relation)
+            }
             _ => return AnnotationKind::Other,
         };
         typed.unwrap_or(AnnotationKind::Other)

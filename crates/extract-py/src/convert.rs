@@ -10,7 +10,7 @@ use extract_model::{AnnotationType, NodeType, OutputDocument};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use crate::document::{parse, to_python};
+use crate::document::{parse_without, to_python};
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(kv_items, module)?)?;
@@ -24,12 +24,26 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
+/// Where things sit on the page: boxes, and each text's boxes and character offsets. Most of a
+/// document's objects, and nothing that Markdown, text, sections or table grids look at, so
+/// those conversions leave them unread (`read::read_without`).
+const PLACES: &[&str] = &["locations", "text_node_data", "pdf_pages"];
+
 /// Parses `document` and runs `convert` on it without the GIL.
 fn converted<T: Send>(
     document: &Bound<'_, PyAny>,
     convert: impl FnOnce(&OutputDocument) -> T + Send,
 ) -> PyResult<T> {
-    let parsed = parse(document)?;
+    converted_without(document, &[], convert)
+}
+
+/// Parses `document` but its `unread` fields, and runs `convert` on it without the GIL.
+fn converted_without<T: Send>(
+    document: &Bound<'_, PyAny>,
+    unread: &'static [&'static str],
+    convert: impl FnOnce(&OutputDocument) -> T + Send,
+) -> PyResult<T> {
+    let parsed = parse_without(document, unread)?;
     Ok(document.py().detach(|| convert(&parsed)))
 }
 
@@ -41,7 +55,8 @@ fn kv_items<'py>(
     relations: bool,
 ) -> PyResult<(Bound<'py, PyAny>, Option<Bound<'py, PyAny>>)> {
     let py = document.py();
-    let (items, relations) = converted(document, |d| {
+    let unread = if locations { &[][..] } else { PLACES };
+    let (items, relations) = converted_without(document, unread, |d| {
         (
             extract_convert::items(d, locations),
             relations.then(|| extract_convert::relations(d)),
@@ -55,12 +70,12 @@ fn kv_items<'py>(
 
 #[pyfunction]
 fn kv_text(document: &Bound<'_, PyAny>) -> PyResult<String> {
-    converted(document, extract_convert::to_text)
+    converted_without(document, PLACES, extract_convert::to_text)
 }
 
 #[pyfunction]
 fn kv_markdown(document: &Bound<'_, PyAny>) -> PyResult<String> {
-    converted(document, extract_convert::to_markdown)
+    converted_without(document, PLACES, extract_convert::to_markdown)
 }
 
 #[pyfunction]
@@ -75,7 +90,7 @@ fn kv_markdown_by_page(document: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
 
 #[pyfunction]
 fn kv_sections<'py>(document: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let sections = converted(document, extract_convert::sections)?;
+    let sections = converted_without(document, PLACES, extract_convert::sections)?;
     to_python(document.py(), &sections)
 }
 
@@ -110,7 +125,7 @@ fn kv_table_grids<'py>(
     duplicate_spans: bool,
 ) -> PyResult<Vec<PyTable<'py>>> {
     let py = document.py();
-    let rows: Vec<TableRow> = converted(document, |d| {
+    let rows: Vec<TableRow> = converted_without(document, PLACES, |d| {
         let cells = table_cells(d);
         // kenverters keys structure annotations by their first content uid; the last wins.
         let by_cell: HashMap<&str, usize> = d

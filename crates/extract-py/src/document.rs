@@ -12,7 +12,7 @@ use pythonize::pythonize;
 use serde::Serialize;
 
 use crate::failure::Failure;
-use crate::read::read;
+use crate::read::read_without;
 
 /// A parsed Extract output document.
 #[pyclass(frozen, module = "kensho_extract")]
@@ -32,6 +32,14 @@ impl Document {
 /// The document in `data`: JSON text (`str` or `bytes`), or the `dict` `json.load` gives; the
 /// bare output, or a status answer `{"status": …, "output": …}`.
 pub fn parse(data: &Bound<'_, PyAny>) -> PyResult<OutputDocument> {
+    parse_without(data, &[])
+}
+
+/// [`parse`], leaving a dict's `unread` fields unread (JSON text is read whole).
+pub fn parse_without(
+    data: &Bound<'_, PyAny>,
+    unread: &'static [&'static str],
+) -> PyResult<OutputDocument> {
     let py = data.py();
     if let Ok(text) = data.cast::<PyString>() {
         let text = text.to_cow()?;
@@ -51,7 +59,7 @@ pub fn parse(data: &Bound<'_, PyAny>) -> PyResult<OutputDocument> {
             Some(output) if !dict.contains("content_tree")? => output,
             _ => data.clone(),
         };
-        return read::<OutputDocument>(&document)
+        return read_without::<OutputDocument>(&document, unread)
             .map_err(|e| Failure::input(format!("not an Extract output document: {e}")).into());
     }
     Err(Failure::input(format!(

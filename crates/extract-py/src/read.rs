@@ -14,6 +14,7 @@
 use std::cell::RefCell;
 use std::fmt;
 
+use pyo3::PyTypeInfo;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -63,9 +64,15 @@ const MAX_DEPTH: usize = 128;
 /// the linear search a hostile document with many distinct keys could otherwise cause.
 const KEY_CACHE: usize = 64;
 
-/// Reads `object` as a `T`.
-pub fn read<T: DeserializeOwned>(object: &Bound<'_, PyAny>) -> Result<T, Error> {
-    let keys = Keys::default();
+/// Reads `object` as a `T` as if no dict in it had the keys `unread` (each one of the model's
+/// field names): for a conversion that does not look at those fields, whose values are then
+/// neither walked nor checked. A document's boxes and character offsets are most of its
+/// objects, and Markdown, text, sections and table grids use none of them.
+pub fn read_without<T: DeserializeOwned>(
+    object: &Bound<'_, PyAny>,
+    unread: &'static [&'static str],
+) -> Result<T, Error> {
+    let keys = Keys::new(unread);
     T::deserialize(Reader {
         object: object.clone(),
         keys: &keys,
@@ -101,8 +108,10 @@ impl From<PyErr> for Error {
 /// addressed by the object's address. The objects are held, so no address in the table can be
 /// taken by another object while the read lasts.
 struct Keys<'py> {
-    held: RefCell<Vec<Bound<'py, PyAny>>>,
+    held: RefCell<Vec<Bound<'py, PyString>>>,
     slots: RefCell<[Slot; SLOTS]>,
+    /// Known keys whose entries are passed over.
+    unread: &'static [&'static str],
 }
 
 /// A key object's address and the known text it has; `None` is a free slot.
@@ -111,18 +120,17 @@ type Slot = Option<(usize, Option<&'static str>)>;
 /// Slots of the key table: twice the keys it remembers, so probes stay short.
 const SLOTS: usize = 2 * KEY_CACHE;
 
-impl Default for Keys<'_> {
-    fn default() -> Self {
+impl<'py> Keys<'py> {
+    fn new(unread: &'static [&'static str]) -> Self {
         Keys {
             held: RefCell::new(Vec::new()),
             slots: RefCell::new([None; SLOTS]),
+            unread,
         }
     }
-}
 
-impl<'py> Keys<'py> {
     /// The known text of `key`, or `None` for a key the model does not know.
-    fn known(&self, key: &Bound<'py, PyAny>) -> Result<Option<&'static str>, Error> {
+    fn known(&self, key: &Bound<'py, PyString>) -> Result<Option<&'static str>, Error> {
         let address = key.as_ptr() as usize;
         // Objects are 16-byte aligned: the low bits say nothing.
         let start = ((address >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % SLOTS;
@@ -139,8 +147,9 @@ impl<'py> Keys<'py> {
                 }
             }
         }
-        let text = key.cast::<PyString>().map_err(PyErr::from)?.to_cow()?;
-        let known = KNOWN_KEYS.iter().copied().find(|k| *k == text);
+        let known = with_str(key, |text| {
+            Ok(KNOWN_KEYS.iter().copied().find(|k| *k == text))
+        })?;
         let mut held = self.held.borrow_mut();
         if let Some(at) = free
             && held.len() < KEY_CACHE
@@ -188,14 +197,36 @@ impl<'k, 'py> Reader<'k, 'py> {
         Error(format!("expected {expected}, found a {type_name}"))
     }
 
-    fn text(&self) -> Result<String, Error> {
-        Ok(self
-            .object
-            .cast::<PyString>()
-            .map_err(PyErr::from)?
-            .to_cow()?
-            .into_owned())
+    /// Gives this `str` to `visitor` borrowed: a `String` field copies it once, an enum
+    /// matches it without a copy.
+    fn visit_text<'de, V: Visitor<'de>>(&self, visitor: V) -> Result<V::Value, Error> {
+        match as_a::<PyString>(&self.object) {
+            Some(string) => with_str(string, |text| visitor.visit_str(text)),
+            None => Err(self.unsupported("a str")),
+        }
     }
+}
+
+/// `object` as a `T`: the exact type by comparing type pointers, a subclass by the type's flags
+/// (a call into the interpreter under the stable ABI, so second).
+fn as_a<'a, 'py, T: PyTypeInfo>(object: &'a Bound<'py, PyAny>) -> Option<&'a Bound<'py, T>> {
+    object
+        .cast_exact::<T>()
+        .or_else(|_| object.cast::<T>())
+        .ok()
+}
+
+/// Runs `f` on the UTF-8 text of `string`. The stable ABI of Python 3.9 has no way to borrow a
+/// `str`'s UTF-8 (`PyUnicode_AsUTF8AndSize` came in 3.10): it is encoded into a `bytes`, which is
+/// borrowed, rather than copied once more into a `String`.
+fn with_str<T>(
+    string: &Bound<'_, PyString>,
+    f: impl FnOnce(&str) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let bytes = string.encode_utf8()?;
+    let text = std::str::from_utf8(bytes.as_bytes())
+        .map_err(|_| Error("a str that is not valid Unicode".into()))?;
+    f(text)
 }
 
 impl<'de> de::Deserializer<'de> for Reader<'_, '_> {
@@ -203,10 +234,24 @@ impl<'de> de::Deserializer<'de> for Reader<'_, '_> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let object = &self.object;
+        // The types `json.load` makes, by a comparison of type pointers; their subclasses (and
+        // `None`, `bool`) by the checks below.
+        if object.is_exact_instance_of::<PyString>() {
+            return self.visit_text(visitor);
+        } else if object.is_exact_instance_of::<PyInt>() {
+            return match object.extract::<i64>() {
+                Ok(n) => visitor.visit_i64(n),
+                Err(_) => visitor.visit_u64(object.extract()?),
+            };
+        } else if object.is_exact_instance_of::<PyDict>() {
+            return self.deserialize_map(visitor);
+        } else if object.is_exact_instance_of::<PyList>() {
+            return self.deserialize_seq(visitor);
+        }
         if object.is_none() {
             visitor.visit_unit()
         } else if object.is_instance_of::<PyString>() {
-            visitor.visit_string(self.text()?)
+            self.visit_text(visitor)
         } else if object.is_instance_of::<PyDict>() {
             self.deserialize_map(visitor)
         } else if object.is_instance_of::<PyList>() || object.is_instance_of::<PyTuple>() {
@@ -234,11 +279,11 @@ impl<'de> de::Deserializer<'de> for Reader<'_, '_> {
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_string(self.text()?)
+        self.visit_text(visitor)
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_string(self.text()?)
+        self.visit_text(visitor)
     }
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -259,7 +304,7 @@ impl<'de> de::Deserializer<'de> for Reader<'_, '_> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         self.enter()?;
-        if let Ok(list) = self.object.cast::<PyList>() {
+        if let Some(list) = as_a::<PyList>(&self.object) {
             return visitor.visit_seq(Items {
                 reader: &self,
                 list: Sequence::List(list.clone()),
@@ -278,7 +323,7 @@ impl<'de> de::Deserializer<'de> for Reader<'_, '_> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         self.enter()?;
-        let Ok(dict) = self.object.cast::<PyDict>() else {
+        let Some(dict) = as_a::<PyDict>(&self.object) else {
             return Err(self.unsupported("a dict"));
         };
         // Walked in place: nothing runs Python code during a read (and the GIL is held), so
@@ -358,15 +403,24 @@ impl<'de> MapAccess<'de> for Entries<'_, '_, '_> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Error> {
-        let Some((key, value)) = self.entries.next() else {
-            return Ok(None);
-        };
-        self.value = Some(value);
-        seed.deserialize(KeyReader {
-            key,
-            keys: self.reader.keys,
-        })
-        .map(Some)
+        let keys = self.reader.keys;
+        loop {
+            let Some((key, value)) = self.entries.next() else {
+                return Ok(None);
+            };
+            let Ok(key) = key
+                .cast_into_exact::<PyString>()
+                .or_else(|e| e.into_inner().cast_into::<PyString>())
+            else {
+                return Err(Error("a dict key is not a str".into()));
+            };
+            let known = keys.known(&key)?;
+            if known.is_some_and(|k| keys.unread.contains(&k)) {
+                continue;
+            }
+            self.value = Some(value);
+            return seed.deserialize(KeyReader { key, known }).map(Some);
+        }
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
@@ -378,32 +432,25 @@ impl<'de> MapAccess<'de> for Entries<'_, '_, '_> {
     }
 
     fn size_hint(&self) -> Option<usize> {
+        // An upper bound when keys are passed over; serde takes it as a capacity hint only.
         Some(ExactSizeIterator::len(&self.entries))
     }
 }
 
-/// A dict's key: a known one as a `&'static str`, any other as a new `String`.
-struct KeyReader<'k, 'py> {
-    key: Bound<'py, PyAny>,
-    keys: &'k Keys<'py>,
+/// A dict's key: a known one as a `&'static str`, any other borrowed for the visitor to copy.
+struct KeyReader<'py> {
+    key: Bound<'py, PyString>,
+    /// The known text of the key, matched once per key object.
+    known: Option<&'static str>,
 }
 
-impl<'de> de::Deserializer<'de> for KeyReader<'_, '_> {
+impl<'de> de::Deserializer<'de> for KeyReader<'_> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        if !self.key.is_instance_of::<PyString>() {
-            return Err(Error("a dict key is not a str".into()));
-        }
-        match self.keys.known(&self.key)? {
+        match self.known {
             Some(known) => visitor.visit_borrowed_str(known),
-            None => visitor.visit_string(
-                self.key
-                    .cast::<PyString>()
-                    .map_err(PyErr::from)?
-                    .to_cow()?
-                    .into_owned(),
-            ),
+            None => with_str(&self.key, |text| visitor.visit_str(text)),
         }
     }
 

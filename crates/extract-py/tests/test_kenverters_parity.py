@@ -3,6 +3,7 @@ fixture, compared as values (kenverters' pydantic models through model_dump)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any, Dict, List
@@ -104,6 +105,50 @@ def test_dataframes(path: Path) -> None:
         for mine, their in zip(ours, theirs):
             assert mine.equals(their)
             assert list(mine.columns) == list(their.columns)
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("contents", [True, False])
+def test_header_tree(path: Path, contents: bool) -> None:
+    from kensho_extract.kenverters.extract_output_models import HeaderTreeNodeModel
+
+    document = load(path)
+    try:
+        theirs = theirs_convert.convert_output_to_header_tree(document, contents).to_dict()
+    except (KeyError, ValueError):  # kenverters fails on tables it cannot place
+        pytest.skip("kenverters raises on this document")
+    ours = ours_convert.convert_output_to_header_tree(document, contents)
+    assert ours.to_dict() == theirs
+    assert HeaderTreeNodeModel.from_dict(ours.to_dict()) == ours
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("figures", [False, True])
+@pytest.mark.parametrize("duplicate", [True, False])
+def test_dataframes_with_locations_and_cells(path: Path, figures: bool, duplicate: bool) -> None:
+    document = load(path)
+    theirs = theirs_tables.extract_pd_dfs_with_locs_and_table_structure_from_output(
+        document, duplicate, include_figure_extracted_table=figures
+    )
+    ours = ours_tables.extract_pd_dfs_with_locs_and_table_structure_from_output(
+        document, duplicate, include_figure_extracted_table=figures
+    )
+    assert len(ours) == len(theirs)
+    for mine, their in zip(ours, theirs):
+        assert mine.df.equals(their.df)
+        assert list(mine.df.columns) == list(their.df.columns)
+        assert mine.table_type == their.table_type
+        assert mine.locations == their.locations
+        assert [dataclasses.asdict(c) for c in mine.cells or []] == [c.model_dump() for c in their.cells or []]
+        assert mine.hierarchy_tree is None and their.hierarchy_tree is None
+
+
+def test_the_row_header_tree_is_refused_not_faked() -> None:
+    document = load(DOCUMENTS[0])
+    with pytest.raises(NotImplementedError, match="include_table_hierarchy_tree"):
+        ours_tables.extract_pd_dfs_with_locs_and_table_structure_from_output(
+            document, include_table_hierarchy_tree=True
+        )
 
 
 def test_table_to_markdown() -> None:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Dict, List, NamedTuple, Optional
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
 
-__all__ = ["ConvertOutputResult", "TableGridAndStructure"]
+if TYPE_CHECKING:
+    import pandas  # type: ignore[import-untyped, unused-ignore]
+
+__all__ = [
+    "ConvertOutputResult",
+    "TableGridAndStructure",
+    "ContentSegmentModel",
+    "HeaderTreeNodeModel",
+    "Cell",
+    "Table",
+]
 
 
 @dataclass
@@ -22,3 +32,67 @@ class TableGridAndStructure(NamedTuple):
     table_category_type: str
     table_string_grid: List[List[str]]
     table_structure_annotations: List[Dict[str, Any]]
+
+
+@dataclass
+class ContentSegmentModel:
+    """An item under a heading in ``convert_output_to_header_tree``: its category (lower case),
+    its text (a table's as Markdown), its locations (dicts of ``height``, ``width``, ``x``,
+    ``y``, ``page_number``) and, for a table, its grid."""
+
+    category: str
+    text: Optional[str]
+    locations: Optional[List[Dict[str, Any]]] = None
+    table: Optional[List[List[str]]] = None
+
+
+@dataclass
+class HeaderTreeNodeModel:
+    """A heading (or the document root) in ``convert_output_to_header_tree``: the headings
+    under it as ``children``, the other items under it as ``contents``."""
+
+    type: str
+    text: Optional[str]
+    children: List["HeaderTreeNodeModel"]
+    locations: Optional[List[Dict[str, Any]]] = None
+    contents: Optional[List[ContentSegmentModel]] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The tree as plain dicts and lists, as kenverters' ``to_dict`` gives it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "HeaderTreeNodeModel":
+        """The tree back from ``to_dict``."""
+        contents = data.get("contents")
+        return cls(
+            type=data["type"],
+            text=data.get("text"),
+            children=[cls.from_dict(child) for child in data.get("children", [])],
+            locations=data.get("locations"),
+            contents=None
+            if contents is None
+            else [ContentSegmentModel(**segment) for segment in contents],
+        )
+
+
+@dataclass
+class Cell:
+    """A table cell's place in the grid, its locations (dicts, or ``None``) and its header
+    flags, from its structure annotation."""
+
+    index: Tuple[int, int]
+    span: Tuple[int, int]
+    locations: Optional[List[Dict[str, Any]]]
+    is_column_header: bool
+    is_projected_row_header: bool
+
+
+class Table(NamedTuple):
+    """A table as a DataFrame, with its category, its locations and its cells."""
+
+    df: "pandas.DataFrame"
+    table_type: str
+    locations: Optional[List[Optional[Dict[str, Any]]]] = None
+    cells: Optional[List[Cell]] = None
+    hierarchy_tree: None = None

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from .. import _native
-from .extract_output_models import TableGridAndStructure
+from .convert_output import _locations
+from .extract_output_models import Cell, Table, TableGridAndStructure
 
 if TYPE_CHECKING:
     import pandas  # type: ignore[import-untyped, unused-ignore]
 
-__all__ = ["build_table_grids", "extract_pd_dfs_from_output", "convert_table_to_pd_df"]
+__all__ = [
+    "build_table_grids",
+    "extract_pd_dfs_from_output",
+    "extract_pd_dfs_with_locs_and_table_structure_from_output",
+    "convert_table_to_pd_df",
+]
+
+_TABLES = ("TABLE", "TABLE_OF_CONTENTS", "FIGURE_EXTRACTED_TABLE")
 
 
 def build_table_grids(
@@ -53,3 +61,63 @@ def extract_pd_dfs_from_output(
         if include_figure_extracted_table
         or table.table_category_type != "FIGURE_EXTRACTED_TABLE"
     ]
+
+
+def extract_pd_dfs_with_locs_and_table_structure_from_output(
+    serialized_document: Dict[str, Any],
+    duplicate_merged_cells_content_flag: bool = True,
+    use_first_row_as_header: bool = True,
+    include_figure_extracted_table: bool = False,
+    include_table_hierarchy_tree: bool = False,
+) -> List[Table]:
+    """Every table as a ``Table``: its DataFrame, category, locations and cells (index, span,
+    locations, header flags), in reading order (figure tables only when asked). The projected
+    row-header tree (``include_table_hierarchy_tree``) is not provided yet."""
+    if include_table_hierarchy_tree:
+        raise NotImplementedError(
+            "include_table_hierarchy_tree is not provided by kensho_extract.kenverters yet; "
+            "use kensho_kenverters for the row-header tree"
+        )
+    document = serialized_document
+    if "content_tree" not in document and "output" in document:  # a whole status answer
+        document = document["output"]
+    locations: Dict[str, List[Optional[Dict[str, Any]]]] = {}
+    _table_locations(document["content_tree"], locations)
+    return [
+        Table(
+            df=convert_table_to_pd_df(table.table_string_grid, use_first_row_as_header),
+            table_type=table.table_category_type,
+            locations=locations.get(uid),
+            cells=[_cell(annotation) for annotation in table.table_structure_annotations],
+        )
+        for uid, table in build_table_grids(
+            document, duplicate_merged_cells_content_flag
+        ).items()
+        if include_figure_extracted_table
+        or table.table_category_type != "FIGURE_EXTRACTED_TABLE"
+    ]
+
+
+def _table_locations(
+    node: Dict[str, Any], out: Dict[str, List[Optional[Dict[str, Any]]]]
+) -> None:
+    """Each table's locations by uid (``[None]`` for a table without), as kenverters maps them:
+    a table's own children are not searched."""
+    if node["type"] in _TABLES:
+        found = _locations(node)
+        places: List[Optional[Dict[str, Any]]] = [None] if found is None else [*found]
+        out[node["uid"]] = places
+        return
+    for child in node.get("children", []):
+        _table_locations(child, out)
+
+
+def _cell(annotation: Dict[str, Any]) -> Cell:
+    data = annotation["data"]
+    return Cell(
+        index=(int(data["index"][0]), int(data["index"][1])),
+        span=(int(data["span"][0]), int(data["span"][1])),
+        locations=_locations(annotation),
+        is_column_header=bool(data.get("is_column_header", False)),
+        is_projected_row_header=bool(data.get("is_projected_row_header", False)),
+    )
