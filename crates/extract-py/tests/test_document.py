@@ -50,3 +50,33 @@ def test_converters() -> None:
 def test_what_is_not_a_document(data: object) -> None:
     with pytest.raises(BadInputError):
         Document.from_json(data)  # type: ignore[arg-type]
+
+
+def test_conversions_that_need_no_boxes_do_not_read_them() -> None:
+    """Markdown, text, sections and grids leave locations, text locations and character offsets
+    unread (most of a document's objects); what needs them still reads and checks them."""
+    from kensho_extract.kenverters import convert_output, output_to_sections, output_to_tables
+
+    document = json.loads((FIXTURES / "extract_output.json").read_text())
+    document = document.get("output", document) if "content_tree" not in document else document
+    markdown = convert_output.convert_output_to_markdown(document)
+    grids = output_to_tables.build_table_grids(document)
+    sections = output_to_sections.extract_organized_sections(document)
+
+    def spoil(node: dict) -> None:  # type: ignore[type-arg]
+        node["locations"] = "not boxes"
+        node["text_node_data"] = {"character_offsets": [["not", "numbers"]]}
+        for child in node.get("children", []):
+            spoil(child)
+
+    spoiled = json.loads(json.dumps(document))
+    spoil(spoiled["content_tree"])
+    spoiled["pdf_pages"] = 7
+    assert convert_output.convert_output_to_markdown(spoiled) == markdown
+    assert output_to_tables.build_table_grids(spoiled) == grids
+    assert output_to_sections.extract_organized_sections(spoiled) == sections
+    # Reading the whole document, or the pages by their boxes, refuses the spoiled boxes.
+    with pytest.raises(BadInputError):
+        Document.from_json(spoiled)
+    with pytest.raises(BadInputError):
+        convert_output.convert_output_to_markdown_by_page(spoiled)
