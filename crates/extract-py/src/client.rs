@@ -164,6 +164,7 @@ impl Client {
     #[pyo3(signature = (*, api_url=None, token_url=None, client_id=None, private_key=None, access_token=None, refresh_token=None, profile=None, request_timeout=None, max_rps=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         api_url: Option<String>,
         token_url: Option<String>,
         client_id: Option<String>,
@@ -186,18 +187,29 @@ impl Client {
             max_rps,
         })?;
         let api_url = settings.auth.api_url().to_string();
-        Ok(Client {
-            // What stops a client being built is its credentials: missing, or a key that cannot be used.
-            api: settings.client().map_err(Failure::auth)?,
-            api_url,
-        })
+        // What stops a client being built is its credentials: missing, or a key that cannot be used.
+        let api = settings.client().map_err(Failure::auth)?;
+        if api.auth_method() == "keypair"
+            && let Some(warning) = settings.open_key_warning()
+        {
+            // A `UserWarning`: Python shows it once per place, and a program can make it an error.
+            let message =
+                std::ffi::CString::new(warning).map_err(|e| Failure::input(e.to_string()))?;
+            PyErr::warn(
+                py,
+                &py.get_type::<pyo3::exceptions::PyUserWarning>(),
+                &message,
+                1,
+            )?;
+        }
+        Ok(Client { api, api_url })
     }
 
     /// A client from the `KENSHO_*` variables and the profile alone.
     #[staticmethod]
     #[pyo3(signature = (*, profile=None))]
-    fn from_env(profile: Option<String>) -> PyResult<Client> {
-        Client::new(None, None, None, None, None, None, profile, None, None)
+    fn from_env(py: Python<'_>, profile: Option<String>) -> PyResult<Client> {
+        Client::new(py, None, None, None, None, None, None, profile, None, None)
     }
 
     /// The API base URL.

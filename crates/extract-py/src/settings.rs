@@ -157,6 +157,24 @@ impl Settings {
         })
     }
 
+    /// The warning for a private key file its group or others can open (as ssh and the CLI
+    /// give it), or `None`. The key is used all the same; a key that cannot be read is left to
+    /// the loading, which says why.
+    pub fn open_key_warning(&self) -> Option<String> {
+        #[cfg(unix)]
+        {
+            let path = self.auth.private_key.as_deref()?;
+            let mode = extract_keys::open_to_others(path).ok()??;
+            // Quoted with its control characters escaped: a file name cannot write to the terminal.
+            Some(format!(
+                "private key {:?} is open to group or others (mode {mode:04o}): run chmod 600 on it",
+                path.display().to_string()
+            ))
+        }
+        #[cfg(not(unix))]
+        None
+    }
+
     /// The API client these settings describe: no exchange or refresh, with its retries, and
     /// no request takes longer than the request timeout; one adaptive rate for the client.
     pub fn client(&self) -> Result<extract_api::Client> {

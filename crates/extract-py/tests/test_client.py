@@ -52,6 +52,35 @@ def test_a_profile_gives_what_the_environment_does_not(
     assert "Quarterly Report" in client.extract(report_pdf).to_text()
 
 
+def test_a_private_key_open_to_others_is_warned_about_and_used(
+    kensho_env: Dict[str, str], report_pdf: Path, tmp_path: Path
+) -> None:
+    import shutil
+    import warnings
+
+    key = tmp_path / "open key\x1b[31m.pem"
+    shutil.copy(kensho_env["KENSHO_PRIVATE_KEY"], key)
+    key.chmod(0o600)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Client(private_key=str(key))
+    assert caught == []
+    key.chmod(0o644)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client = Client(private_key=str(key))
+    assert [w.category for w in caught] == [UserWarning]
+    message = str(caught[0].message)
+    assert "open to group or others (mode 0644): run chmod 600" in message
+    assert "\x1b" not in message and "open key\\u{1b}[31m.pem" in message
+    # Warned, and used all the same; a token given instead leaves the key unread and unwarned.
+    assert "Quarterly Report" in client.extract(report_pdf).to_markdown()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Client(private_key=str(key), access_token="given-token")
+    assert caught == []
+
+
 def test_submit_wait_status_and_fetch(kensho_env: Dict[str, str], report_pdf: Path) -> None:
     client = Client.from_env()
     job = client.submit(report_pdf.read_bytes(), file_name="report.pdf")
