@@ -76,6 +76,36 @@ def test_objects_read_as_their_json_text_does(data: Any) -> None:
     assert same(from_objects, from_text), (from_objects, from_text)
 
 
+PLACES = ("locations", "text_node_data", "pdf_pages")
+
+
+def without_places(data: Any) -> Any:
+    """`data` with the keys Markdown leaves unread taken out, at every depth."""
+    if isinstance(data, dict):
+        return {k: without_places(v) for k, v in data.items() if k not in PLACES}
+    if isinstance(data, list):
+        return [without_places(v) for v in data]
+    return data
+
+
+def markdown_of(read: Any) -> Any:
+    try:
+        return convert_output_to_markdown(read)
+    except BadInputError:
+        return "refused"
+
+
+@settings(max_examples=300, deadline=None)
+@given(document, json_value)
+def test_markdown_reads_a_document_as_if_its_places_were_not_there(data: Any, places: Any) -> None:
+    """Markdown leaves locations, text locations and page sizes unread: whatever they hold, the
+    result is that of the document without them, read whole from its JSON text."""
+    if isinstance(data, dict) and isinstance(data.get("content_tree"), dict):
+        data["content_tree"]["locations"] = places
+        data["pdf_pages"] = places
+    assert markdown_of(data) == markdown_of(json.dumps(without_places(data)))
+
+
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.json")), ids=lambda p: p.stem)
 def test_fixtures_read_the_same_from_objects_and_text(path: Any) -> None:
     text = path.read_text()
