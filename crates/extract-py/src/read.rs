@@ -197,6 +197,14 @@ impl<'k, 'py> Reader<'k, 'py> {
         Error(format!("expected {expected}, found a {type_name}"))
     }
 
+    /// Gives this `int` to `visitor`: as an `i64`, else a `u64` (a larger one is refused).
+    fn visit_int<'de, V: Visitor<'de>>(&self, visitor: V) -> Result<V::Value, Error> {
+        match self.object.extract::<i64>() {
+            Ok(n) => visitor.visit_i64(n),
+            Err(_) => visitor.visit_u64(self.object.extract()?),
+        }
+    }
+
     /// Gives this `str` to `visitor` borrowed: a `String` field copies it once, an enum
     /// matches it without a copy.
     fn visit_text<'de, V: Visitor<'de>>(&self, visitor: V) -> Result<V::Value, Error> {
@@ -239,10 +247,7 @@ impl<'de> de::Deserializer<'de> for Reader<'_, '_> {
         if object.is_exact_instance_of::<PyString>() {
             return self.visit_text(visitor);
         } else if object.is_exact_instance_of::<PyInt>() {
-            return match object.extract::<i64>() {
-                Ok(n) => visitor.visit_i64(n),
-                Err(_) => visitor.visit_u64(object.extract()?),
-            };
+            return self.visit_int(visitor);
         } else if object.is_exact_instance_of::<PyDict>() {
             return self.deserialize_map(visitor);
         } else if object.is_exact_instance_of::<PyList>() {
@@ -261,10 +266,7 @@ impl<'de> de::Deserializer<'de> for Reader<'_, '_> {
         } else if object.is_instance_of::<PyBool>() {
             visitor.visit_bool(object.extract()?)
         } else if object.is_instance_of::<PyInt>() {
-            match object.extract::<i64>() {
-                Ok(n) => visitor.visit_i64(n),
-                Err(_) => visitor.visit_u64(object.extract()?),
-            }
+            self.visit_int(visitor)
         } else {
             Err(self.unsupported("what JSON holds"))
         }

@@ -69,9 +69,7 @@ def convert_output_to_header_tree(
     """The headings (``TITLE``, ``H1``-``H5``) as a tree under the document root, each with the
     other items under it as ``contents`` (tables with their grid and their Markdown). Serialize
     with ``to_dict()``, read back with ``HeaderTreeNodeModel.from_dict``."""
-    document = serialized_document
-    if "content_tree" not in document and "output" in document:  # a whole status answer
-        document = document["output"]
+    document = _bare(serialized_document)
     # The grids come from the Rust converters; a table's cells hold their stripped text in every
     # position they span, as kenverters builds them here.
     grids = (
@@ -80,6 +78,14 @@ def convert_output_to_header_tree(
         else {}
     )
     return _header_node(document["content_tree"], grids, return_contents)
+
+
+def _bare(document: Dict[str, Any]) -> Dict[str, Any]:
+    """The output document itself, also from a whole status answer ``{"status", "output"}``."""
+    if "content_tree" not in document and "output" in document:
+        output: Dict[str, Any] = document["output"]
+        return output
+    return document
 
 
 def _locations(node: Dict[str, Any]) -> Optional[List[Dict[str, Any]]]:

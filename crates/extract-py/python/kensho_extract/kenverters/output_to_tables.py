@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from .. import _native
-from .convert_output import _locations
+from .convert_output import _bare, _locations
 from .extract_output_models import Cell, Table, TableGridAndStructure
 
 if TYPE_CHECKING:
@@ -78,9 +78,7 @@ def extract_pd_dfs_with_locs_and_table_structure_from_output(
             "include_table_hierarchy_tree is not provided by kensho_extract.kenverters yet; "
             "use kensho_kenverters for the row-header tree"
         )
-    document = serialized_document
-    if "content_tree" not in document and "output" in document:  # a whole status answer
-        document = document["output"]
+    document = _bare(serialized_document)
     locations: Dict[str, List[Optional[Dict[str, Any]]]] = {}
     _table_locations(document["content_tree"], locations)
     return [
