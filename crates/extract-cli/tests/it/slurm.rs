@@ -85,6 +85,27 @@ impl Cluster {
             .expect("runs");
         text(&output.stdout).lines().map(str::to_string).collect()
     }
+
+    /// What a failed assertion shows: the tasks' results and output, and the tail of the
+    /// daemons' logs (the cluster's folder is gone once the test ends).
+    fn evidence(&self) -> String {
+        let mut shown = String::new();
+        let mut files = vec![self.path().join("results")];
+        files.extend((0..TASKS).map(|t| self.path().join(format!("task-{t}.out"))));
+        files.push(self.path().join("log/slurmd.log"));
+        files.push(self.path().join("log/slurmctld.log"));
+        for file in files {
+            let content = std::fs::read_to_string(&file).unwrap_or_default();
+            let lines: Vec<&str> = content.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(40)..];
+            shown.push_str(&format!(
+                "\n==> {} <==\n{}",
+                file.display(),
+                tail.join("\n")
+            ));
+        }
+        shown
+    }
 }
 
 impl Drop for Cluster {
@@ -186,11 +207,14 @@ async fn an_array_job_with_a_task_killed_and_requeued_extracts_every_document_on
     })
     .await;
     let killed_at = submitted_events();
-    // Slurm puts it back in the queue, to start about two minutes on; the test lets it start now.
+    // Slurm puts it back in the queue, to start about two minutes on; the test lets it start
+    // two seconds on. Not at once: slurmd revoked the killed run's credential, and refuses
+    // ("Job credential revoked") a credential made in the same second as that revocation (it
+    // compares whole seconds), which fails the rerun with exit 1 before its script starts.
     cluster.ok("scontrol", &["requeue", &task_one]);
     cluster.ok(
         "scontrol",
-        &["update", &format!("JobId={task_one}"), "StartTime=now"],
+        &["update", &format!("JobId={task_one}"), "StartTime=now+2"],
     );
     until("the array finishes", Duration::from_secs(300), || {
         let lines = cluster.jobs(&array);
@@ -205,15 +229,16 @@ async fn an_array_job_with_a_task_killed_and_requeued_extracts_every_document_on
     // Every task ended with exit 0, as Slurm records it; task 1 after one restart.
     let lines = cluster.jobs(&array);
     for line in &lines {
-        assert_eq!(field(line, "JobState"), Some("COMPLETED"), "{line}");
-        assert_eq!(field(line, "ExitCode"), Some("0:0"), "{line}");
+        let ended_well =
+            field(line, "JobState") == Some("COMPLETED") && field(line, "ExitCode") == Some("0:0");
+        assert!(ended_well, "{line}{}", cluster.evidence());
     }
     let restarts: Vec<&str> = lines
         .iter()
         .filter(|l| field(l, "ArrayTaskId") == Some("1"))
         .filter_map(|l| field(l, "Restarts"))
         .collect();
-    assert_eq!(restarts, ["1"], "{lines:?}");
+    assert_eq!(restarts, ["1"], "{lines:?}{}", cluster.evidence());
     let results = std::fs::read_to_string(&results).expect("results");
     // Slurm cancels with SIGTERM first and SIGKILL after its KillWait: the killed run may die
     // of the SIGTERM and its script write a line, never one of success.
@@ -233,7 +258,8 @@ async fn an_array_job_with_a_task_killed_and_requeued_extracts_every_document_on
             "task 2 restart 0 exit 0",
             "task 3 restart 0 exit 0"
         ],
-        "every task ended well, task 1 on its rerun"
+        "every task ended well, task 1 on its rerun{}",
+        cluster.evidence()
     );
     assert!(killed_at >= 5, "{killed_at}");
 
