@@ -195,7 +195,10 @@ pub(crate) fn blocks(document: &OutputDocument, furniture: bool) -> Vec<Block<'_
 /// (page furniture aside) when it starts on the page after the first one ends, has no caption
 /// of its own before it, has as many columns, and opens with the first one's header rows.
 /// The continuation's repeated header rows are dropped by [`Layout::stitched`].
-pub(crate) fn stitch_tables<'a>(blocks: Vec<Block<'a>>, structure: &Structure) -> Vec<Block<'a>> {
+pub(crate) fn stitch_tables<'a>(
+    blocks: Vec<Block<'a>>,
+    structure: &Structure<'_>,
+) -> Vec<Block<'a>> {
     let mut out: Vec<Block<'a>> = Vec::with_capacity(blocks.len());
     // Where the table being continued is in `out`.
     let mut open: Option<usize> = None;
@@ -241,7 +244,7 @@ pub(crate) fn stitch_tables<'a>(blocks: Vec<Block<'a>>, structure: &Structure) -
 
 /// Whether `next` continues the table `first` (with its continuations `chain`).
 fn continues(
-    structure: &Structure,
+    structure: &Structure<'_>,
     first: &ContentNode,
     chain: &[&ContentNode],
     next: &ContentNode,

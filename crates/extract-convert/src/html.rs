@@ -26,7 +26,7 @@ impl HtmlOptions {
 /// The blocks HTML is written from: everything, page furniture included.
 fn html_blocks<'a>(
     document: &'a OutputDocument,
-    structure: &Structure,
+    structure: &Structure<'_>,
     options: &HtmlOptions,
 ) -> Vec<Block<'a>> {
     let list = blocks(document, true);

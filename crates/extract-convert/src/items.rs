@@ -53,7 +53,12 @@ pub fn items(document: &OutputDocument, with_locations: bool) -> Vec<Item> {
     items
 }
 
-fn collect(node: &ContentNode, structure: &Structure, with_locations: bool, items: &mut Vec<Item>) {
+fn collect(
+    node: &ContentNode,
+    structure: &Structure<'_>,
+    with_locations: bool,
+    items: &mut Vec<Item>,
+) {
     if let Some(mut item) = item(node, structure) {
         if with_locations {
             item.locations = Some(node.locations.clone().flatten());
@@ -65,7 +70,7 @@ fn collect(node: &ContentNode, structure: &Structure, with_locations: bool, item
     }
 }
 
-fn item(node: &ContentNode, structure: &Structure) -> Option<Item> {
+fn item(node: &ContentNode, structure: &Structure<'_>) -> Option<Item> {
     let base = |text: String| Item {
         content_id: node.uid.clone(),
         category: node.r#type.as_str().to_lowercase(),

@@ -35,11 +35,13 @@ pub(crate) fn is_table(node_type: &NodeType) -> bool {
 }
 
 /// Cell places by content uid (`table_structure`), and figure-table cells by uid (`figure_extracted_table_structure`).
-pub(crate) struct Structure {
-    pub places: HashMap<String, Place>,
-    pub figure_cells: HashMap<String, (Place, String)>,
+/// Keyed by uids borrowed from the document: a conversion builds one, and a table's cells are
+/// most of a document's annotations.
+pub(crate) struct Structure<'d> {
+    places: HashMap<&'d str, Place>,
+    figure_cells: HashMap<&'d str, (Place, String)>,
     /// Cells flagged `is_column_header`.
-    pub headers: HashSet<String>,
+    headers: HashSet<&'d str>,
 }
 
 /// A table cell placed in its grid, with the text it holds (a figure cell's value).
@@ -51,9 +53,10 @@ pub(crate) struct Cell<'a> {
     pub header: bool,
 }
 
-impl Structure {
-    pub(crate) fn of(document: &OutputDocument) -> Structure {
-        let mut places = HashMap::new();
+impl<'d> Structure<'d> {
+    pub(crate) fn of(document: &'d OutputDocument) -> Structure<'d> {
+        // A table's cells are most annotations: sized once, never grown.
+        let mut places = HashMap::with_capacity(document.annotations.len());
         let mut figure_cells = HashMap::new();
         let mut headers = HashSet::new();
         for annotation in &document.annotations {
@@ -62,16 +65,16 @@ impl Structure {
                 AnnotationKind::TableCell(cell) => {
                     if let Some(p) = place(&cell.index, &cell.span) {
                         for uid in uids {
-                            places.insert(uid.clone(), p);
+                            places.insert(uid.as_str(), p);
                             if cell.is_column_header == Some(true) {
-                                headers.insert(uid.clone());
+                                headers.insert(uid.as_str());
                             }
                         }
                     }
                 }
                 AnnotationKind::FigureTableCell(cell) => {
                     if let (Some(p), Some(uid)) = (place(&cell.index, &cell.span), uids.first()) {
-                        figure_cells.insert(uid.clone(), (p, cell.value.clone()));
+                        figure_cells.insert(uid.as_str(), (p, cell.value));
                     }
                 }
                 _ => {}
@@ -92,15 +95,15 @@ impl Structure {
             .iter()
             .filter_map(|node| {
                 let (place, text) = if table.r#type == NodeType::FigureExtractedTable {
-                    let (place, value) = self.figure_cells.get(&node.uid)?;
+                    let (place, value) = self.figure_cells.get(node.uid.as_str())?;
                     (*place, value.as_str())
                 } else {
                     (
-                        *self.places.get(&node.uid)?,
+                        *self.places.get(node.uid.as_str())?,
                         node.content.as_deref().unwrap_or(""),
                     )
                 };
-                let header = self.headers.contains(&node.uid);
+                let header = self.headers.contains(node.uid.as_str());
                 Some((
                     place,
                     Cell {
@@ -123,7 +126,7 @@ impl Structure {
             .iter()
             .filter_map(|c| {
                 Some((
-                    *self.places.get(&c.uid)?,
+                    *self.places.get(c.uid.as_str())?,
                     c.content.as_deref().unwrap_or(""),
                 ))
             })
@@ -132,7 +135,7 @@ impl Structure {
         let figure: Vec<(Place, ())> = table
             .children
             .iter()
-            .filter_map(|c| self.figure_cells.get(&c.uid).map(|(p, _)| (*p, ())))
+            .filter_map(|c| self.figure_cells.get(c.uid.as_str()).map(|(p, _)| (*p, ())))
             .collect();
         (kept, skipped + bounded(&figure).1)
     }
@@ -161,7 +164,11 @@ impl Structure {
         let cells: Vec<(Place, &str)> = table
             .children
             .iter()
-            .filter_map(|c| self.figure_cells.get(&c.uid).map(|(p, v)| (*p, v.as_str())))
+            .filter_map(|c| {
+                self.figure_cells
+                    .get(c.uid.as_str())
+                    .map(|(p, v)| (*p, v.as_str()))
+            })
             .collect();
         let (cells, _) = bounded(&cells);
         // Figure-table values sit in their own cell only; spans are not spread.

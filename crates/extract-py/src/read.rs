@@ -74,7 +74,7 @@ pub fn read_without<T: DeserializeOwned>(
 ) -> Result<T, Error> {
     let keys = Keys::new(unread);
     T::deserialize(Reader {
-        object: object.clone(),
+        object: object.as_borrowed(),
         keys: &keys,
         depth: 0,
     })
@@ -130,7 +130,7 @@ impl<'py> Keys<'py> {
     }
 
     /// The known text of `key`, or `None` for a key the model does not know.
-    fn known(&self, key: &Bound<'py, PyString>) -> Result<Option<&'static str>, Error> {
+    fn known(&self, key: Borrowed<'_, 'py, PyString>) -> Result<Option<&'static str>, Error> {
         let address = key.as_ptr() as usize;
         // Objects are 16-byte aligned: the low bits say nothing.
         let start = ((address >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % SLOTS;
@@ -147,31 +147,32 @@ impl<'py> Keys<'py> {
                 }
             }
         }
-        let known = with_str(key, |text| {
+        let known = with_str(&key, |text| {
             Ok(KNOWN_KEYS.iter().copied().find(|k| *k == text))
         })?;
         let mut held = self.held.borrow_mut();
         if let Some(at) = free
             && held.len() < KEY_CACHE
         {
-            held.push(key.clone());
+            held.push(key.to_owned());
             slots[at] = Some((address, known));
         }
         Ok(known)
     }
 }
 
-/// One object being read.
-struct Reader<'k, 'py> {
-    object: Bound<'py, PyAny>,
+/// One object being read, borrowed from the container it is in (the outermost from the
+/// caller): a document's objects are read without a reference count taken or dropped.
+struct Reader<'o, 'k, 'py> {
+    object: Borrowed<'o, 'py, PyAny>,
     keys: &'k Keys<'py>,
     /// Containers around this object.
     depth: usize,
 }
 
-impl<'k, 'py> Reader<'k, 'py> {
+impl<'o, 'k, 'py> Reader<'o, 'k, 'py> {
     /// A reader for an item of this (container) object.
-    fn at(&self, object: Bound<'py, PyAny>) -> Reader<'k, 'py> {
+    fn at(&self, object: Borrowed<'o, 'py, PyAny>) -> Reader<'o, 'k, 'py> {
         Reader {
             object,
             keys: self.keys,
@@ -224,9 +225,104 @@ fn as_a<'a, 'py, T: PyTypeInfo>(object: &'a Bound<'py, PyAny>) -> Option<&'a Bou
         .ok()
 }
 
-/// Runs `f` on the UTF-8 text of `string`. The stable ABI of Python 3.9 has no way to borrow a
-/// `str`'s UTF-8 (`PyUnicode_AsUTF8AndSize` came in 3.10): it is encoded into a `bytes`, which is
-/// borrowed, rather than copied once more into a `String`.
+/// [`as_a`] for a borrowed object, borrowed for as long.
+fn borrowed_as_a<'o, 'py, T: PyTypeInfo>(
+    object: Borrowed<'o, 'py, PyAny>,
+) -> Option<Borrowed<'o, 'py, T>> {
+    object
+        .cast_exact::<T>()
+        .or_else(|_| object.cast::<T>())
+        .ok()
+}
+
+/// `PyList_GetItem` or `PyTuple_GetItem`.
+type GetItem = unsafe extern "C" fn(
+    *mut pyo3::ffi::PyObject,
+    pyo3::ffi::Py_ssize_t,
+) -> *mut pyo3::ffi::PyObject;
+
+/// Item `index` of `sequence` (a list given `PyList_GetItem`, a tuple given `PyTuple_GetItem`),
+/// borrowed from it.
+#[allow(unsafe_code)]
+fn item<'o, 'py>(
+    sequence: Borrowed<'o, 'py, PyAny>,
+    index: usize,
+    get_item: GetItem,
+) -> Result<Borrowed<'o, 'py, PyAny>, Error> {
+    let index = pyo3::ffi::Py_ssize_t::try_from(index)
+        .map_err(|_| Error("a list too long to index".into()))?;
+    // SAFETY: `sequence` is a live object of the type `get_item` takes (the caller matched
+    // them), which returns a borrowed reference, or null with an exception set (an index out of
+    // range), turned into an error. The item stays alive while `sequence` holds it, and
+    // `sequence` is not changed while the read borrows it: no Python code runs during a read,
+    // whose caller holds the GIL throughout.
+    Ok(unsafe { Borrowed::from_ptr_or_err(sequence.py(), get_item(sequence.as_ptr(), index))? })
+}
+
+/// The entry of `dict` at `position` (`PyDict_Next`'s cursor, which it moves on), borrowed from
+/// it; `None` past the last.
+#[allow(unsafe_code)]
+fn dict_entry<'o, 'py>(
+    dict: Borrowed<'o, 'py, PyDict>,
+    position: &mut pyo3::ffi::Py_ssize_t,
+) -> Option<(Borrowed<'o, 'py, PyAny>, Borrowed<'o, 'py, PyAny>)> {
+    let mut key = std::ptr::null_mut();
+    let mut value = std::ptr::null_mut();
+    // SAFETY: `dict` is a live dict and the out-pointers are valid. `PyDict_Next` gives
+    // borrowed references, alive while `dict` holds them; `dict` is not changed while the read
+    // borrows it (no Python code runs during a read, whose caller holds the GIL throughout), so
+    // the cursor stays valid and the references too.
+    unsafe {
+        if pyo3::ffi::PyDict_Next(dict.as_ptr(), position, &mut key, &mut value) == 0 {
+            return None;
+        }
+        Some((
+            Borrowed::from_ptr(dict.py(), key),
+            Borrowed::from_ptr(dict.py(), value),
+        ))
+    }
+}
+
+/// Runs `f` on the UTF-8 text of `string`, borrowed from the `str` itself.
+///
+/// `PyUnicode_AsUTF8AndSize` is in the stable ABI from Python 3.10 on, and exported with the
+/// same signature and meaning by every CPython since 3.3, so this 3.9 wheel calls it by name
+/// where the interpreter's symbols are what an extension links to (not Windows, whose 3.9
+/// `python3.dll` forwards only the 3.9 stable ABI). An ASCII `str` hands out its own bytes; any
+/// other is encoded once and the encoding kept by the `str` (what pyo3 does outside abi3).
+#[cfg(not(windows))]
+#[allow(unsafe_code)]
+fn with_str<T>(
+    string: &Bound<'_, PyString>,
+    f: impl FnOnce(&str) -> Result<T, Error>,
+) -> Result<T, Error> {
+    unsafe extern "C" {
+        fn PyUnicode_AsUTF8AndSize(
+            unicode: *mut pyo3::ffi::PyObject,
+            size: *mut pyo3::ffi::Py_ssize_t,
+        ) -> *const std::ffi::c_char;
+    }
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `string` is a live `str` (held for this call, with the GIL); `size` is a valid
+    // place to write to.
+    let data = unsafe { PyUnicode_AsUTF8AndSize(string.as_ptr(), &mut size) };
+    if data.is_null() {
+        // A lone surrogate, which UTF-8 cannot hold.
+        return Err(PyErr::fetch(string.py()).into());
+    }
+    let size = usize::try_from(size).map_err(|_| Error("a str of negative size".into()))?;
+    // SAFETY: CPython returns `size` bytes of valid UTF-8 (it refuses what it cannot encode),
+    // owned by `string`, which outlives `f`, and changed by nothing while `f` runs (no Python
+    // code runs during a read).
+    let text = unsafe {
+        std::str::from_utf8_unchecked(std::slice::from_raw_parts(data.cast::<u8>(), size))
+    };
+    f(text)
+}
+
+/// Runs `f` on the UTF-8 text of `string`: encoded into a `bytes`, which is borrowed (the 3.9
+/// stable ABI, all Windows links to, has no way to borrow a `str`'s UTF-8).
+#[cfg(windows)]
 fn with_str<T>(
     string: &Bound<'_, PyString>,
     f: impl FnOnce(&str) -> Result<T, Error>,
@@ -237,7 +333,7 @@ fn with_str<T>(
     f(text)
 }
 
-impl<'de> de::Deserializer<'de> for Reader<'_, '_> {
+impl<'de> de::Deserializer<'de> for Reader<'_, '_, '_> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -306,33 +402,33 @@ impl<'de> de::Deserializer<'de> for Reader<'_, '_> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         self.enter()?;
-        if let Some(list) = as_a::<PyList>(&self.object) {
-            return visitor.visit_seq(Items {
-                reader: &self,
-                list: Sequence::List(list.clone()),
-                next: 0,
-            });
-        }
-        if let Ok(tuple) = self.object.cast::<PyTuple>() {
-            return visitor.visit_seq(Items {
-                reader: &self,
-                list: Sequence::Tuple(tuple.clone()),
-                next: 0,
-            });
-        }
-        Err(self.unsupported("a list"))
+        // Neither changes while read (no Python code runs), so their lengths hold.
+        let (len, get_item): (usize, GetItem) =
+            if let Some(list) = borrowed_as_a::<PyList>(self.object) {
+                (list.len(), pyo3::ffi::PyList_GetItem)
+            } else if let Ok(tuple) = self.object.cast::<PyTuple>() {
+                (tuple.len(), pyo3::ffi::PyTuple_GetItem)
+            } else {
+                return Err(self.unsupported("a list"));
+            };
+        visitor.visit_seq(Items {
+            reader: &self,
+            len,
+            get_item,
+            next: 0,
+        })
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         self.enter()?;
-        let Some(dict) = as_a::<PyDict>(&self.object) else {
+        let Some(dict) = borrowed_as_a::<PyDict>(self.object) else {
             return Err(self.unsupported("a dict"));
         };
-        // Walked in place: nothing runs Python code during a read (and the GIL is held), so
-        // the dict cannot change under the iterator.
         visitor.visit_map(Entries {
             reader: &self,
-            entries: dict.iter(),
+            dict,
+            position: 0,
+            left: dict.len(),
             value: None,
         })
     }
@@ -356,49 +452,46 @@ impl<'de> de::Deserializer<'de> for Reader<'_, '_> {
     }
 }
 
-enum Sequence<'py> {
-    List(Bound<'py, PyList>),
-    Tuple(Bound<'py, PyTuple>),
-}
-
-struct Items<'r, 'k, 'py> {
-    reader: &'r Reader<'k, 'py>,
-    list: Sequence<'py>,
+/// A list's or tuple's items, each borrowed from it in turn.
+struct Items<'r, 'o, 'k, 'py> {
+    reader: &'r Reader<'o, 'k, 'py>,
+    len: usize,
+    /// `PyList_GetItem` or `PyTuple_GetItem`, as the reader's object is.
+    get_item: GetItem,
     next: usize,
 }
 
-impl<'de> SeqAccess<'de> for Items<'_, '_, '_> {
+impl<'de> SeqAccess<'de> for Items<'_, '_, '_, '_> {
     type Error = Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Error> {
-        let item = match &self.list {
-            Sequence::List(list) if self.next < list.len() => list.get_item(self.next)?,
-            Sequence::Tuple(tuple) if self.next < tuple.len() => tuple.get_item(self.next)?,
-            _ => return Ok(None),
-        };
+        if self.next >= self.len {
+            return Ok(None);
+        }
+        let item = item(self.reader.object, self.next, self.get_item)?;
         self.next += 1;
         seed.deserialize(self.reader.at(item)).map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
-        let len = match &self.list {
-            Sequence::List(list) => list.len(),
-            Sequence::Tuple(tuple) => tuple.len(),
-        };
-        Some(len.saturating_sub(self.next))
+        Some(self.len.saturating_sub(self.next))
     }
 }
 
-struct Entries<'r, 'k, 'py> {
-    reader: &'r Reader<'k, 'py>,
-    entries: pyo3::types::iter::BoundDictIterator<'py>,
-    value: Option<Bound<'py, PyAny>>,
+struct Entries<'r, 'o, 'k, 'py> {
+    reader: &'r Reader<'o, 'k, 'py>,
+    dict: Borrowed<'o, 'py, PyDict>,
+    /// `PyDict_Next`'s place in the dict.
+    position: pyo3::ffi::Py_ssize_t,
+    /// Entries not yet visited (an upper bound once keys are passed over).
+    left: usize,
+    value: Option<Borrowed<'o, 'py, PyAny>>,
 }
 
-impl<'de> MapAccess<'de> for Entries<'_, '_, '_> {
+impl<'de> MapAccess<'de> for Entries<'_, '_, '_, '_> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -407,16 +500,14 @@ impl<'de> MapAccess<'de> for Entries<'_, '_, '_> {
     ) -> Result<Option<K::Value>, Error> {
         let keys = self.reader.keys;
         loop {
-            let Some((key, value)) = self.entries.next() else {
+            let Some((key, value)) = dict_entry(self.dict, &mut self.position) else {
                 return Ok(None);
             };
-            let Ok(key) = key
-                .cast_into_exact::<PyString>()
-                .or_else(|e| e.into_inner().cast_into::<PyString>())
-            else {
+            self.left = self.left.saturating_sub(1);
+            let Some(key) = borrowed_as_a::<PyString>(key) else {
                 return Err(Error("a dict key is not a str".into()));
             };
-            let known = keys.known(&key)?;
+            let known = keys.known(key)?;
             if known.is_some_and(|k| keys.unread.contains(&k)) {
                 continue;
             }
@@ -435,18 +526,18 @@ impl<'de> MapAccess<'de> for Entries<'_, '_, '_> {
 
     fn size_hint(&self) -> Option<usize> {
         // An upper bound when keys are passed over; serde takes it as a capacity hint only.
-        Some(ExactSizeIterator::len(&self.entries))
+        Some(self.left)
     }
 }
 
 /// A dict's key: a known one as a `&'static str`, any other borrowed for the visitor to copy.
-struct KeyReader<'py> {
-    key: Bound<'py, PyString>,
+struct KeyReader<'o, 'py> {
+    key: Borrowed<'o, 'py, PyString>,
     /// The known text of the key, matched once per key object.
     known: Option<&'static str>,
 }
 
-impl<'de> de::Deserializer<'de> for KeyReader<'_> {
+impl<'de> de::Deserializer<'de> for KeyReader<'_, '_> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {

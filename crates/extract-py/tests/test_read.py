@@ -140,6 +140,21 @@ def test_what_json_cannot_hold_is_refused() -> None:
         Document.from_json({"content_tree": {"uid": "0", "type": "DOCUMENT", "content": None, "children": {1}}, "annotations": []})
 
 
+def test_a_lone_surrogate_is_refused_in_a_value_and_in_a_key() -> None:
+    # UTF-8 cannot hold it, nor can JSON text once read; the interpreter is left clean.
+    bad_value = {"content_tree": {"uid": "0", "type": "DOCUMENT", "content": "a\ud800b", "children": []}, "annotations": []}
+    bad_key = {"content_tree": {"uid": "0", "type": "DOCUMENT", "content": None, "children": [], "\udfff": 1}, "annotations": []}
+    for data in (bad_value, bad_key):
+        with pytest.raises(BadInputError, match="surrogate"):
+            Document.from_json(data)
+        with pytest.raises(BadInputError):
+            convert_output_to_markdown(data)
+    fine = {"content_tree": {"uid": "0", "type": "DOCUMENT", "content": None, "children": [{"uid": "1", "type": "TITLE", "content": "Straße 😀 ünïcode", "children": []}]}, "annotations": []}
+    # Twice: the second read finds the UTF-8 each str kept from the first.
+    assert Document.from_json(fine).to_markdown() == "# Straße 😀 ünïcode"
+    assert Document.from_json(fine).to_markdown() == "# Straße 😀 ünïcode"
+
+
 def test_subclasses_of_the_builtins_are_read() -> None:
     class Node(dict):  # type: ignore[type-arg]
         pass
