@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import pytest
 from conftest import FIXTURES
@@ -143,12 +143,116 @@ def test_dataframes_with_locations_and_cells(path: Path, figures: bool, duplicat
         assert mine.hierarchy_tree is None and their.hierarchy_tree is None
 
 
-def test_the_row_header_tree_is_refused_not_faked() -> None:
-    document = load(DOCUMENTS[0])
-    with pytest.raises(NotImplementedError, match="include_table_hierarchy_tree"):
-        ours_tables.extract_pd_dfs_with_locs_and_table_structure_from_output(
-            document, include_table_hierarchy_tree=True
+def same_tree(mine: Any, their: Any) -> int:
+    """Asserts two row-header trees equal, node by node; how many nodes."""
+    assert (mine.node_uid, mine.node_text, mine.node_type) == (their.node_uid, their.node_text, their.node_type)
+    assert mine.contents.equals(their.contents), (mine.contents, their.contents)
+    assert list(mine.contents.columns) == list(their.contents.columns)
+    assert len(mine.children) == len(their.children)
+    return 1 + sum(same_tree(m, t) for m, t in zip(mine.children, their.children))
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("figures", [False, True])
+@pytest.mark.parametrize("duplicate", [True, False])
+def test_row_header_trees(path: Path, figures: bool, duplicate: bool) -> None:
+    document = load(path)
+    theirs = theirs_tables.extract_pd_dfs_with_locs_and_table_structure_from_output(
+        document, duplicate, include_figure_extracted_table=figures, include_table_hierarchy_tree=True
+    )
+    ours = ours_tables.extract_pd_dfs_with_locs_and_table_structure_from_output(
+        document, duplicate, include_figure_extracted_table=figures, include_table_hierarchy_tree=True
+    )
+    assert len(ours) == len(theirs)
+    for mine, their in zip(ours, theirs):
+        assert mine.df.equals(their.df)
+        assert (mine.hierarchy_tree is None) == (their.hierarchy_tree is None)
+        if mine.hierarchy_tree is not None:
+            same_tree(mine.hierarchy_tree, their.hierarchy_tree)
+
+
+def test_a_projected_row_header_tree_has_its_rows() -> None:
+    # The one fixture with projected row headers: the tree is not just a root.
+    document = load(next(p for p in DOCUMENTS if p.stem == "extract_output_item_relations"))
+    tables = ours_tables.extract_pd_dfs_with_locs_and_table_structure_from_output(
+        document, include_table_hierarchy_tree=True
+    )
+    trees = [t.hierarchy_tree for t in tables if t.hierarchy_tree is not None and t.hierarchy_tree.children]
+    assert len(trees) == 8, "tables with projected row headers"
+    header = trees[0].children[0]
+    assert (header.node_type, header.node_text) == ("TABLE_CELL", "French PEG")
+    # Its rows are the root's (the fixture has no row_key_parent relations), headers first.
+    assert trees[0].node_type == "TABLE" and len(trees[0].contents) == 23
+
+
+@pytest.mark.parametrize(
+    "relations, regular",
+    [
+        ([("1", "2"), ("2", "3")], {}),
+        ([("1", "2")], {"2": (1, 2)}),
+        ([("1", "2"), ("1", "3")], {"2": (1, 2), "3": (1, 1)}),
+        ([], {"3": (1, 1)}),
+    ],
+)
+def test_row_header_trees_from_relations(relations: List[Tuple[str, str]], regular: Dict[str, Tuple[int, int]]) -> None:
+    document = row_header_document(relations, regular)
+    for duplicate in (True, False):
+        (theirs,) = theirs_tables.extract_pd_dfs_with_locs_and_table_structure_from_output(
+            document, duplicate, include_table_hierarchy_tree=True
         )
+        (ours,) = ours_tables.extract_pd_dfs_with_locs_and_table_structure_from_output(
+            document, duplicate, include_table_hierarchy_tree=True
+        )
+        assert same_tree(ours.hierarchy_tree, theirs.hierarchy_tree) == 1 + sum(
+            1 for i in "123" if i not in regular and i not in {t for _, t in relations}
+        ) + sum(1 for _, t in relations if t not in regular)
+
+
+def row_header_document(relations: List[Tuple[str, str]], regular: Dict[str, Tuple[int, int]] = {}) -> Dict[str, Any]:
+    """A table of cells 1-3 in rows 0-2 with the given row_key_parent relations: projected row
+    headers, but those in ``regular``, which are plain row headers with the span given."""
+    cells = [{"uid": str(i), "type": "TABLE_CELL", "content": f"h{i}", "children": []} for i in (1, 2, 3)]
+    structures = [
+        {
+            "type": "table_structure",
+            "content_uids": [str(i)],
+            "data": {"index": [i - 1, 0], "span": list(regular.get(str(i), (1, 1))), "is_projected_row_header": str(i) not in regular},
+        }
+        for i in (1, 2, 3)
+    ]
+    links = [
+        {"type": "relation", "data": {"relation_type": "row_key_parent", "source_content_uid": s, "target_content_uid": t}}
+        for s, t in relations
+    ]
+    tree = {"uid": "0", "type": "DOCUMENT", "content": None, "children": [{"uid": "t", "type": "TABLE", "content": None, "children": cells}]}
+    return {"content_tree": tree, "annotations": structures + links}
+
+
+def test_row_header_relations_in_a_loop_are_refused_not_a_hang() -> None:
+    from kensho_extract import BadInputError
+
+    call = ours_tables.extract_pd_dfs_with_locs_and_table_structure_from_output
+    nested = call(row_header_document([("1", "2"), ("2", "3")]), include_table_hierarchy_tree=True)
+    tree = nested[0].hierarchy_tree
+    assert tree is not None and [c.node_uid for c in tree.children] == ["1"]
+    assert tree.children[0].children[0].children[0].node_text == "h3"
+    # 1 -> 2 -> 3 -> 2: 1 is the top, and the loop below it is refused.
+    with pytest.raises(BadInputError, match="loop"):
+        call(row_header_document([("1", "2"), ("2", "3"), ("3", "2")]), include_table_hierarchy_tree=True)
+    # A plain row header below 1, its rows 1's contents: spans are expanded, within bounds.
+    fine = call(row_header_document([("1", "2")], {"2": (1, 2)}), include_table_hierarchy_tree=True)
+    tree = fine[0].hierarchy_tree
+    assert tree is not None and tree.children[0].contents.values.tolist() == [["h2", "h2"]]
+    with pytest.raises(BadInputError, match="1000000 cells"):
+        call(row_header_document([("1", "2")], {"2": (10**9, 10**9)}), include_table_hierarchy_tree=True)
+    # A cell index that is not a pair: the grids leave the cell out; its Cell, as kenverters
+    # (pydantic) does, refuses it.
+    broken = row_header_document([("1", "2")], {"2": (1, 1)})
+    broken["annotations"][1]["data"]["index"] = [1]
+    assert ours_tables.build_table_grids(broken)["t"].table_string_grid == [["h1"], [""], ["h3"]]
+    for tree in (False, True):
+        with pytest.raises(BadInputError, match="index is not two whole numbers"):
+            call(broken, include_table_hierarchy_tree=tree)
 
 
 def test_table_to_markdown() -> None:

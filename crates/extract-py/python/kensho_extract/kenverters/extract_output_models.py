@@ -15,6 +15,7 @@ __all__ = [
     "HeaderTreeNodeModel",
     "Cell",
     "Table",
+    "TableDataFrameHierarchyModel",
 ]
 
 
@@ -88,11 +89,25 @@ class Cell:
     is_projected_row_header: bool
 
 
+@dataclass(eq=False)
+class TableDataFrameHierarchyModel:
+    """A node of a table's projected row-header tree: the table itself at the root (type
+    ``TABLE``, no text), a projected row header below it (type ``TABLE_CELL``, its text). Its
+    contents are the rows that belong to it, column-header rows first, as a DataFrame."""
+
+    node_uid: str
+    node_text: Optional[str]
+    node_type: str
+    children: List["TableDataFrameHierarchyModel"]
+    contents: "pandas.DataFrame"
+
+
 class Table(NamedTuple):
-    """A table as a DataFrame, with its category, its locations and its cells."""
+    """A table as a DataFrame, with its category, its locations, its cells, and its row-header
+    tree when asked for."""
 
     df: "pandas.DataFrame"
     table_type: str
     locations: Optional[List[Optional[Dict[str, Any]]]] = None
     cells: Optional[List[Cell]] = None
-    hierarchy_tree: None = None
+    hierarchy_tree: Optional[TableDataFrameHierarchyModel] = None

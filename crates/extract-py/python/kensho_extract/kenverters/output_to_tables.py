@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from .. import _native
+from ._table_hierarchy import structure_pair, table_hierarchy_trees
 from .convert_output import _bare, _locations
 from .extract_output_models import Cell, Table, TableGridAndStructure
 
@@ -71,26 +72,26 @@ def extract_pd_dfs_with_locs_and_table_structure_from_output(
     include_table_hierarchy_tree: bool = False,
 ) -> List[Table]:
     """Every table as a ``Table``: its DataFrame, category, locations and cells (index, span,
-    locations, header flags), in reading order (figure tables only when asked). The projected
-    row-header tree (``include_table_hierarchy_tree``) is not provided yet."""
-    if include_table_hierarchy_tree:
-        raise NotImplementedError(
-            "include_table_hierarchy_tree is not provided by kensho_extract.kenverters yet; "
-            "use kensho_kenverters for the row-header tree"
-        )
+    locations, header flags), in reading order (figure tables only when asked), and with
+    ``include_table_hierarchy_tree`` its projected row-header tree."""
     document = _bare(serialized_document)
+    grids = build_table_grids(document, duplicate_merged_cells_content_flag)
     locations: Dict[str, List[Optional[Dict[str, Any]]]] = {}
     _table_locations(document["content_tree"], locations)
+    trees = (
+        table_hierarchy_trees(document, duplicate_merged_cells_content_flag)
+        if include_table_hierarchy_tree
+        else {}
+    )
     return [
         Table(
             df=convert_table_to_pd_df(table.table_string_grid, use_first_row_as_header),
             table_type=table.table_category_type,
             locations=locations.get(uid),
             cells=[_cell(annotation) for annotation in table.table_structure_annotations],
+            hierarchy_tree=trees.get(uid),
         )
-        for uid, table in build_table_grids(
-            document, duplicate_merged_cells_content_flag
-        ).items()
+        for uid, table in grids.items()
         if include_figure_extracted_table
         or table.table_category_type != "FIGURE_EXTRACTED_TABLE"
     ]
@@ -113,8 +114,8 @@ def _table_locations(
 def _cell(annotation: Dict[str, Any]) -> Cell:
     data = annotation["data"]
     return Cell(
-        index=(int(data["index"][0]), int(data["index"][1])),
-        span=(int(data["span"][0]), int(data["span"][1])),
+        index=structure_pair(annotation, "index"),
+        span=structure_pair(annotation, "span"),
         locations=_locations(annotation),
         is_column_header=bool(data.get("is_column_header", False)),
         is_projected_row_header=bool(data.get("is_projected_row_header", False)),
