@@ -24,6 +24,8 @@
 mod busy;
 mod cache;
 mod claim;
+#[cfg(feature = "clouds")]
+mod clouds;
 mod document;
 mod document_error;
 mod fence;
@@ -54,6 +56,8 @@ use extract_poll::{JobEvent, JobHandle, PollError, PollPolicy, Poller, PollingPo
 
 pub use busy::{ForeignFile, InUse};
 pub use cache::{CacheScope, CacheStats, OutputCache, ServiceStats};
+#[cfg(feature = "clouds")]
+pub use clouds::PlaceError;
 pub use document_error::{CredentialsRefused, DocumentError};
 pub use fence::LeaseLost;
 pub use folder::{STATE_DIR, manifest_shown, shard_manifests};

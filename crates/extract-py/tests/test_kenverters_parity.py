@@ -122,27 +122,6 @@ def test_header_tree(path: Path, contents: bool) -> None:
     assert HeaderTreeNodeModel.from_dict(ours.to_dict()) == ours
 
 
-@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
-@pytest.mark.parametrize("figures", [False, True])
-@pytest.mark.parametrize("duplicate", [True, False])
-def test_dataframes_with_locations_and_cells(path: Path, figures: bool, duplicate: bool) -> None:
-    document = load(path)
-    theirs = theirs_tables.extract_pd_dfs_with_locs_and_table_structure_from_output(
-        document, duplicate, include_figure_extracted_table=figures
-    )
-    ours = ours_tables.extract_pd_dfs_with_locs_and_table_structure_from_output(
-        document, duplicate, include_figure_extracted_table=figures
-    )
-    assert len(ours) == len(theirs)
-    for mine, their in zip(ours, theirs):
-        assert mine.df.equals(their.df)
-        assert list(mine.df.columns) == list(their.df.columns)
-        assert mine.table_type == their.table_type
-        assert mine.locations == their.locations
-        assert [dataclasses.asdict(c) for c in mine.cells or []] == [c.model_dump() for c in their.cells or []]
-        assert mine.hierarchy_tree is None and their.hierarchy_tree is None
-
-
 def same_tree(mine: Any, their: Any) -> int:
     """Asserts two row-header trees equal, node by node; how many nodes."""
     assert (mine.node_uid, mine.node_text, mine.node_type) == (their.node_uid, their.node_text, their.node_type)
@@ -155,20 +134,26 @@ def same_tree(mine: Any, their: Any) -> int:
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
 @pytest.mark.parametrize("figures", [False, True])
 @pytest.mark.parametrize("duplicate", [True, False])
-def test_row_header_trees(path: Path, figures: bool, duplicate: bool) -> None:
+@pytest.mark.parametrize("trees", [False, True])
+def test_dataframes_with_locations_and_cells(path: Path, figures: bool, duplicate: bool, trees: bool) -> None:
     document = load(path)
     theirs = theirs_tables.extract_pd_dfs_with_locs_and_table_structure_from_output(
-        document, duplicate, include_figure_extracted_table=figures, include_table_hierarchy_tree=True
+        document, duplicate, include_figure_extracted_table=figures, include_table_hierarchy_tree=trees
     )
     ours = ours_tables.extract_pd_dfs_with_locs_and_table_structure_from_output(
-        document, duplicate, include_figure_extracted_table=figures, include_table_hierarchy_tree=True
+        document, duplicate, include_figure_extracted_table=figures, include_table_hierarchy_tree=trees
     )
     assert len(ours) == len(theirs)
     for mine, their in zip(ours, theirs):
         assert mine.df.equals(their.df)
-        assert (mine.hierarchy_tree is None) == (their.hierarchy_tree is None)
-        if mine.hierarchy_tree is not None:
+        assert list(mine.df.columns) == list(their.df.columns)
+        assert mine.table_type == their.table_type
+        assert mine.locations == their.locations
+        assert [dataclasses.asdict(c) for c in mine.cells or []] == [c.model_dump() for c in their.cells or []]
+        if trees:
             same_tree(mine.hierarchy_tree, their.hierarchy_tree)
+        else:
+            assert mine.hierarchy_tree is None and their.hierarchy_tree is None
 
 
 def test_a_projected_row_header_tree_has_its_rows() -> None:
