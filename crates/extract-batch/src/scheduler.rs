@@ -94,7 +94,7 @@ pub enum SchedulerError {
         second_shard: Shard,
     },
     /// The values make no shard (an index past the count).
-    #[error("{scheduler}: {source}")]
+    #[error("{scheduler}'s variables make no shard")]
     #[non_exhaustive]
     Shard {
         /// The scheduler found.
@@ -403,6 +403,16 @@ mod tests {
                 ..
             })
         ));
+        // Each level says its own part once: the cause is `source()`, not repeated in the text.
+        let past = past.expect_err("past the count");
+        let cause = std::error::Error::source(&past)
+            .expect("a cause")
+            .to_string();
+        assert!(!past.to_string().contains(&cause), "{past}");
+        assert_eq!(
+            extract_api::Chain(&past).to_string(),
+            format!("Slurm's variables make no shard: {cause}")
+        );
         let alone = from(&[("SLURM_ARRAY_TASK_ID", "1")]);
         assert!(matches!(
             alone,

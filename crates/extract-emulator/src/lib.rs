@@ -60,7 +60,7 @@ use state::{State, lock};
 #[non_exhaustive]
 pub enum EmulatorError {
     /// The address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
@@ -68,7 +68,7 @@ pub enum EmulatorError {
         source: std::io::Error,
     },
     /// The state directory could not be used.
-    #[error("state directory {}: {source}", path.display())]
+    #[error("cannot use the state directory {}", path.display())]
     StateDir {
         /// The directory.
         path: PathBuf,

@@ -84,7 +84,7 @@ fn shard_of(text: &str) -> Result<Shard> {
     if text == "auto" {
         return ScheduledShard::from_env()
             .map(|scheduled| scheduled.shard)
-            .map_err(|e| Failure::new(e.kind(), e.to_string()));
+            .map_err(|e| Failure::new(e.kind(), extract_api::Chain(&e).to_string()));
     }
     text.parse::<Shard>()
         .map_err(|e| Failure::input(format!("shard = {text:?}: {e}")))

@@ -115,8 +115,8 @@ fn shard_of(arg: Option<ShardArg>) -> Result<Option<Shard>, Failure> {
         None => Ok(None),
         Some(ShardArg::Given(shard)) => Ok(Some(shard)),
         Some(ShardArg::Auto) => {
-            let found =
-                ScheduledShard::from_env().map_err(|e| coded(2, format!("--shard auto: {e}")))?;
+            let found = ScheduledShard::from_env()
+                .map_err(|e| coded(2, format!("--shard auto: {}", extract_api::Chain(&e))))?;
             if !crate::quiet() {
                 eprintln!(
                     "shard {} from {} ({})",

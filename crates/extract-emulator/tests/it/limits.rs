@@ -97,3 +97,27 @@ async fn a_connection_that_never_sends_its_headers_is_closed() {
         String::from_utf8_lossy(&rest)
     );
 }
+
+#[tokio::test]
+async fn a_port_in_use_is_said_once_with_its_cause() {
+    let first = extract_emulator::Emulator::start(EmulatorConfig::default())
+        .await
+        .expect("starts");
+    let taken: std::net::SocketAddr = first
+        .base_url()
+        .trim_start_matches("http://")
+        .parse()
+        .expect("an address");
+    let refused = extract_emulator::Emulator::start(EmulatorConfig::default().with_bind(taken))
+        .await
+        .expect_err("the port is taken");
+    let cause = std::error::Error::source(&refused)
+        .expect("the operating system's error")
+        .to_string();
+    // The error says its own part; the cause is `source()`, so a chain shows it once.
+    assert_eq!(refused.to_string(), format!("cannot listen on {taken}"));
+    assert!(
+        !cause.is_empty() && !refused.to_string().contains(&cause),
+        "{cause}"
+    );
+}
