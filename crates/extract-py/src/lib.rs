@@ -27,7 +27,10 @@ mod store;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[pymodule]
+/// `gil_used`: a read walks a document's dicts and lists by borrowed reference, sound because
+/// no other thread runs Python code meanwhile; a free-threaded interpreter turns its GIL back on
+/// for this module.
+#[pymodule(gil_used = true)]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add_class::<document::Document>()?;

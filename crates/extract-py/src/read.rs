@@ -198,11 +198,26 @@ impl<'o, 'k, 'py> Reader<'o, 'k, 'py> {
         Error(format!("expected {expected}, found a {type_name}"))
     }
 
-    /// Gives this `int` to `visitor`: as an `i64`, else a `u64` (a larger one is refused).
+    /// Gives this `int` to `visitor`: as an `i64`, else a `u64` (a larger one, or one below
+    /// the `i64` range, is refused). An `int` past the `i64` range raises no exception on the
+    /// way: an exception is an object the cyclic garbage collector tracks, and making one may
+    /// run a collection (Python 3.9 to 3.11 collect on allocation), whose finalizers could
+    /// change the containers this read borrows from while the read goes on. Only a failure
+    /// that ends the read makes one.
+    #[allow(unsafe_code)]
     fn visit_int<'de, V: Visitor<'de>>(&self, visitor: V) -> Result<V::Value, Error> {
-        match self.object.extract::<i64>() {
-            Ok(n) => visitor.visit_i64(n),
-            Err(_) => visitor.visit_u64(self.object.extract()?),
+        let py = self.object.py();
+        let mut overflow: std::ffi::c_int = 0;
+        // SAFETY: the object is a live `int` (or a subclass: the callers checked), for which
+        // this reads the value without running Python code; `overflow` is a valid place.
+        let n =
+            unsafe { pyo3::ffi::PyLong_AsLongLongAndOverflow(self.object.as_ptr(), &mut overflow) };
+        match overflow {
+            0 if n == -1 && PyErr::occurred(py) => Err(PyErr::fetch(py).into()),
+            0 => visitor.visit_i64(n),
+            // Past `i64::MAX`: a `u64`, else an error, which ends the read.
+            1 => visitor.visit_u64(self.object.extract()?),
+            _ => Err(Error("an integer below the 64-bit range".into())),
         }
     }
 
@@ -286,28 +301,33 @@ fn dict_entry<'o, 'py>(
 /// Runs `f` on the UTF-8 text of `string`, borrowed from the `str` itself.
 ///
 /// `PyUnicode_AsUTF8AndSize` is in the stable ABI from Python 3.10 on, and exported with the
-/// same signature and meaning by every CPython since 3.3, so this 3.9 wheel calls it by name
-/// where the interpreter's symbols are what an extension links to (not Windows, whose 3.9
-/// `python3.dll` forwards only the 3.9 stable ABI). An ASCII `str` hands out its own bytes; any
-/// other is encoded once and the encoding kept by the `str` (what pyo3 does outside abi3).
-#[cfg(not(windows))]
+/// same signature and meaning by every CPython since 3.3, so the abi3 wheel for 3.9 calls it by
+/// name (`Py_LIMITED_API` below 3.10), where the interpreter's symbols are what an extension
+/// links to: not on Windows, whose 3.9 `python3.dll` forwards only the 3.9 stable ABI. A build
+/// for one interpreter (PyPy, free-threaded CPython) takes pyo3's declaration. An ASCII `str`
+/// hands out its own bytes; any other is encoded once and the encoding kept by the `str` (what
+/// pyo3 does outside abi3).
+#[cfg(any(Py_3_10, not(Py_LIMITED_API), not(windows)))]
 #[allow(unsafe_code)]
 fn with_str<T>(
     string: &Bound<'_, PyString>,
     f: impl FnOnce(&str) -> Result<T, Error>,
 ) -> Result<T, Error> {
+    #[cfg(all(Py_LIMITED_API, not(Py_3_10)))]
     unsafe extern "C" {
         fn PyUnicode_AsUTF8AndSize(
             unicode: *mut pyo3::ffi::PyObject,
             size: *mut pyo3::ffi::Py_ssize_t,
         ) -> *const std::ffi::c_char;
     }
+    #[cfg(any(Py_3_10, not(Py_LIMITED_API)))]
+    use pyo3::ffi::PyUnicode_AsUTF8AndSize;
     let mut size: pyo3::ffi::Py_ssize_t = 0;
     // SAFETY: `string` is a live `str` (held for this call, with the GIL); `size` is a valid
     // place to write to.
     let data = unsafe { PyUnicode_AsUTF8AndSize(string.as_ptr(), &mut size) };
     if data.is_null() {
-        // A lone surrogate, which UTF-8 cannot hold.
+        // A lone surrogate, which UTF-8 cannot hold (the error ends the read).
         return Err(PyErr::fetch(string.py()).into());
     }
     let size = usize::try_from(size).map_err(|_| Error("a str of negative size".into()))?;
@@ -322,7 +342,7 @@ fn with_str<T>(
 
 /// Runs `f` on the UTF-8 text of `string`: encoded into a `bytes`, which is borrowed (the 3.9
 /// stable ABI, all Windows links to, has no way to borrow a `str`'s UTF-8).
-#[cfg(windows)]
+#[cfg(all(Py_LIMITED_API, not(Py_3_10), windows))]
 fn with_str<T>(
     string: &Bound<'_, PyString>,
     f: impl FnOnce(&str) -> Result<T, Error>,

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 from conftest import FIXTURES
@@ -153,6 +154,43 @@ def test_a_lone_surrogate_is_refused_in_a_value_and_in_a_key() -> None:
     # Twice: the second read finds the UTF-8 each str kept from the first.
     assert Document.from_json(fine).to_markdown() == "# Straße 😀 ünïcode"
     assert Document.from_json(fine).to_markdown() == "# Straße 😀 ünïcode"
+
+
+def test_no_garbage_collection_runs_while_a_document_is_read() -> None:
+    # A read borrows the document's objects; a collection could run finalizers that change them
+    # under it. An int past the i64 range used to make an OverflowError mid-read (an exception
+    # is an object the collector tracks, and 3.9-3.11 collect when one is made).
+    from kensho_extract import _native
+
+    node = {"uid": "1", "type": "TITLE", "content": "Hi", "children": [], "big": 2**63, "bigger": [2**64 - 1] * 3}
+    document = {"content_tree": {"uid": "0", "type": "DOCUMENT", "content": None, "children": [node]}, "annotations": []}
+    reading = [False]
+    during: List[Any] = []
+
+    def collected(phase: str, info: Any) -> None:
+        if phase == "start" and reading[0]:
+            during.append(info)
+
+    threshold = gc.get_threshold()
+    gc.collect()
+    gc.callbacks.append(collected)
+    gc.set_threshold(1)
+    try:
+        for _ in range(5):
+            reading[0] = True
+            text = _native.kv_text(document)
+            reading[0] = False
+            assert text == "Hi"
+    finally:
+        reading[0] = False
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(collected)
+    assert during == []
+    # Past the 64-bit range either way: refused, and the read ends there.
+    for wrong in (2**64, -(2**63) - 1):
+        node["big"] = wrong
+        with pytest.raises(BadInputError):
+            Document.from_json(document)
 
 
 def test_subclasses_of_the_builtins_are_read() -> None:

@@ -23,8 +23,9 @@ _CELLS = frozenset({"TABLE_CELL", "FIGURE_EXTRACTED_TABLE_CELL"})
 _CELL_STRUCTURES = frozenset({"table_structure", "figure_extracted_table_structure"})
 _ROW_KEY_PARENT = "row_key_parent"
 
-# Bounds for hostile documents: nodes built (shared children are built once per parent, so
-# relations shaped as a lattice could otherwise multiply), nesting, and cells spans expand to.
+# Bounds for hostile documents, per table: nodes built (shared children are built once per
+# parent, so relations shaped as a lattice could otherwise multiply), nesting, and the cells
+# spans expand to.
 _MAX_NODES = 100_000
 _MAX_DEPTH = 200
 _MAX_CELLS = 1_000_000
@@ -84,6 +85,7 @@ class _Trees:
         table_of = {cell["uid"]: table for table, cells in self.cells.items() for cell in cells}
         trees = {}
         for table, cells in self.cells.items():
+            self.nodes = self.expanded = 0
             rows: DefaultDict[int, List[Annotation]] = defaultdict(list)
             for cell in cells:
                 annotation = self.annotation_of.get(cell["uid"])
@@ -122,7 +124,7 @@ class _Trees:
         if self.nodes > _MAX_NODES:
             raise BadInputError(
                 "not an Extract output document: its row_key_parent relations make more than "
-                f"{_MAX_NODES} row headers"
+                f"{_MAX_NODES} row headers in a table"
             )
         if uid in above or len(above) >= _MAX_DEPTH:
             raise BadInputError(
@@ -190,7 +192,8 @@ class _Trees:
             self.expanded += max(rows, 0) * max(cols, 0)
             if self.expanded > _MAX_CELLS:
                 raise BadInputError(
-                    f"not an Extract output document: its table spans cover more than {_MAX_CELLS} cells"
+                    "not an Extract output document: a table's spans cover more than "
+                    f"{_MAX_CELLS} cells"
                 )
             for r in range(rows):
                 for c in range(cols):
