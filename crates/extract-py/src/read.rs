@@ -224,26 +224,16 @@ impl<'o, 'k, 'py> Reader<'o, 'k, 'py> {
     /// Gives this `str` to `visitor` borrowed: a `String` field copies it once, an enum
     /// matches it without a copy.
     fn visit_text<'de, V: Visitor<'de>>(&self, visitor: V) -> Result<V::Value, Error> {
-        match as_a::<PyString>(&self.object) {
-            Some(string) => with_str(string, |text| visitor.visit_str(text)),
+        match as_a::<PyString>(self.object) {
+            Some(string) => with_str(&string, |text| visitor.visit_str(text)),
             None => Err(self.unsupported("a str")),
         }
     }
 }
 
-/// `object` as a `T`: the exact type by comparing type pointers, a subclass by the type's flags
-/// (a call into the interpreter under the stable ABI, so second).
-fn as_a<'a, 'py, T: PyTypeInfo>(object: &'a Bound<'py, PyAny>) -> Option<&'a Bound<'py, T>> {
-    object
-        .cast_exact::<T>()
-        .or_else(|_| object.cast::<T>())
-        .ok()
-}
-
-/// [`as_a`] for a borrowed object, borrowed for as long.
-fn borrowed_as_a<'o, 'py, T: PyTypeInfo>(
-    object: Borrowed<'o, 'py, PyAny>,
-) -> Option<Borrowed<'o, 'py, T>> {
+/// `object` as a `T`, borrowed for as long: the exact type by comparing type pointers, a
+/// subclass by the type's flags (a call into the interpreter under the stable ABI, so second).
+fn as_a<'o, 'py, T: PyTypeInfo>(object: Borrowed<'o, 'py, PyAny>) -> Option<Borrowed<'o, 'py, T>> {
     object
         .cast_exact::<T>()
         .or_else(|_| object.cast::<T>())
@@ -423,14 +413,13 @@ impl<'de> de::Deserializer<'de> for Reader<'_, '_, '_> {
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         self.enter()?;
         // Neither changes while read (no Python code runs), so their lengths hold.
-        let (len, get_item): (usize, GetItem) =
-            if let Some(list) = borrowed_as_a::<PyList>(self.object) {
-                (list.len(), pyo3::ffi::PyList_GetItem)
-            } else if let Ok(tuple) = self.object.cast::<PyTuple>() {
-                (tuple.len(), pyo3::ffi::PyTuple_GetItem)
-            } else {
-                return Err(self.unsupported("a list"));
-            };
+        let (len, get_item): (usize, GetItem) = if let Some(list) = as_a::<PyList>(self.object) {
+            (list.len(), pyo3::ffi::PyList_GetItem)
+        } else if let Ok(tuple) = self.object.cast::<PyTuple>() {
+            (tuple.len(), pyo3::ffi::PyTuple_GetItem)
+        } else {
+            return Err(self.unsupported("a list"));
+        };
         visitor.visit_seq(Items {
             reader: &self,
             len,
@@ -441,7 +430,7 @@ impl<'de> de::Deserializer<'de> for Reader<'_, '_, '_> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         self.enter()?;
-        let Some(dict) = borrowed_as_a::<PyDict>(self.object) else {
+        let Some(dict) = as_a::<PyDict>(self.object) else {
             return Err(self.unsupported("a dict"));
         };
         visitor.visit_map(Entries {
@@ -524,7 +513,7 @@ impl<'de> MapAccess<'de> for Entries<'_, '_, '_, '_> {
                 return Ok(None);
             };
             self.left = self.left.saturating_sub(1);
-            let Some(key) = borrowed_as_a::<PyString>(key) else {
+            let Some(key) = as_a::<PyString>(key) else {
                 return Err(Error("a dict key is not a str".into()));
             };
             let known = keys.known(key)?;

@@ -141,6 +141,43 @@ def test_what_json_cannot_hold_is_refused() -> None:
         Document.from_json({"content_tree": {"uid": "0", "type": "DOCUMENT", "content": None, "children": {1}}, "annotations": []})
 
 
+tree_document = st.fixed_dictionaries(
+    {
+        "content_tree": node,
+        "annotations": st.lists(
+            st.one_of(
+                annotation,
+                st.fixed_dictionaries(
+                    {
+                        "type": st.just("relation"),
+                        "data": st.fixed_dictionaries(
+                            {"relation_type": st.just("row_key_parent")},
+                            optional={"source_content_uid": st.text(max_size=2), "target_content_uid": st.text(max_size=2)},
+                        ),
+                    }
+                ),
+            ),
+            max_size=8,
+        ),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tree_document)
+def test_tables_with_row_header_trees_read_any_document_or_refuse_it(data: Any) -> None:
+    # Any cell places, flags and row_key_parent relations: trees, or BadInputError, never
+    # another exception, a hang or a RecursionError.
+    from kensho_extract.kenverters.output_to_tables import extract_pd_dfs_with_locs_and_table_structure_from_output
+
+    try:
+        tables = extract_pd_dfs_with_locs_and_table_structure_from_output(data, include_table_hierarchy_tree=True)
+    except BadInputError:
+        return
+    # (A table nested in a table has a grid but no tree: kenverters does not look inside tables.)
+    assert all(t.hierarchy_tree is None or t.hierarchy_tree.node_type == "TABLE" for t in tables)
+
+
 def test_a_lone_surrogate_is_refused_in_a_value_and_in_a_key() -> None:
     # UTF-8 cannot hold it, nor can JSON text once read; the interpreter is left clean.
     bad_value = {"content_tree": {"uid": "0", "type": "DOCUMENT", "content": "a\ud800b", "children": []}, "annotations": []}

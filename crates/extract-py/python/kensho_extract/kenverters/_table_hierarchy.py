@@ -16,10 +16,11 @@ from collections import defaultdict
 from typing import Any, DefaultDict, Dict, List, Optional, Set, Tuple
 
 from ..errors import BadInputError
+from .convert_output import _CELLS
 from .extract_output_models import TableDataFrameHierarchyModel
 
-_TABLES = frozenset({"TABLE", "TABLE_OF_CONTENTS", "FIGURE_EXTRACTED_TABLE"})
-_CELLS = frozenset({"TABLE_CELL", "FIGURE_EXTRACTED_TABLE_CELL"})
+# Nodes whose cells make a table (a table's own children are not searched for tables).
+TABLES = frozenset({"TABLE", "TABLE_OF_CONTENTS", "FIGURE_EXTRACTED_TABLE"})
 _CELL_STRUCTURES = frozenset({"table_structure", "figure_extracted_table_structure"})
 _ROW_KEY_PARENT = "row_key_parent"
 
@@ -39,9 +40,9 @@ def table_hierarchy_trees(
     """Every table's row-header tree by the table's uid."""
     try:
         return _Trees(document, duplicate_merged_cells_content_flag).build()
+    except BadInputError:
+        raise
     except (KeyError, TypeError, ValueError, IndexError) as error:
-        if isinstance(error, BadInputError):
-            raise
         raise BadInputError(
             f"not an Extract output document: a table's structure cannot be read ({error!r})"
         ) from None
@@ -214,7 +215,7 @@ def _table_cells(node: Dict[str, Any], out: Dict[str, List[Dict[str, Any]]], dep
     """Each table's cell nodes by the table's uid (a table's own children are not searched)."""
     if depth > _MAX_DEPTH:
         raise BadInputError(f"not an Extract output document: nested deeper than {_MAX_DEPTH}")
-    if node["type"] in _TABLES:
+    if node["type"] in TABLES:
         out[node["uid"]] = [child for child in node.get("children") or [] if child["type"] in _CELLS]
         return
     for child in node.get("children") or []:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from .. import _native
-from ._table_hierarchy import structure_pair, table_hierarchy_trees
+from ._table_hierarchy import TABLES, structure_pair, table_hierarchy_trees
 from .convert_output import _bare, _locations
 from .extract_output_models import Cell, Table, TableGridAndStructure
 
@@ -19,7 +19,6 @@ __all__ = [
     "convert_table_to_pd_df",
 ]
 
-_TABLES = ("TABLE", "TABLE_OF_CONTENTS", "FIGURE_EXTRACTED_TABLE")
 
 
 def build_table_grids(
@@ -102,7 +101,7 @@ def _table_locations(
 ) -> None:
     """Each table's locations by uid (``[None]`` for a table without), as kenverters maps them:
     a table's own children are not searched."""
-    if node["type"] in _TABLES:
+    if node["type"] in TABLES:
         found = _locations(node)
         places: List[Optional[Dict[str, Any]]] = [None] if found is None else [*found]
         out[node["uid"]] = places
