@@ -52,7 +52,7 @@ pub enum PlaceError {
     },
     /// The store's client cannot be made from the URL and the environment.
     #[error(
-        "{shown}: cannot use this store; set {variables} or the cloud's other standard variables"
+        "{shown}: cannot use this store ({reason}); set {variables} or the cloud's other standard variables"
     )]
     #[non_exhaustive]
     Store {
@@ -60,9 +60,9 @@ pub enum PlaceError {
         shown: String,
         /// The cloud's main variables.
         variables: &'static str,
-        /// What the store's builder refused.
-        #[source]
-        source: object_store::Error,
+        /// What the store's builder refused, credentials redacted (its own message may repeat
+        /// the URL whole, so it is kept as redacted text, not as the builder's error).
+        reason: String,
     },
     /// The prefix is not an object path (an empty or `.` segment, …).
     #[error("{shown}: not an object path ({reason})")]
@@ -113,10 +113,11 @@ impl Place {
             })?;
         let refused = |variables: &'static str| {
             let shown = shown.clone();
-            move |source| PlaceError::Store {
+            let url = &url;
+            move |e: object_store::Error| PlaceError::Store {
+                reason: redacted(&e.to_string(), text, &shown, url),
                 shown,
                 variables,
-                source,
             }
         };
         let mut paged = None;
@@ -166,6 +167,22 @@ impl Place {
             None => at,
         }))
     }
+}
+
+/// `message` with the URL `text` (parsed as `url`) shown redacted, and each of its secrets
+/// (user, password, query, fragment) wherever else it appears.
+fn redacted(message: &str, text: &str, shown: &str, url: &url::Url) -> String {
+    let mut message = message.replace(text, shown);
+    let secrets = [
+        Some(url.username()),
+        url.password(),
+        url.query(),
+        url.fragment(),
+    ];
+    for secret in secrets.into_iter().flatten().filter(|s| !s.is_empty()) {
+        message = message.replace(secret, "***");
+    }
+    message
 }
 
 /// Whether `text` starts like a URL (`scheme://`), not a path.
@@ -232,6 +249,26 @@ mod tests {
         }
         let ftp = Place::parse("ftp://user:hunter2@host/x").expect_err("refused");
         assert!(matches!(ftp, PlaceError::Unsupported { ref what, .. } if what == "scheme ftp"));
+    }
+
+    proptest::proptest! {
+        /// Any text, shaped like a URL with credentials or not: a place or a typed error,
+        /// never a panic, and no error shows the password or the query's values.
+        #[test]
+        fn any_text_is_a_place_or_an_error_without_its_secrets(
+            scheme in "(s3|gs|az|file|ftp|http|x\\+y|S3|)",
+            user in "[a-z%:@]{0,6}",
+            host in "[a-z0-9.\\[\\]:%-]{0,12}",
+            path in "[a-z0-9/.%?#=&~ -]{0,16}",
+            secret in "[0-9]{6}",
+        ) {
+            let text = format!("{scheme}://{user}:pw-{secret}@{host}/{path}?sig=tok-{secret}");
+            if let Err(refused) = Place::parse(&text) {
+                let shown = extract_api::Chain(&refused).to_string();
+                proptest::prop_assert!(!shown.contains(&format!("pw-{secret}")), "{}", shown);
+                proptest::prop_assert!(!shown.contains(&format!("tok-{secret}")), "{}", shown);
+            }
+        }
     }
 
     #[test]
