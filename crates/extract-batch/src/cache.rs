@@ -60,9 +60,9 @@ impl CacheScope {
     /// (none when it is the scheme's default) and path (no trailing `/`); a user, password,
     /// query or fragment is dropped, so credentials in the URL neither reach the disk nor
     /// change the key. The account is kept only as a SHA-256 digest.
-    pub fn new(api_url: &str, account: &str) -> Result<CacheScope, String> {
+    pub fn new(api_url: &str, account: &str) -> Result<CacheScope, CacheScopeError> {
         if account.is_empty() {
-            return Err("a cache scope needs an account".into());
+            return Err(CacheScopeError::NoAccount);
         }
         let mut hasher = Sha256::new();
         hasher.update(b"extract-batch cache account\n");
@@ -75,13 +75,15 @@ impl CacheScope {
 
     /// `api_url` as a scope names its service: `scheme://host[:port][/path]`, without user,
     /// password, query or fragment.
-    pub fn service_of(api_url: &str) -> Result<String, String> {
-        let url = url::Url::parse(api_url.trim())
-            .map_err(|e| format!("the API URL is not a URL ({e})"))?;
+    pub fn service_of(api_url: &str) -> Result<String, CacheScopeError> {
+        let url = url::Url::parse(api_url.trim()).map_err(|e| CacheScopeError::NotAUrl {
+            // url's messages name what is wrong, never the URL (which may hold credentials).
+            reason: e.to_string(),
+        })?;
         let host = url
             .host_str()
             .filter(|h| !h.is_empty())
-            .ok_or("the API URL has no host")?;
+            .ok_or(CacheScopeError::NoHost)?;
         let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
         let path = url.path().trim_end_matches('/');
         Ok(format!("{}://{host}{port}{path}", url.scheme()))
@@ -97,6 +99,36 @@ impl CacheScope {
         &self.account
     }
 }
+
+/// Why a [`CacheScope`] could not be made. No variant carries the URL: it may hold credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CacheScopeError {
+    /// The account is empty.
+    NoAccount,
+    /// The API URL does not parse.
+    #[non_exhaustive]
+    NotAUrl {
+        /// What the URL parser says is wrong.
+        reason: String,
+    },
+    /// The API URL names no host.
+    NoHost,
+}
+
+impl std::fmt::Display for CacheScopeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CacheScopeError::NoAccount => f.write_str("a cache scope needs an account"),
+            CacheScopeError::NotAUrl { reason } => {
+                write!(f, "the API URL is not a URL ({reason})")
+            }
+            CacheScopeError::NoHost => f.write_str("the API URL has no host"),
+        }
+    }
+}
+
+impl std::error::Error for CacheScopeError {}
 
 /// The folder of a service's entries: 32 hex digits of a digest of its URL.
 fn service_folder(service: &str) -> String {
@@ -508,8 +540,21 @@ mod tests {
             "the default port and the case of the host are no difference"
         );
         assert!(!dev().account().contains("0oaDEV"), "a digest, not the id");
-        assert!(CacheScope::new("not a url", "a").is_err());
-        assert!(CacheScope::new("http://127.0.0.1", "").is_err());
+        assert!(matches!(
+            CacheScope::new("not a url", "a"),
+            Err(CacheScopeError::NotAUrl { .. })
+        ));
+        assert_eq!(
+            CacheScope::new("http://127.0.0.1", ""),
+            Err(CacheScopeError::NoAccount)
+        );
+        assert_eq!(
+            CacheScope::new("unix:/run/extract.sock", "a"),
+            Err(CacheScopeError::NoHost)
+        );
+        // The password of a URL that does not parse is not in the message.
+        let bad = CacheScope::new("https://user:hunter2@[::1", "a").expect_err("bad");
+        assert!(!bad.to_string().contains("hunter2"), "{bad}");
     }
 
     #[test]

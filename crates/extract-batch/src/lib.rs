@@ -55,7 +55,7 @@ mod write;
 use extract_poll::{JobEvent, JobHandle, PollError, PollPolicy, Poller, PollingPolicy};
 
 pub use busy::{ForeignFile, InUse};
-pub use cache::{CacheScope, CacheStats, OutputCache, ServiceStats};
+pub use cache::{CacheScope, CacheScopeError, CacheStats, OutputCache, ServiceStats};
 #[cfg(feature = "clouds")]
 pub use clouds::PlaceError;
 pub use document_error::{CredentialsRefused, DocumentError};

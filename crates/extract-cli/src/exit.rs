@@ -183,6 +183,13 @@ fn hint_at(error: &(dyn std::error::Error + 'static)) -> Option<String> {
             return Some("move it away, or pass --overwrite to replace it".into());
         }
     }
+    if let Some(extract_convert::TokenizerError::NotBuilt { feature, .. }) =
+        error.downcast_ref::<extract_convert::TokenizerError>()
+    {
+        return Some(format!(
+            "use a build with it: cargo install --path crates/extract-cli --features {feature}"
+        ));
+    }
     if let Some(extract_review::ReviewError::NoRenderer) =
         error.downcast_ref::<extract_review::ReviewError>()
     {

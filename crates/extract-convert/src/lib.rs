@@ -44,5 +44,5 @@ pub use text::{to_markdown, to_markdown_by_page, to_text, to_text_by_page};
 pub use tokens::HuggingFace;
 #[cfg(feature = "tiktoken")]
 pub use tokens::Tiktoken;
-pub use tokens::{Estimate, Tokenizer};
+pub use tokens::{Estimate, Tokenizer, TokenizerError, tokenizer_named};
 pub use visual::{MAX_VISUAL_SIDE, VisualOptions, to_visual};

@@ -78,6 +78,104 @@ impl Tokenizer for Estimate {
     }
 }
 
+/// The tokenizer a text names, for programs that take the choice as text (a flag, a setting):
+/// `estimate`; `cl100k_base` or `o200k_base` (the `tiktoken` feature); or a path ending in
+/// `.json`, a Hugging Face `tokenizer.json` (the `hf-tokenizers` feature). It exists whatever
+/// the features, so a caller needs no `cfg` of its own: a name this build cannot serve is
+/// [`TokenizerError::NotBuilt`], which says the feature.
+///
+/// ```
+/// let tokenizer = extract_convert::tokenizer_named("estimate")?;
+/// assert_eq!(tokenizer.count("Revenue grew 4%."), 6);
+/// assert!(matches!(
+///     extract_convert::tokenizer_named("gpt2"),
+///     Err(extract_convert::TokenizerError::Unknown { .. })
+/// ));
+/// # Ok::<(), extract_convert::TokenizerError>(())
+/// ```
+pub fn tokenizer_named(name: &str) -> Result<Box<dyn Tokenizer>, TokenizerError> {
+    match name {
+        "estimate" => Ok(Box::new(Estimate)),
+        "cl100k_base" | "cl100k" | "o200k_base" | "o200k" => {
+            #[cfg(feature = "tiktoken")]
+            return Ok(Box::new(Tiktoken::named(name)?));
+            #[cfg(not(feature = "tiktoken"))]
+            Err(TokenizerError::NotBuilt {
+                name: name.to_string(),
+                feature: "tiktoken",
+            })
+        }
+        file if file.ends_with(".json") => {
+            #[cfg(feature = "hf-tokenizers")]
+            return Ok(Box::new(HuggingFace::from_file(std::path::Path::new(
+                file,
+            ))?));
+            #[cfg(not(feature = "hf-tokenizers"))]
+            Err(TokenizerError::NotBuilt {
+                name: name.to_string(),
+                feature: "hf-tokenizers",
+            })
+        }
+        other => Err(TokenizerError::Unknown {
+            name: other.to_string(),
+        }),
+    }
+}
+
+/// Why a tokenizer could not be had.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TokenizerError {
+    /// Not a tokenizer this crate knows: the names are `estimate`, `cl100k_base`, `o200k_base`,
+    /// and paths ending in `.json`.
+    #[non_exhaustive]
+    Unknown {
+        /// The name asked for.
+        name: String,
+    },
+    /// A tokenizer this crate has, behind a feature this build was made without.
+    #[non_exhaustive]
+    NotBuilt {
+        /// The name asked for.
+        name: String,
+        /// The crate feature that brings it (`tiktoken`, `hf-tokenizers`).
+        feature: &'static str,
+    },
+    /// The vocabulary or the `tokenizer.json` file could not be read; `source()` says why.
+    #[non_exhaustive]
+    Load {
+        /// The vocabulary's name or the file's path.
+        name: String,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl std::fmt::Display for TokenizerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenizerError::Unknown { name } => write!(
+                f,
+                "unknown tokenizer {name:?}: the names are estimate, cl100k_base, o200k_base and a tokenizer.json file"
+            ),
+            TokenizerError::NotBuilt { name, feature } => write!(
+                f,
+                "the tokenizer {name:?} needs the `{feature}` feature, which this build lacks"
+            ),
+            TokenizerError::Load { name, .. } => write!(f, "cannot load the tokenizer {name}"),
+        }
+    }
+}
+
+impl std::error::Error for TokenizerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TokenizerError::Load { source, .. } => Some(&**source),
+            _ => None,
+        }
+    }
+}
+
 /// Exact counts with an OpenAI vocabulary (`tiktoken` feature).
 #[cfg(feature = "tiktoken")]
 pub struct Tiktoken {
@@ -87,18 +185,22 @@ pub struct Tiktoken {
 
 #[cfg(feature = "tiktoken")]
 impl Tiktoken {
-    /// `cl100k_base` (GPT-4, GPT-3.5) or `o200k_base` (GPT-4o and later).
-    pub fn named(name: &str) -> Result<Tiktoken, String> {
+    /// `cl100k_base` (GPT-4, GPT-3.5) or `o200k_base` (GPT-4o and later); the `_base` may be
+    /// left out.
+    pub fn named(name: &str) -> Result<Tiktoken, TokenizerError> {
         let bpe = match name {
             "cl100k_base" | "cl100k" => tiktoken_rs::cl100k_base(),
             "o200k_base" | "o200k" => tiktoken_rs::o200k_base(),
             other => {
-                return Err(format!(
-                    "unknown vocabulary {other:?}: use cl100k_base or o200k_base"
-                ));
+                return Err(TokenizerError::Unknown {
+                    name: other.to_string(),
+                });
             }
         }
-        .map_err(|e| format!("cannot load the {name} vocabulary: {e}"))?;
+        .map_err(|e| TokenizerError::Load {
+            name: name.to_string(),
+            source: e.into(),
+        })?;
         Ok(Tiktoken {
             bpe,
             name: name.trim_end_matches("_base").to_string() + "_base",
@@ -136,10 +238,13 @@ pub struct HuggingFace {
 #[cfg(feature = "hf-tokenizers")]
 impl HuggingFace {
     /// Loads a `tokenizer.json` file.
-    pub fn from_file(path: &std::path::Path) -> Result<HuggingFace, String> {
-        let tokenizer = tokenizers::Tokenizer::from_file(path)
-            .map_err(|e| format!("cannot load the tokenizer {}: {e}", path.display()))?;
+    pub fn from_file(path: &std::path::Path) -> Result<HuggingFace, TokenizerError> {
         let name = path.display().to_string();
+        let tokenizer =
+            tokenizers::Tokenizer::from_file(path).map_err(|source| TokenizerError::Load {
+                name: name.clone(),
+                source,
+            })?;
         Ok(HuggingFace { tokenizer, name })
     }
 }

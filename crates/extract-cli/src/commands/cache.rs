@@ -81,7 +81,9 @@ pub fn scope(settings: &Settings) -> Result<(Settings, Result<CacheScope, String
                 .to_string()
         }),
     };
-    let scope = account.and_then(|account| CacheScope::new(&settings.api_url.value, &account));
+    let scope = account.and_then(|account| {
+        CacheScope::new(&settings.api_url.value, &account).map_err(|e| e.to_string())
+    });
     Ok((settings, scope))
 }
 

@@ -80,23 +80,7 @@ pub struct ChunkArgs {
 
 impl ChunkArgs {
     fn tokenizer(&self) -> Result<Box<dyn extract_convert::Tokenizer>, Failure> {
-        let name = self.tokenizer.as_str();
-        match name {
-            "estimate" => Ok(Box::new(extract_convert::Estimate)),
-            "cl100k_base" | "cl100k" | "o200k_base" | "o200k" => {
-                #[cfg(feature = "tiktoken")]
-                return Ok(Box::new(extract_convert::Tiktoken::named(name)?));
-                #[cfg(not(feature = "tiktoken"))]
-                Err(format!("--tokenizer {name} needs a build with the `tiktoken` feature: cargo install --path crates/extract-cli --features tiktoken").into())
-            }
-            file if file.ends_with(".json") => {
-                #[cfg(feature = "hf-tokenizers")]
-                return Ok(Box::new(extract_convert::HuggingFace::from_file(Path::new(file))?));
-                #[cfg(not(feature = "hf-tokenizers"))]
-                Err(format!("--tokenizer {file} needs a build with the `hf-tokenizers` feature: cargo install --path crates/extract-cli --features hf-tokenizers").into())
-            }
-            other => Err(format!("--tokenizer {other:?}: use estimate, cl100k_base, o200k_base or a tokenizer.json file").into()),
-        }
+        Ok(extract_convert::tokenizer_named(&self.tokenizer)?)
     }
 
     fn options(&self) -> extract_convert::ChunkOptions {

@@ -135,6 +135,17 @@ fn chunk_and_markdown_options_are_checked_before_anything_is_written() {
         "{}",
         text(&out.stderr)
     );
+    // A tokenizer of a feature this build lacks: the library says which feature, the CLI how
+    // to get a build with it.
+    let out = convert(&[input, "--to", "chunks", "--tokenizer", "my-model.json"]);
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("needs the `hf-tokenizers` feature")
+            && stderr.contains("cargo install --path crates/extract-cli --features hf-tokenizers")
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
 }
 
 /// `convert … | head`: the reader leaves early; the command ends quietly with status 0.

@@ -31,11 +31,15 @@ fn openai_vocabularies_count_exactly_and_hold_the_budget() {
     assert_eq!(cl100k.name(), "cl100k_base");
     let o200k = extract_convert::Tiktoken::named("o200k").expect("o200k");
     assert_eq!(o200k.name(), "o200k_base");
+    let unknown = extract_convert::Tiktoken::named("gpt2").expect_err("unknown");
     assert!(
-        extract_convert::Tiktoken::named("gpt2")
-            .expect_err("unknown")
-            .contains("cl100k_base")
+        matches!(&unknown, extract_convert::TokenizerError::Unknown { name, .. } if name == "gpt2"),
+        "{unknown:?}"
     );
+    assert!(unknown.to_string().contains("cl100k_base"), "{unknown}");
+    // The same names through the one entry point for names given as text.
+    let named = extract_convert::tokenizer_named("o200k_base").expect("o200k");
+    assert_eq!(named.name(), "o200k_base");
     for max_tokens in [16, 100, 512] {
         every_fixture_fits(&cl100k, max_tokens);
     }
@@ -62,7 +66,16 @@ fn a_tokenizer_json_counts_exactly_and_holds_the_budget() {
     assert_eq!(tokenizer.count("Revenue grew by 4%."), 6);
     every_fixture_fits(&tokenizer, 64);
     let missing = extract_convert::HuggingFace::from_file(&dir.join("absent.json"));
-    assert!(missing.expect_err("absent").contains("absent.json"));
+    let missing = missing.expect_err("absent");
+    assert!(
+        matches!(missing, extract_convert::TokenizerError::Load { .. }),
+        "{missing:?}"
+    );
+    assert!(missing.to_string().contains("absent.json"), "{missing}");
+    assert!(
+        std::error::Error::source(&missing).is_some(),
+        "the cause is kept"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
