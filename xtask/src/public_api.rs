@@ -56,8 +56,8 @@ pub fn run(root: &Path) -> Result {
     let listed = listed(&std::fs::read_to_string(root.join("docs/stability.md"))?)?;
     let mut wrong = Vec::new();
     for library in LIBRARIES {
-        let file = root
-            .join("target/doc")
+        let file = target_dir(root)
+            .join("doc")
             .join(format!("{}.json", library.replace('-', "_")));
         let shown = foreign_types(&serde_json::from_slice(&std::fs::read(&file)?)?);
         let allowed = listed.get(*library).cloned().unwrap_or_default();
@@ -82,6 +82,14 @@ pub fn run(root: &Path) -> Result {
         Ok(())
     } else {
         Err(wrong.join("\n").into())
+    }
+}
+
+/// Where cargo writes: `CARGO_TARGET_DIR` (relative to the workspace) when set, else `target/`.
+fn target_dir(root: &Path) -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
     }
 }
 
