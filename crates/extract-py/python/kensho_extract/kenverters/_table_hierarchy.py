@@ -159,7 +159,7 @@ class _Trees:
             node_text=texts.get(uid),
             node_type=kind,
             children=[self._frame(child, texts, headers) for child in children],
-            contents=pandas.DataFrame(grid),
+            contents=pandas.DataFrame(_padded(grid)),
         )
 
     def _column_headers(self, texts: Dict[str, str]) -> List[List[str]]:
@@ -240,3 +240,15 @@ def structure_pair(annotation: Annotation, name: str) -> Tuple[int, int]:
 
 def _row(annotation: Annotation) -> int:
     return structure_pair(annotation, "index")[0]
+
+
+def _padded(grid: List[List[str]]) -> List[List[Optional[str]]]:
+    """Rows of one length, the short ones ended with None: the frame pandas makes of rows of
+    different lengths (it fills them so today, and pandas 4 refuses them)."""
+    width = max((len(row) for row in grid), default=0)
+    rows: List[List[Optional[str]]] = []
+    for row in grid:
+        padded: List[Optional[str]] = list(row)
+        padded.extend([None] * (width - len(row)))
+        rows.append(padded)
+    return rows
