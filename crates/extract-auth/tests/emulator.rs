@@ -11,6 +11,20 @@ use extract_auth::{
 use extract_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use extract_keys::{KeySize, PrivateKey};
 
+/// A global subscriber that wants every event, set before any test here logs; each test calls
+/// this first. tracing caches, per log statement, whether any subscriber wants it. A statement
+/// first reached on one test's thread, with no subscriber there, while another test installs
+/// its capturing subscriber (`set_default`), could be cached as wanted by nobody, and the
+/// capturing test then saw no log at all: 3 runs in 30 at six test threads. With a subscriber
+/// that wants everything always present, no statement is cached as unwanted.
+fn every_event_is_wanted() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::subscriber::set_global_default(tracing_subscriber::registry())
+            .expect("the first global subscriber of this test binary");
+    });
+}
+
 fn key() -> &'static PrivateKey {
     static KEY: std::sync::OnceLock<PrivateKey> = std::sync::OnceLock::new();
     KEY.get_or_init(|| PrivateKey::generate(KeySize::Rsa2048).expect("key"))
@@ -55,6 +69,7 @@ async fn probe(emulator: &RunningEmulator, token: &Secret) -> u16 {
 
 #[tokio::test]
 async fn keypair_flow_gets_a_token_the_api_accepts_and_caches_it() {
+    every_event_is_wanted();
     let (emulator, client_id) = emulator().await;
     let source = CachedTokenSource::new(keypair(&emulator, &client_id, key()));
     let token = source.token().await.expect("token");
@@ -73,6 +88,7 @@ async fn keypair_flow_gets_a_token_the_api_accepts_and_caches_it() {
 
 #[tokio::test]
 async fn several_scopes_are_sent_space_joined() {
+    every_event_is_wanted();
     let (emulator, client_id) = emulator().await;
     let source =
         keypair(&emulator, &client_id, key()).with_scopes(["openid", "kensho:app:extract"]);
@@ -81,6 +97,7 @@ async fn several_scopes_are_sent_space_joined() {
 
 #[tokio::test]
 async fn refresh_token_flow_and_its_refusal() {
+    every_event_is_wanted();
     let (emulator, _) = emulator().await;
     emulator.add_refresh_token("rt-good").expect("adds");
     let good = RefreshTokenSource::new(client(), emulator.base_url(), Secret::new("rt-good"))
@@ -101,6 +118,7 @@ async fn refresh_token_flow_and_its_refusal() {
 
 #[tokio::test]
 async fn rejections_are_typed_errors_with_oauths_words() {
+    every_event_is_wanted();
     let (emulator, client_id) = emulator().await;
     let unknown = keypair(&emulator, "0oaNOBODY", key())
         .token()
@@ -134,6 +152,7 @@ async fn rejections_are_typed_errors_with_oauths_words() {
 
 #[tokio::test]
 async fn clock_skew_is_a_clear_error() {
+    every_event_is_wanted();
     // A server whose clock is two hours ahead: our assertions look expired to it.
     let (emulator, client_id) =
         emulator_with(EmulatorConfig::default().with_clock_ahead(Duration::from_secs(7200))).await;
@@ -149,6 +168,7 @@ async fn clock_skew_is_a_clear_error() {
 
 #[tokio::test]
 async fn server_errors_are_retried_by_the_cache() {
+    every_event_is_wanted();
     let (emulator, client_id) = emulator().await;
     emulator.set_faults("500=0.6,seed=11".parse().expect("spec"));
     let source = CachedTokenSource::new(keypair(&emulator, &client_id, key()));
@@ -164,6 +184,7 @@ async fn server_errors_are_retried_by_the_cache() {
 
 #[tokio::test]
 async fn plain_http_is_refused_off_loopback() {
+    every_event_is_wanted();
     let assertion = ClientAssertion::new(key(), "c", "http://kensho.example/token");
     let error = KeypairSource::new(client(), "http://kensho.example/token", assertion)
         .expect_err("refused");
@@ -175,6 +196,7 @@ async fn plain_http_is_refused_off_loopback() {
 
 #[tokio::test]
 async fn a_dead_endpoint_is_a_connection_error_naming_no_secret() {
+    every_event_is_wanted();
     // A port that was just free: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("binds")
@@ -214,6 +236,7 @@ impl std::io::Write for Captured {
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_secret_appears_in_errors_debug_or_logs() {
+    every_event_is_wanted();
     let logs = Captured::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
