@@ -73,6 +73,9 @@ enum Command {
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> ExitCode {
+    if let Some(status) = public_api::rustdoc_wrapper() {
+        return status;
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Release { version, dry_run } => release::run(&workspace_root(), &version, dry_run),

@@ -6,6 +6,12 @@
 //! from rustdoc's JSON output and fails when it shows a crate the list does not name, or the
 //! list names one it no longer shows. rustdoc's JSON is unstable, so it is asked for with
 //! `RUSTC_BOOTSTRAP=1` on the one toolchain CI uses, and read as untyped JSON.
+//!
+//! `RUSTC_BOOTSTRAP=1` reaches rustdoc alone: this binary stands in as cargo's `RUSTDOC` and
+//! adds it (see [`rustdoc_wrapper`]). In cargo's own environment it would reach every build
+//! script too, and proc-macro2's, anyhow's and thiserror's watch it: each would run again and
+//! every crate after them be checked again, here and once more by the next cargo command
+//! without it (this step took 126 s that way after clippy, and the next `cargo check` 79 s).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
@@ -37,18 +43,27 @@ const BEGIN: &str = "<!-- public-api: begin -->";
 const END: &str = "<!-- public-api: end -->";
 
 pub fn run(root: &Path) -> Result {
+    let rustdoc = std::env::var_os("RUSTDOC").unwrap_or_else(|| "rustdoc".into());
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
         .current_dir(root)
-        .env("RUSTC_BOOTSTRAP", "1")
+        .env("RUSTDOC", std::env::current_exe()?)
+        .env(RUSTDOC_WRAPPED, rustdoc)
         .env(
             "RUSTDOCFLAGS",
             "-Z unstable-options --output-format json -A warnings",
         )
-        .args(["doc", "--quiet", "--no-deps"]);
-    for library in LIBRARIES {
-        command.args(["-p", library]);
-    }
+        // The whole workspace's libraries and examples, as `cargo clippy --workspace
+        // --all-targets` (CI's step before this one) resolves features: every dependency is
+        // then already checked, and rustdoc runs on this workspace's crates alone.
+        .args([
+            "doc",
+            "--quiet",
+            "--no-deps",
+            "--workspace",
+            "--lib",
+            "--examples",
+        ]);
     let status = command.status()?;
     if !status.success() {
         return Err("cargo doc (JSON output) failed".into());
@@ -83,6 +98,27 @@ pub fn run(root: &Path) -> Result {
     } else {
         Err(wrong.join("\n").into())
     }
+}
+
+/// Set by [`run`] for the rustdoc this binary stands in for (`RUSTDOC`).
+const RUSTDOC_WRAPPED: &str = "XTASK_RUSTDOC_WRAPPED";
+
+/// When this binary runs as cargo's `RUSTDOC` (from [`run`]): the real rustdoc's exit status,
+/// having run it with this process's arguments and `RUSTC_BOOTSTRAP=1`. `None` otherwise.
+pub fn rustdoc_wrapper() -> Option<std::process::ExitCode> {
+    let rustdoc = std::env::var_os(RUSTDOC_WRAPPED)?;
+    let status = Command::new(rustdoc)
+        .args(std::env::args_os().skip(1))
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env_remove(RUSTDOC_WRAPPED)
+        .status();
+    Some(match status {
+        Ok(status) => std::process::ExitCode::from(status.code().map_or(1, |c| c as u8)),
+        Err(e) => {
+            eprintln!("error: cannot run rustdoc: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    })
 }
 
 /// Where cargo writes: `CARGO_TARGET_DIR` (relative to the workspace) when set, else `target/`.
