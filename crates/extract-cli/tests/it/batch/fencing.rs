@@ -43,15 +43,7 @@ async fn pause_past_the_lease(fenced: bool) -> Option<Outcome> {
     // Jobs take 2 s: when A is paused, some of its jobs are in flight.
     let setup =
         setup_with(EmulatorConfig::default().with_job_duration(Duration::from_secs(2))).await;
-    moto.create_bucket("corpus").await;
-    for i in 0..DOCUMENTS {
-        let pdf = extract_emulator::sample_pdf(&[extract_emulator::SamplePage {
-            heading: format!("Filing {i}"),
-            paragraphs: vec![format!("Paragraph of filing {i}.")],
-        }]);
-        moto.put("corpus", &format!("in/filing-{i:02}.pdf"), pdf)
-            .await;
-    }
+    moto.bucket_of_filings("corpus", "in/", DOCUMENTS).await;
     let mut vars = keypair_vars(&setup);
     vars.extend(moto.vars());
     let cache = tempfile::tempdir().expect("tempdir");

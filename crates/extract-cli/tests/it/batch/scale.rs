@@ -19,15 +19,7 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
     // Jobs take 3 s: after a wave of submissions, nothing is being submitted for that long.
     let setup =
         setup_with(EmulatorConfig::default().with_job_duration(Duration::from_secs(3))).await;
-    moto.create_bucket("corpus").await;
-    for i in 0..DOCUMENTS {
-        let pdf = extract_emulator::sample_pdf(&[extract_emulator::SamplePage {
-            heading: format!("Filing {i}"),
-            paragraphs: vec![format!("Paragraph of filing {i}.")],
-        }]);
-        moto.put("corpus", &format!("in/filing-{i:02}.pdf"), pdf)
-            .await;
-    }
+    moto.bucket_of_filings("corpus", "in/", DOCUMENTS).await;
     // Not a PDF: not an input.
     moto.put("corpus", "in/notes.txt", b"notes".to_vec()).await;
     let mut vars = keypair_vars(&setup);
@@ -47,8 +39,10 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
                 "5",
                 "--events",
                 "jsonl",
+                // Long enough for a renewal to get through a loaded moto (with 3 s, one
+                // late renewal stopped a worker once in CI), short enough to wait out.
                 "--lease",
-                "3",
+                "8",
             ],
             &vars,
             cache.path(),
@@ -129,7 +123,7 @@ async fn three_shards_from_s3_to_s3_with_one_killed_and_restarted() {
         .await;
     assert!(!left.is_empty(), "segments were written before the kill");
 
-    // Its lease outlives it by up to a term (3 s here): a replacement started at once is
+    // Its lease outlives it by up to a term (8 s here): a replacement started at once is
     // refused, or waits with --wait-lock.
     let refused = shard(1).output().expect("runs");
     assert!(!refused.status.success());

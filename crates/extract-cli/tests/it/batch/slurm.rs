@@ -146,26 +146,20 @@ async fn an_array_job_with_a_task_killed_and_requeued_extracts_every_document_on
     // Jobs take 3 s: after a wave of submissions, nothing is being submitted for that long.
     let setup =
         setup_with(EmulatorConfig::default().with_job_duration(Duration::from_secs(3))).await;
-    moto.create_bucket("corpus").await;
-    for i in 0..DOCUMENTS {
-        let pdf = extract_emulator::sample_pdf(&[extract_emulator::SamplePage {
-            heading: format!("Filing {i}"),
-            paragraphs: vec![format!("Paragraph of filing {i}.")],
-        }]);
-        moto.put("corpus", &format!("in/filing-{i:02}.pdf"), pdf)
-            .await;
-    }
+    moto.bucket_of_filings("corpus", "in/", DOCUMENTS).await;
     let mut vars = keypair_vars(&setup);
     vars.extend(moto.vars());
     let cache = tempfile::tempdir().expect("tempdir");
 
-    // The job script: the command as a user writes it, and a line of its exit code.
+    // The job script: the command as a user writes it, and a line of its exit code. An 8 s
+    // lease: with 3 s, the rerun's lease once lapsed in CI before a renewal got through a
+    // loaded moto (the worker stopped, exit 5, as it should).
     let results = cluster.path().join("results");
     let job = cluster.path().join("extract.sh");
     std::fs::write(
         &job,
         format!(
-            "#!/bin/sh\n\"{}\" run s3://corpus/in --out-dir s3://corpus/out --shard auto --wait-lock --lease 3 --concurrency 5 --events jsonl\ncode=$?\necho \"task $SLURM_ARRAY_TASK_ID restart ${{SLURM_RESTART_COUNT:-0}} exit $code\" >> \"{}\"\nexit $code\n",
+            "#!/bin/sh\n\"{}\" run s3://corpus/in --out-dir s3://corpus/out --shard auto --wait-lock --lease 8 --concurrency 5 --events jsonl\ncode=$?\necho \"task $SLURM_ARRAY_TASK_ID restart ${{SLURM_RESTART_COUNT:-0}} exit $code\" >> \"{}\"\nexit $code\n",
             env!("CARGO_BIN_EXE_kensho-extract"),
             results.display()
         ),

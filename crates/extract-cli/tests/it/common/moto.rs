@@ -84,6 +84,20 @@ impl Moto {
         assert!(status.is_success(), "{status}");
     }
 
+    /// A new bucket `bucket` holding `count` one-page PDFs, `{prefix}filing-00.pdf` onwards,
+    /// each headed "Filing N": the corpus the batch tests shard.
+    pub async fn bucket_of_filings(&self, bucket: &str, prefix: &str, count: usize) {
+        self.create_bucket(bucket).await;
+        for i in 0..count {
+            let pdf = extract_emulator::sample_pdf(&[extract_emulator::SamplePage {
+                heading: format!("Filing {i}"),
+                paragraphs: vec![format!("Paragraph of filing {i}.")],
+            }]);
+            self.put(bucket, &format!("{prefix}filing-{i:02}.pdf"), pdf)
+                .await;
+        }
+    }
+
     /// The bucket, as the CLI reaches it.
     pub fn store(&self, bucket: &str) -> object_store::aws::AmazonS3 {
         let _ = rustls::crypto::ring::default_provider().install_default();
