@@ -348,7 +348,7 @@ pub(crate) fn watch(
 
 /// Builds `kensho-extract` in release mode and returns its path.
 pub(crate) fn release_binary(root: &Path) -> Result<String> {
-    let status = Command::new(env!("CARGO"))
+    let status = crate::cargo()
         .args(["build", "--release", "--quiet", "-p", "extract-cli"])
         .current_dir(root)
         .status()?;

@@ -45,7 +45,7 @@ pub fn run(root: &Path, binary: Option<PathBuf>, out: Option<PathBuf>) -> Result
 }
 
 fn release_binary(root: &Path, target: &Path) -> Result<PathBuf> {
-    let status = Command::new(env!("CARGO"))
+    let status = crate::cargo()
         .args([
             "build",
             "--release",

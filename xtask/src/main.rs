@@ -11,6 +11,7 @@ mod bigpdf;
 mod codegen;
 mod dist;
 mod image;
+mod lint;
 mod msrv;
 mod public_api;
 mod release;
@@ -61,8 +62,9 @@ enum Command {
     },
     /// Check that every crate's `rust-version` is the toolchain CI builds with.
     Msrv,
-    /// Check that each library's public API shows only the other crates `docs/stability.md` lists.
-    PublicApi,
+    /// Build the tests with clippy as the compiler (warnings denied), then check that each
+    /// library's public API shows only the other crates `docs/stability.md` lists.
+    Lint,
     /// Run a benchmark against its baseline in the same run and print the ratio.
     Bench {
         #[command(subcommand)]
@@ -73,9 +75,6 @@ enum Command {
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> ExitCode {
-    if let Some(status) = public_api::rustdoc_wrapper() {
-        return status;
-    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Release { version, dry_run } => release::run(&workspace_root(), &version, dry_run),
@@ -83,7 +82,7 @@ fn main() -> ExitCode {
         Command::Dist { binary } => dist::run(&workspace_root(), binary),
         Command::Image { binary, out } => image::run(&workspace_root(), binary, out),
         Command::Msrv => msrv::run(&workspace_root()),
-        Command::PublicApi => public_api::run(&workspace_root()),
+        Command::Lint => lint::run(&workspace_root()),
         Command::Bench { which } => bench::run(&workspace_root(), which),
     };
     match result {
@@ -93,6 +92,30 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A cargo command without the variables `cargo run` gave this process about the xtask package
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...). Build scripts that watch one of them (ring's
+/// watches `CARGO_MANIFEST_DIR`) would see other values than in a build run from a shell: they
+/// would run again, and every crate after them be compiled again, here and in the next build.
+fn cargo() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO"));
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+            ]
+            .contains(&name.as_ref())
+        {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
 }
 
 fn workspace_root() -> PathBuf {

@@ -17,7 +17,7 @@ pub fn run(root: &Path) -> Result {
     let rustc = String::from_utf8(rustc.stdout)?;
     let toolchain = minor_version(rustc.split_whitespace().nth(1).unwrap_or_default())
         .ok_or_else(|| format!("cannot read the toolchain version from {rustc:?}"))?;
-    let metadata = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let metadata = crate::cargo()
         .args(["metadata", "--no-deps", "--format-version", "1"])
         .current_dir(root)
         .output()?;

@@ -1,4 +1,5 @@
-//! `cargo xtask public-api`: which other crates' types each library's public API shows.
+//! The public-API check of `cargo xtask lint`: which other crates' types each library's public
+//! API shows.
 //!
 //! A type of another crate in one of our signatures makes that crate's breaking release a
 //! breaking release of ours. `docs/stability.md` lists, per library, the crates whose types it
@@ -7,13 +8,15 @@
 //! list names one it no longer shows. rustdoc's JSON is unstable, so it is asked for with
 //! `RUSTC_BOOTSTRAP=1` on the one toolchain CI uses, and read as untyped JSON.
 //!
-//! `RUSTC_BOOTSTRAP=1` reaches rustdoc alone: this binary stands in as cargo's `RUSTDOC` and
-//! adds it (see [`rustdoc_wrapper`]). In cargo's own environment it would reach every build
-//! script too, and proc-macro2's, anyhow's and thiserror's watch it: each would run again and
-//! every crate after them be checked again, here and once more by the next cargo command
-//! without it (this step took 126 s that way after clippy, and the next `cargo check` 79 s).
+//! rustdoc documents each library with the arguments the lint build compiled it with
+//! (`scripts/clippy-rustc` keeps them), so it reads the metadata of the dependencies that build
+//! made. `cargo doc` would check every dependency once more, in check mode, for nothing.
+//! `RUSTC_BOOTSTRAP=1` reaches rustdoc alone: in cargo's environment it would also reach
+//! proc-macro2's, anyhow's and thiserror's build scripts, which watch it, and every crate after
+//! them would be compiled again.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
@@ -42,38 +45,21 @@ const STANDARD: &[&str] = &["std", "core", "alloc"];
 const BEGIN: &str = "<!-- public-api: begin -->";
 const END: &str = "<!-- public-api: end -->";
 
-pub fn run(root: &Path) -> Result {
-    let rustdoc = std::env::var_os("RUSTDOC").unwrap_or_else(|| "rustdoc".into());
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command
-        .current_dir(root)
-        .env("RUSTDOC", std::env::current_exe()?)
-        .env(RUSTDOC_WRAPPED, rustdoc)
-        .env(
-            "RUSTDOCFLAGS",
-            "-Z unstable-options --output-format json -A warnings",
-        )
-        // The whole workspace's libraries and examples, as `cargo clippy --workspace
-        // --all-targets` (CI's step before this one) resolves features: every dependency is
-        // then already checked, and rustdoc runs on this workspace's crates alone.
-        .args([
-            "doc",
-            "--quiet",
-            "--no-deps",
-            "--workspace",
-            "--lib",
-            "--examples",
-        ]);
-    let status = command.status()?;
-    if !status.success() {
-        return Err("cargo doc (JSON output) failed".into());
+/// Documents each library as the lint build compiled it (`profile_dir`: `target/debug`), then
+/// compares the foreign crates each one's API shows with `docs/stability.md`.
+pub fn run(root: &Path, profile_dir: &Path) -> Result {
+    let out = profile_dir.join("public-api");
+    let records = profile_dir.join("rustc-args");
+    let documented = crate::lint::in_parallel(LIBRARIES, |library| {
+        document(root, &records, &out, &library.replace('-', "_")).map_err(|e| e.to_string())
+    });
+    for (library, result) in LIBRARIES.iter().zip(documented) {
+        result.map_err(|e| format!("{library}: {e}"))?;
     }
     let listed = listed(&std::fs::read_to_string(root.join("docs/stability.md"))?)?;
     let mut wrong = Vec::new();
     for library in LIBRARIES {
-        let file = target_dir(root)
-            .join("doc")
-            .join(format!("{}.json", library.replace('-', "_")));
+        let file = out.join(format!("{}.json", library.replace('-', "_")));
         let shown = foreign_types(&serde_json::from_slice(&std::fs::read(&file)?)?);
         let allowed = listed.get(*library).cloned().unwrap_or_default();
         for (krate, examples) in &shown {
@@ -100,33 +86,132 @@ pub fn run(root: &Path) -> Result {
     }
 }
 
-/// Set by [`run`] for the rustdoc this binary stands in for (`RUSTDOC`).
-const RUSTDOC_WRAPPED: &str = "XTASK_RUSTDOC_WRAPPED";
-
-/// When this binary runs as cargo's `RUSTDOC` (from [`run`]): the real rustdoc's exit status,
-/// having run it with this process's arguments and `RUSTC_BOOTSTRAP=1`. `None` otherwise.
-pub fn rustdoc_wrapper() -> Option<std::process::ExitCode> {
-    let rustdoc = std::env::var_os(RUSTDOC_WRAPPED)?;
-    let status = Command::new(rustdoc)
-        .args(std::env::args_os().skip(1))
-        .env("RUSTC_BOOTSTRAP", "1")
-        .env_remove(RUSTDOC_WRAPPED)
-        .status();
-    Some(match status {
-        Ok(status) => std::process::ExitCode::from(status.code().map_or(1, |c| c as u8)),
-        Err(e) => {
-            eprintln!("error: cannot run rustdoc: {e}");
-            std::process::ExitCode::FAILURE
+/// rustdoc's JSON for one library (`crate_name`, as rustc spells it) in `out`, from the
+/// arguments and cargo variables `scripts/clippy-rustc` recorded when the lint build compiled it.
+fn document(root: &Path, records: &Path, out: &Path, crate_name: &str) -> Result {
+    let read = |extension: &str| -> Result<Vec<OsString>> {
+        let file = records.join(format!("{crate_name}.{extension}"));
+        let bytes = std::fs::read(&file).map_err(|e| {
+            format!(
+                "no record of its compilation ({}: {e}); `cargo xtask lint` makes it",
+                file.display()
+            )
+        })?;
+        Ok(split_nul(&bytes))
+    };
+    let arguments = rustdoc_arguments(&read("args")?);
+    let variables = read("env")?;
+    let mut command = Command::new(std::env::var_os("RUSTDOC").unwrap_or_else(|| "rustdoc".into()));
+    // The crate's own cargo variables (its `env!`s), none of this process's.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("CARGO_") {
+            command.env_remove(name);
         }
-    })
+    }
+    for variable in &variables {
+        let variable = variable.to_string_lossy();
+        if let Some((name, value)) = variable.split_once('=') {
+            command.env(name, value);
+        }
+    }
+    let status = command
+        .current_dir(root)
+        .args(arguments)
+        .args([
+            "-Z",
+            "unstable-options",
+            "--output-format",
+            "json",
+            "-A",
+            "warnings",
+        ])
+        .arg("-o")
+        .arg(out)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("rustdoc failed ({status})").into())
+    }
 }
 
-/// Where cargo writes: `CARGO_TARGET_DIR` (relative to the workspace) when set, else `target/`.
-fn target_dir(root: &Path) -> std::path::PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => root.join(dir),
-        _ => root.join("target"),
+fn split_nul(bytes: &[u8]) -> Vec<OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    bytes
+        .split(|b| *b == 0)
+        .filter(|part| !part.is_empty())
+        .map(|part| std::ffi::OsStr::from_bytes(part).to_os_string())
+        .collect()
+}
+
+/// rustc's arguments for a library (as cargo gave them, after the rustc path) turned into
+/// rustdoc's: the crate, its source, edition, cfgs and dependencies. Code generation, output,
+/// diagnostics and lint settings are the compiler's business and are left out.
+fn rustdoc_arguments(rustc: &[OsString]) -> Vec<OsString> {
+    /// Flags whose value is the next argument.
+    const WITH_VALUE: &[&str] = &[
+        "--crate-name",
+        "--crate-type",
+        "--cfg",
+        "--check-cfg",
+        "-L",
+        "--extern",
+        "--target",
+        "--edition",
+        "-C",
+        "--codegen",
+        "--out-dir",
+        "-o",
+        "--emit",
+        "--error-format",
+        "--json",
+        "--cap-lints",
+        "-W",
+        "-A",
+        "-D",
+        "-F",
+        "--warn",
+        "--allow",
+        "--deny",
+        "--forbid",
+        "--force-warn",
+        "-Z",
+        "--diagnostic-width",
+        "--remap-path-prefix",
+    ];
+    /// Of those, the ones rustdoc is given too.
+    const KEPT: &[&str] = &[
+        "--crate-name",
+        "--crate-type",
+        "--cfg",
+        "--check-cfg",
+        "-L",
+        "--extern",
+        "--target",
+        "--edition",
+    ];
+    let mut kept = Vec::new();
+    // The first argument is the rustc cargo found; the wrapper passes it on.
+    let mut arguments = rustc.iter().skip(1);
+    while let Some(argument) = arguments.next() {
+        let text = argument.to_string_lossy();
+        if let Some((flag, _)) = text.split_once('=').filter(|(f, _)| f.starts_with("--")) {
+            if KEPT.contains(&flag) {
+                kept.push(argument.clone());
+            }
+        } else if WITH_VALUE.contains(&text.as_ref()) {
+            let value = arguments.next();
+            if KEPT.contains(&text.as_ref()) {
+                kept.push(argument.clone());
+                kept.extend(value.cloned());
+            }
+        } else if !text.starts_with('-') {
+            // The crate's source file.
+            kept.push(argument.clone());
+        }
     }
+    kept
 }
 
 /// The table in `docs/stability.md`: `| `extract-api` | `bytes` 1, `reqwest` 0.13 |` gives
@@ -306,6 +391,74 @@ mod tests {
         );
         assert!(table["extract-fs"].is_empty());
         assert!(listed("no table").is_err());
+    }
+
+    #[test]
+    fn rustdoc_gets_the_crate_its_cfgs_and_dependencies_not_codegen_or_lints() {
+        let rustc: Vec<OsString> = [
+            "/toolchain/bin/rustc",
+            "--crate-name",
+            "extract_api",
+            "--edition=2024",
+            "crates/extract-api/src/lib.rs",
+            "--error-format=json",
+            "--json=diagnostic-rendered-ansi,artifacts,future-incompat",
+            "--crate-type",
+            "lib",
+            "--emit=dep-info,metadata,link",
+            "-C",
+            "embed-bitcode=no",
+            "--cfg",
+            "feature=\"default\"",
+            "--check-cfg",
+            "cfg(feature, values(\"default\", \"mock\"))",
+            "--out-dir",
+            "/t/debug/deps",
+            "-L",
+            "dependency=/t/debug/deps",
+            "--extern",
+            "bytes=/t/debug/deps/libbytes-1.rmeta",
+            "-W",
+            "clippy::unwrap_used",
+            "--cap-lints",
+            "warn",
+            "-D",
+            "warnings",
+        ]
+        .map(OsString::from)
+        .to_vec();
+        let kept: Vec<String> = rustdoc_arguments(&rustc)
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                "--crate-name",
+                "extract_api",
+                "--edition=2024",
+                "crates/extract-api/src/lib.rs",
+                "--crate-type",
+                "lib",
+                "--cfg",
+                "feature=\"default\"",
+                "--check-cfg",
+                "cfg(feature, values(\"default\", \"mock\"))",
+                "-L",
+                "dependency=/t/debug/deps",
+                "--extern",
+                "bytes=/t/debug/deps/libbytes-1.rmeta",
+            ]
+        );
+    }
+
+    #[test]
+    fn records_split_on_nul() {
+        assert_eq!(
+            split_nul(b"a=1\0b=two words\0"),
+            [OsString::from("a=1"), OsString::from("b=two words")]
+        );
+        assert!(split_nul(b"").is_empty());
     }
 
     #[test]

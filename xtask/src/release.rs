@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use toml_edit::{DocumentMut, Item, value};
 
@@ -71,10 +70,7 @@ pub fn run(root: &Path, version: &str, dry_run: bool) -> Result {
     for edit in &edits {
         std::fs::write(&edit.path, &edit.contents)?;
     }
-    let status = Command::new(env!("CARGO"))
-        .args(&package)
-        .current_dir(root)
-        .status()?;
+    let status = crate::cargo().args(&package).current_dir(root).status()?;
     if !status.success() {
         return Err(
             "cargo package failed; the version bump is written, fix and rerun `cargo package`"
@@ -228,7 +224,7 @@ fn member_manifests(root: &Path) -> Result<Vec<PathBuf>> {
 
 /// The workspace's publishable packages, each after the workspace packages it depends on.
 fn publishable_in_dependency_order(root: &Path) -> Result<Vec<String>> {
-    let output = Command::new(env!("CARGO"))
+    let output = crate::cargo()
         .args(["metadata", "--no-deps", "--format-version", "1"])
         .current_dir(root)
         .output()?;
