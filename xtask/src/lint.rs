@@ -21,15 +21,9 @@ const WRAPPER: &str = "scripts/clippy-rustc";
 
 pub fn run(root: &Path) -> Result {
     let wrapper = root.join(WRAPPER);
-    let mut build = crate::cargo();
-    build
-        .current_dir(root)
-        .args(["test", "--workspace", "--all-targets", "--no-run"]);
-    match std::env::var_os("RUSTC_WORKSPACE_WRAPPER") {
-        None => {
-            build.env("RUSTC_WORKSPACE_WRAPPER", &wrapper);
-        }
-        Some(set) if Path::new(&set) == wrapper => {}
+    let wrapped = match std::env::var_os("RUSTC_WORKSPACE_WRAPPER") {
+        None => false,
+        Some(set) if Path::new(&set) == wrapper => true,
         Some(set) => {
             return Err(format!(
                 "RUSTC_WORKSPACE_WRAPPER is {}, but the lint build compiles with {}: unset it",
@@ -38,9 +32,24 @@ pub fn run(root: &Path) -> Result {
             )
             .into());
         }
-    }
-    if !build.status()?.success() {
-        return Err("the lint build failed: clippy's or the compiler's findings are above".into());
+    };
+    // Every target, as `cargo clippy --all-targets` lints them (benches, and examples as
+    // tests); then what `cargo test --workspace` builds besides (its examples, built as
+    // examples), so that the test run that follows compiles nothing.
+    for targets in [&["--all-targets"][..], &[]] {
+        let mut build = crate::cargo();
+        build
+            .current_dir(root)
+            .args(["test", "--workspace", "--no-run"])
+            .args(targets);
+        if !wrapped {
+            build.env("RUSTC_WORKSPACE_WRAPPER", &wrapper);
+        }
+        if !build.status()?.success() {
+            return Err(
+                "the lint build failed: clippy's or the compiler's findings are above".into(),
+            );
+        }
     }
     crate::public_api::run(root, &target_dir(root).join("debug"))
 }
