@@ -237,7 +237,7 @@ fn slurm(vars: &Vars) -> Option<Result<ScheduledShard, SchedulerError>> {
             && spanned != given
         {
             return Err(disagree(format!(
-                "SLURM_ARRAY_TASK_COUNT is {given} but {min}..{} by {step} holds {spanned} tasks (an array with gaps, such as --array=1,3,7, cannot be sharded: use a range)",
+                "SLURM_ARRAY_TASK_COUNT is {given} but {min}..{} by {step} holds {spanned} tasks (an array with gaps, such as 1,3,7, cannot be sharded: use a range of task ids)",
                 max.unwrap_or(min)
             )));
         }
@@ -374,7 +374,7 @@ mod tests {
                 ..
             }
         ));
-        assert!(gaps.to_string().contains("--array=1,3,7"), "{gaps}");
+        assert!(gaps.to_string().contains("such as 1,3,7"), "{gaps}");
         let outside = from(&[
             ("SLURM_ARRAY_TASK_ID", "9"),
             ("SLURM_ARRAY_TASK_MIN", "0"),
