@@ -91,6 +91,99 @@ pub fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync)
 mod tests {
     use super::*;
 
+    /// Runs the wrapper as cargo would, with a stand-in clippy-driver that writes down its
+    /// arguments; `primary` sets `CARGO_PRIMARY_PACKAGE`. Returns the stand-in's arguments.
+    fn wrap(dir: &Path, primary: bool, arguments: &[&str]) -> Vec<String> {
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).expect("bin");
+        let driver = bin.join("clippy-driver");
+        std::fs::write(
+            &driver,
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$(dirname \"$0\")/called\"\n",
+        )
+        .expect("stand-in");
+        let mut permissions = std::fs::metadata(&driver).expect("meta").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+        std::fs::set_permissions(&driver, permissions).expect("chmod");
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut command = std::process::Command::new(root.join(WRAPPER));
+        command
+            .args(arguments)
+            .env("PATH", path)
+            .env("CARGO_PKG_NAME", "probe")
+            .env("CARGO_MAKEFLAGS", "-j --jobserver-auth=3,4")
+            .env("SOME_TOKEN", "secret-value")
+            .env_remove("CARGO_PRIMARY_PACKAGE");
+        if primary {
+            command.env("CARGO_PRIMARY_PACKAGE", "1");
+        }
+        assert!(command.status().expect("wrapper runs").success());
+        std::fs::read_to_string(bin.join("called"))
+            .expect("clippy-driver called")
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_wrapper_denies_warnings_and_records_a_primary_library_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let deps = dir.path().join("debug/deps");
+        let deps = deps.to_str().expect("utf-8");
+        let library = [
+            "/toolchain/rustc",
+            "--crate-name",
+            "probe",
+            "--crate-type",
+            "lib",
+            "--cfg",
+            "feature=\"a b\"",
+            "--out-dir",
+            deps,
+            "src/lib.rs",
+        ];
+        let called = wrap(dir.path(), true, &library);
+        assert_eq!(called[..library.len()], library);
+        assert_eq!(called[library.len()..], ["-D", "warnings"]);
+        let records = dir.path().join("debug/rustc-args");
+        let args = std::fs::read(records.join("probe.args")).expect("arguments recorded");
+        let args: Vec<&[u8]> = args.split(|b| *b == 0).filter(|a| !a.is_empty()).collect();
+        assert_eq!(args, library.map(str::as_bytes));
+        let env = String::from_utf8(std::fs::read(records.join("probe.env")).expect("env"))
+            .expect("utf-8");
+        let env: Vec<&str> = env.split('\0').filter(|v| !v.is_empty()).collect();
+        assert!(env.contains(&"CARGO_PKG_NAME=probe"), "{env:?}");
+        assert!(
+            env.iter()
+                .all(|v| v.starts_with("CARGO_") || v.starts_with("OUT_DIR="))
+        );
+        assert!(
+            !env.iter().any(|v| v.starts_with("CARGO_MAKEFLAGS=")),
+            "{env:?}"
+        );
+        assert!(!env.iter().any(|v| v.contains("secret-value")), "{env:?}");
+
+        // A test harness of the same crate: linted, not recorded.
+        std::fs::remove_dir_all(&records).expect("clear");
+        let mut test = library.to_vec();
+        test.push("--test");
+        assert_eq!(
+            wrap(dir.path(), true, &test).last().map(String::as_str),
+            Some("warnings")
+        );
+        assert!(!records.exists());
+
+        // Compiled only as another crate's dependency: its warnings stay warnings, no record.
+        let called = wrap(dir.path(), false, &library);
+        assert_eq!(called, library);
+        assert!(!records.exists());
+    }
+
     #[test]
     fn parallel_work_comes_back_in_order() {
         let items: Vec<u32> = (0..50).collect();
