@@ -3,16 +3,20 @@
 //! `cargo clippy` checks every dependency in check mode, a build of its own beside the test
 //! build that compiles them all again: CI's longest step after the test build. Here cargo builds
 //! the tests (`cargo test --workspace --all-targets --no-run`, the targets `cargo clippy
-//! --all-targets` lints) with `scripts/clippy-rustc` as the workspace's compiler: clippy-driver,
-//! which is rustc with clippy's lints, so the one build lints the code, denies its warnings and
-//! makes the test binaries. The public-API check then documents each library against the
-//! dependencies that build compiled ([`crate::public_api`]).
+//! --all-targets` lints, then `--no-run` alone for the examples as `cargo test` builds them)
+//! with `scripts/clippy-rustc` as the workspace's compiler: clippy-driver, which is rustc with
+//! clippy's lints, so the one build lints the code, denies its warnings and makes the test
+//! binaries. The public-API check then documents each library against the dependencies that
+//! build compiled ([`crate::public_api`]).
 //!
 //! Cargo keys the workspace's compiled crates to `RUSTC_WORKSPACE_WRAPPER`, so a `cargo test
 //! --workspace` reuses this build only with that variable set to the same script: CI sets it
 //! for the whole run. Without it, this sets it for its own build.
 
+use std::collections::BTreeMap;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 use crate::Result;
 
@@ -23,7 +27,7 @@ pub fn run(root: &Path) -> Result {
     let wrapper = root.join(WRAPPER);
     let wrapped = match std::env::var_os("RUSTC_WORKSPACE_WRAPPER") {
         None => false,
-        Some(set) if Path::new(&set) == wrapper => true,
+        Some(set) if same_file(Path::new(&set), &wrapper) => true,
         Some(set) => {
             return Err(format!(
                 "RUSTC_WORKSPACE_WRAPPER is {}, but the lint build compiles with {}: unset it",
@@ -33,6 +37,45 @@ pub fn run(root: &Path) -> Result {
             .into());
         }
     };
+    let work = target_dir(root)?.join("xtask");
+    let records = work.join("rustc-args");
+    let mut libraries = build(root, &wrapper, wrapped, &records)?;
+    // A library compiled by another build (as another package's dependency, say: not linted,
+    // not recorded) and reused as it is: compiled again here, so that it is linted and its
+    // record is this build's.
+    let unrecorded: Vec<&str> = crate::public_api::LIBRARIES
+        .iter()
+        .copied()
+        .filter(|library| {
+            !libraries
+                .get(*library)
+                .is_some_and(|stem| recorded(&records, stem))
+        })
+        .collect();
+    if !unrecorded.is_empty() {
+        for package in &unrecorded {
+            let status = crate::cargo()
+                .current_dir(root)
+                .args(["clean", "--quiet", "--package", package])
+                .status()?;
+            if !status.success() {
+                return Err(format!("cargo clean --package {package} failed").into());
+            }
+        }
+        libraries = build(root, &wrapper, wrapped, &records)?;
+    }
+    crate::public_api::run(root, &records, &libraries, &work.join("public-api"))
+}
+
+/// The lint build; each workspace library's record name (its crate name and cargo's
+/// `-C extra-filename`), by package, from cargo's report of what it built.
+fn build(
+    root: &Path,
+    wrapper: &Path,
+    wrapped: bool,
+    records: &Path,
+) -> Result<BTreeMap<String, String>> {
+    let mut libraries = BTreeMap::new();
     // Every target, as `cargo clippy --all-targets` lints them (benches, and examples as
     // tests); then what `cargo test --workspace` builds besides (its examples, built as
     // examples), so that the test run that follows compiles nothing.
@@ -40,26 +83,102 @@ pub fn run(root: &Path) -> Result {
         let mut build = crate::cargo();
         build
             .current_dir(root)
-            .args(["test", "--workspace", "--no-run"])
-            .args(targets);
+            .args([
+                "test",
+                "--workspace",
+                "--no-run",
+                "--message-format=json-render-diagnostics",
+            ])
+            .args(targets)
+            .env("XTASK_RUSTC_RECORDS", records)
+            .stdout(Stdio::piped());
         if !wrapped {
-            build.env("RUSTC_WORKSPACE_WRAPPER", &wrapper);
+            build.env("RUSTC_WORKSPACE_WRAPPER", wrapper);
         }
-        if !build.status()?.success() {
+        let mut child = build.spawn()?;
+        let stdout = child.stdout.take().ok_or("cargo's output")?;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let message: serde_json::Value = match serde_json::from_str(&line?) {
+                Ok(message) => message,
+                Err(_) => continue,
+            };
+            if let Some((package, stem)) = library_built(&message) {
+                libraries.insert(package, stem);
+            }
+        }
+        if !child.wait()?.success() {
             return Err(
                 "the lint build failed: clippy's or the compiler's findings are above".into(),
             );
         }
     }
-    crate::public_api::run(root, &target_dir(root).join("debug"))
+    Ok(libraries)
 }
 
-/// Where cargo writes: `CARGO_TARGET_DIR` (relative to the workspace) when set, else `target/`.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => root.join(dir),
-        _ => root.join("target"),
+/// From one of cargo's JSON messages: a workspace library built (not its tests), as its package
+/// name and the name of its record (`libextract_api-0123abcd.rlib` → `extract_api-0123abcd`).
+fn library_built(message: &serde_json::Value) -> Option<(String, String)> {
+    if message["reason"] != "compiler-artifact"
+        || message["profile"]["test"] != false
+        || !message["package_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("path+file://"))
+        || message["target"]["crate_types"] != serde_json::json!(["lib"])
+    {
+        return None;
     }
+    let file = message["filenames"]
+        .as_array()?
+        .iter()
+        .filter_map(|f| f.as_str())
+        .find(|f| f.ends_with(".rlib") || f.ends_with(".rmeta"))?;
+    let stem = Path::new(file).file_stem()?.to_str()?.strip_prefix("lib")?;
+    let package = message["manifest_path"]
+        .as_str()
+        .and_then(|manifest| Path::new(manifest).parent()?.file_name()?.to_str())?;
+    // The package's name, as `cargo metadata` gives it, is in its id after the path.
+    let name =
+        message["package_id"]
+            .as_str()?
+            .rsplit_once('#')
+            .map(|(path, version)| match version.split_once('@') {
+                Some((name, _)) => name.to_string(),
+                None => Path::new(path)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or(package)
+                    .to_string(),
+            })?;
+    Some((name, stem.to_string()))
+}
+
+fn recorded(records: &Path, stem: &str) -> bool {
+    records.join(format!("{stem}.args")).is_file() && records.join(format!("{stem}.env")).is_file()
+}
+
+/// Two paths to one file (a checkout reached through a symbolic link names it twice).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Where cargo writes, as `cargo metadata` says (`CARGO_TARGET_DIR`, `build.target-dir`, ...).
+fn target_dir(root: &Path) -> Result<PathBuf> {
+    let metadata = crate::cargo()
+        .current_dir(root)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !metadata.status.success() {
+        return Err("cargo metadata failed".into());
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&metadata.stdout)?;
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| "cargo metadata names no target directory".into())
 }
 
 /// `work` on every item, as many at a time as the machine has cores; the results in order.
@@ -92,7 +211,8 @@ mod tests {
     use super::*;
 
     /// Runs the wrapper as cargo would, with a stand-in clippy-driver that writes down its
-    /// arguments; `primary` sets `CARGO_PRIMARY_PACKAGE`. Returns the stand-in's arguments.
+    /// arguments; `primary` sets `CARGO_PRIMARY_PACKAGE`, and records go to `dir`/records.
+    /// Returns the stand-in's arguments.
     fn wrap(dir: &Path, primary: bool, arguments: &[&str]) -> Vec<String> {
         let bin = dir.join("bin");
         std::fs::create_dir_all(&bin).expect("bin");
@@ -115,8 +235,10 @@ mod tests {
         command
             .args(arguments)
             .env("PATH", path)
+            .env("XTASK_RUSTC_RECORDS", dir.join("records"))
             .env("CARGO_PKG_NAME", "probe")
             .env("CARGO_MAKEFLAGS", "-j --jobserver-auth=3,4")
+            .env("CARGO_REGISTRY_TOKEN", "registry-secret")
             .env("SOME_TOKEN", "secret-value")
             .env_remove("CARGO_PRIMARY_PACKAGE");
         if primary {
@@ -130,11 +252,18 @@ mod tests {
             .collect()
     }
 
+    fn nul_separated(file: &Path) -> Vec<String> {
+        String::from_utf8(std::fs::read(file).expect("recorded"))
+            .expect("utf-8")
+            .split('\0')
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
     #[test]
     fn the_wrapper_denies_warnings_and_records_a_primary_library_only() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let deps = dir.path().join("debug/deps");
-        let deps = deps.to_str().expect("utf-8");
         let library = [
             "/toolchain/rustc",
             "--crate-name",
@@ -143,30 +272,33 @@ mod tests {
             "lib",
             "--cfg",
             "feature=\"a b\"",
-            "--out-dir",
-            deps,
+            "-C",
+            "extra-filename=-0123abcd",
             "src/lib.rs",
         ];
         let called = wrap(dir.path(), true, &library);
         assert_eq!(called[..library.len()], library);
         assert_eq!(called[library.len()..], ["-D", "warnings"]);
-        let records = dir.path().join("debug/rustc-args");
-        let args = std::fs::read(records.join("probe.args")).expect("arguments recorded");
-        let args: Vec<&[u8]> = args.split(|b| *b == 0).filter(|a| !a.is_empty()).collect();
-        assert_eq!(args, library.map(str::as_bytes));
-        let env = String::from_utf8(std::fs::read(records.join("probe.env")).expect("env"))
-            .expect("utf-8");
-        let env: Vec<&str> = env.split('\0').filter(|v| !v.is_empty()).collect();
-        assert!(env.contains(&"CARGO_PKG_NAME=probe"), "{env:?}");
+        let records = dir.path().join("records");
+        assert_eq!(nul_separated(&records.join("probe-0123abcd.args")), library);
+        let env = nul_separated(&records.join("probe-0123abcd.env"));
+        assert!(env.contains(&"CARGO_PKG_NAME=probe".to_string()), "{env:?}");
         assert!(
             env.iter()
-                .all(|v| v.starts_with("CARGO_") || v.starts_with("OUT_DIR="))
+                .all(|v| v.starts_with("CARGO") || v.starts_with("OUT_DIR="))
         );
-        assert!(
-            !env.iter().any(|v| v.starts_with("CARGO_MAKEFLAGS=")),
-            "{env:?}"
-        );
-        assert!(!env.iter().any(|v| v.contains("secret-value")), "{env:?}");
+        for left_out in ["CARGO_MAKEFLAGS=", "CARGO_REGISTRY_TOKEN=", "SOME_TOKEN="] {
+            assert!(!env.iter().any(|v| v.starts_with(left_out)), "{env:?}");
+        }
+        assert!(!env.iter().any(|v| v.contains("secret")), "{env:?}");
+
+        // Cargo's `@file` for a long command line: recorded as the arguments it holds.
+        std::fs::remove_dir_all(&records).expect("clear");
+        let file = dir.path().join("argfile");
+        std::fs::write(&file, library[1..].join("\n")).expect("argfile");
+        let at = format!("@{}", file.display());
+        wrap(dir.path(), true, &["/toolchain/rustc", &at]);
+        assert_eq!(nul_separated(&records.join("probe-0123abcd.args")), library);
 
         // A test harness of the same crate: linted, not recorded.
         std::fs::remove_dir_all(&records).expect("clear");
@@ -182,6 +314,40 @@ mod tests {
         let called = wrap(dir.path(), false, &library);
         assert_eq!(called, library);
         assert!(!records.exists());
+    }
+
+    #[test]
+    fn a_workspace_library_is_told_from_its_tests_and_from_dependencies() {
+        let library = serde_json::json!({
+            "reason": "compiler-artifact",
+            "package_id": "path+file:///w/crates/extract-api#0.1.0",
+            "manifest_path": "/w/crates/extract-api/Cargo.toml",
+            "target": {"kind": ["lib"], "crate_types": ["lib"], "name": "extract_api"},
+            "profile": {"test": false},
+            "filenames": ["/w/target/debug/deps/libextract_api-0123abcd.rlib",
+                          "/w/target/debug/deps/libextract_api-0123abcd.rmeta"],
+            "fresh": true
+        });
+        assert_eq!(
+            library_built(&library),
+            Some((
+                "extract-api".to_string(),
+                "extract_api-0123abcd".to_string()
+            ))
+        );
+        let mut tests = library.clone();
+        tests["profile"]["test"] = true.into();
+        assert_eq!(library_built(&tests), None);
+        let mut dependency = library.clone();
+        dependency["package_id"] =
+            "registry+https://github.com/rust-lang/crates.io-index#serde@1.0.0".into();
+        assert_eq!(library_built(&dependency), None);
+        let mut named = library;
+        named["package_id"] = "path+file:///w/crates/odd-folder#extract-api@0.1.0".into();
+        assert_eq!(
+            library_built(&named).map(|(name, _)| name),
+            Some("extract-api".to_string())
+        );
     }
 
     #[test]

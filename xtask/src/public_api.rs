@@ -25,7 +25,7 @@ use serde_json::Value;
 use crate::Result;
 
 /// The libraries whose public API is checked.
-const LIBRARIES: &[&str] = &[
+pub const LIBRARIES: &[&str] = &[
     "extract-model",
     "extract-keys",
     "extract-fs",
@@ -45,13 +45,20 @@ const STANDARD: &[&str] = &["std", "core", "alloc"];
 const BEGIN: &str = "<!-- public-api: begin -->";
 const END: &str = "<!-- public-api: end -->";
 
-/// Documents each library as the lint build compiled it (`profile_dir`: `target/debug`), then
-/// compares the foreign crates each one's API shows with `docs/stability.md`.
-pub fn run(root: &Path, profile_dir: &Path) -> Result {
-    let out = profile_dir.join("public-api");
-    let records = profile_dir.join("rustc-args");
+/// Documents each library as the lint build compiled it (`libraries`: each package's record in
+/// `records`) into `out`, then compares the foreign crates each one's API shows with
+/// `docs/stability.md`.
+pub fn run(
+    root: &Path,
+    records: &Path,
+    libraries: &BTreeMap<String, String>,
+    out: &Path,
+) -> Result {
     let documented = crate::lint::in_parallel(LIBRARIES, |library| {
-        document(root, &records, &out, &library.replace('-', "_")).map_err(|e| e.to_string())
+        let record = libraries
+            .get(*library)
+            .ok_or_else(|| "the lint build did not build it".to_string())?;
+        document(root, &records.join(record), out).map_err(|e| e.to_string())
     });
     for (library, result) in LIBRARIES.iter().zip(documented) {
         result.map_err(|e| format!("{library}: {e}"))?;
@@ -86,11 +93,11 @@ pub fn run(root: &Path, profile_dir: &Path) -> Result {
     }
 }
 
-/// rustdoc's JSON for one library (`crate_name`, as rustc spells it) in `out`, from the
-/// arguments and cargo variables `scripts/clippy-rustc` recorded when the lint build compiled it.
-fn document(root: &Path, records: &Path, out: &Path, crate_name: &str) -> Result {
+/// rustdoc's JSON for one library in `out`, from the arguments and cargo variables
+/// `scripts/clippy-rustc` recorded (`record`.args, `record`.env) when the lint build compiled it.
+fn document(root: &Path, record: &Path, out: &Path) -> Result {
     let read = |extension: &str| -> Result<Vec<OsString>> {
-        let file = records.join(format!("{crate_name}.{extension}"));
+        let file = record.with_extension(extension);
         let bytes = std::fs::read(&file).map_err(|e| {
             format!(
                 "no record of its compilation ({}: {e}); `cargo xtask lint` makes it",
@@ -99,7 +106,7 @@ fn document(root: &Path, records: &Path, out: &Path, crate_name: &str) -> Result
         })?;
         Ok(split_nul(&bytes))
     };
-    let arguments = rustdoc_arguments(&read("args")?);
+    let arguments = rustdoc_arguments(&read("args")?)?;
     let variables = read("env")?;
     let mut command = Command::new(std::env::var_os("RUSTDOC").unwrap_or_else(|| "rustdoc".into()));
     // The crate's own cargo variables (its `env!`s), none of this process's.
@@ -147,8 +154,10 @@ fn split_nul(bytes: &[u8]) -> Vec<OsString> {
 
 /// rustc's arguments for a library (as cargo gave them, after the rustc path) turned into
 /// rustdoc's: the crate, its source, edition, cfgs and dependencies. Code generation, output,
-/// diagnostics and lint settings are the compiler's business and are left out.
-fn rustdoc_arguments(rustc: &[OsString]) -> Vec<OsString> {
+/// diagnostics and lint settings are the compiler's business and are left out. An argument it
+/// cannot place (a second source file: the value of a flag it does not know) is an error, not
+/// a guess.
+fn rustdoc_arguments(rustc: &[OsString]) -> Result<Vec<OsString>> {
     /// Flags whose value is the next argument.
     const WITH_VALUE: &[&str] = &[
         "--crate-name",
@@ -159,13 +168,17 @@ fn rustdoc_arguments(rustc: &[OsString]) -> Vec<OsString> {
         "--extern",
         "--target",
         "--edition",
+        "--sysroot",
         "-C",
         "--codegen",
+        "-l",
         "--out-dir",
         "-o",
         "--emit",
+        "--print",
         "--error-format",
         "--json",
+        "--color",
         "--cap-lints",
         "-W",
         "-A",
@@ -179,6 +192,10 @@ fn rustdoc_arguments(rustc: &[OsString]) -> Vec<OsString> {
         "-Z",
         "--diagnostic-width",
         "--remap-path-prefix",
+        "--remap-path-scope",
+        "--crate-attr",
+        "--env-set",
+        "--explain",
     ];
     /// Of those, the ones rustdoc is given too.
     const KEPT: &[&str] = &[
@@ -190,28 +207,47 @@ fn rustdoc_arguments(rustc: &[OsString]) -> Vec<OsString> {
         "--extern",
         "--target",
         "--edition",
+        "--sysroot",
     ];
+    /// Short flags that may carry their value joined (`-Ldependency=…`, `-Cdebuginfo=0`).
+    const SHORT: &[&str] = &["-L", "-l", "-C", "-W", "-A", "-D", "-F", "-Z", "-o"];
     let mut kept = Vec::new();
+    let mut source = None;
     // The first argument is the rustc cargo found; the wrapper passes it on.
     let mut arguments = rustc.iter().skip(1);
     while let Some(argument) = arguments.next() {
         let text = argument.to_string_lossy();
-        if let Some((flag, _)) = text.split_once('=').filter(|(f, _)| f.starts_with("--")) {
-            if KEPT.contains(&flag) {
-                kept.push(argument.clone());
-            }
-        } else if WITH_VALUE.contains(&text.as_ref()) {
+        if WITH_VALUE.contains(&text.as_ref()) {
             let value = arguments.next();
             if KEPT.contains(&text.as_ref()) {
                 kept.push(argument.clone());
                 kept.extend(value.cloned());
             }
-        } else if !text.starts_with('-') {
-            // The crate's source file.
-            kept.push(argument.clone());
+        } else if text.starts_with("--") {
+            // `--flag=value`, or a flag without a value (`--test`).
+            let flag = text.split_once('=').map_or(text.as_ref(), |(flag, _)| flag);
+            if KEPT.contains(&flag) {
+                kept.push(argument.clone());
+            }
+        } else if let Some(short) = SHORT.iter().find(|s| text.starts_with(**s)) {
+            if *short == "-L" {
+                kept.push(OsString::from("-L"));
+                kept.push(OsString::from(&text[2..]));
+            }
+        } else if text.starts_with('-') {
+            // A flag without a value (`-g`, `-O`).
+        } else if let Some(first) = source.replace(argument.clone()) {
+            return Err(format!(
+                "two source files in rustc's arguments ({} and {}): one is a flag's value this \
+                 check does not know",
+                first.to_string_lossy(),
+                text
+            )
+            .into());
         }
     }
-    kept
+    kept.extend(source);
+    Ok(kept)
 }
 
 /// The table in `docs/stability.md`: `| `extract-api` | `bytes` 1, `reqwest` 0.13 |` gives
@@ -424,10 +460,14 @@ mod tests {
             "warn",
             "-D",
             "warnings",
+            "-Cdebuginfo=0",
+            "-Lnative=/t/build/out",
+            "-g",
         ]
         .map(OsString::from)
         .to_vec();
         let kept: Vec<String> = rustdoc_arguments(&rustc)
+            .expect("placed")
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
@@ -437,7 +477,6 @@ mod tests {
                 "--crate-name",
                 "extract_api",
                 "--edition=2024",
-                "crates/extract-api/src/lib.rs",
                 "--crate-type",
                 "lib",
                 "--cfg",
@@ -448,8 +487,15 @@ mod tests {
                 "dependency=/t/debug/deps",
                 "--extern",
                 "bytes=/t/debug/deps/libbytes-1.rmeta",
+                "-L",
+                "native=/t/build/out",
+                "crates/extract-api/src/lib.rs",
             ]
         );
+        // A flag this check does not know, with its value apart: refused, not guessed.
+        let mut unknown = rustc.clone();
+        unknown.extend(["--new-flag", "value"].map(OsString::from));
+        assert!(rustdoc_arguments(&unknown).is_err());
     }
 
     #[test]

@@ -30,7 +30,22 @@ impl FolderLock {
             .truncate(false)
             .open(&path)
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        match file.try_lock() {
+        let mut attempt = file.try_lock();
+        // The lock belongs to the open file, not to the process: a child that another thread of
+        // this process is starting holds a copy of every descriptor until it executes its
+        // program, and with it a lock this process has just let go. So when the holder is this
+        // very process, its lock may only not be gone yet: look again, for a bounded while.
+        let mut retries = OWN_LOCK_RETRIES;
+        while matches!(attempt, Err(TryLockError::WouldBlock))
+            && !wait
+            && retries > 0
+            && holder_of(&mut file) == std::process::id().to_string()
+        {
+            retries -= 1;
+            tokio::time::sleep(OWN_LOCK_PAUSE).await;
+            attempt = file.try_lock();
+        }
+        match attempt {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) if wait => {
                 tracing::info!(lock = %path.display(), "waiting for the output folder's lock");
@@ -39,9 +54,7 @@ impl FolderLock {
                     .map_err(std::io::Error::other)??;
             }
             Err(TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
+                let holder = holder_of(&mut file);
                 let who = if holder.is_empty() {
                     "another run".to_string()
                 } else {
@@ -71,6 +84,19 @@ impl FolderLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// How often, and how long apart, a lock held by this same process is looked at again before
+/// the run is refused (2 s in all: a child's copy lasts until it starts its program).
+const OWN_LOCK_RETRIES: u32 = 80;
+const OWN_LOCK_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// The process id the holder wrote into the lock file (at most 32 bytes of it), or "".
+fn holder_of(file: &mut File) -> String {
+    let mut holder = String::new();
+    let _ = file.rewind();
+    let _ = Read::by_ref(file).take(32).read_to_string(&mut holder);
+    holder.trim().to_string()
 }
 
 #[cfg(test)]
@@ -107,5 +133,27 @@ mod tests {
             .expect("joins")
             .expect("locks");
         assert!(third.path().ends_with(LOCK_FILE));
+    }
+
+    #[tokio::test]
+    async fn a_lock_let_go_while_a_child_starts_is_taken_once_the_child_has_started() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = FolderLock::acquire(dir.path(), false).await.expect("locks");
+        // As a child being started elsewhere in the process would: it holds a copy of the
+        // lock's descriptor (here as its standard input) for a moment after the run let go.
+        let copy = first._file.try_clone().expect("dup");
+        let mut child = std::process::Command::new("sleep")
+            .arg("0.4")
+            .stdin(copy)
+            .spawn()
+            .expect("sleep runs");
+        drop(first);
+        let started = std::time::Instant::now();
+        let second = FolderLock::acquire(dir.path(), false)
+            .await
+            .expect("taken once the child's copy is gone");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert!(second.path().ends_with(LOCK_FILE));
+        child.wait().expect("sleep ends");
     }
 }
