@@ -158,8 +158,8 @@ fn split_nul(bytes: &[u8]) -> Vec<OsString> {
 /// cannot place (a second source file: the value of a flag it does not know) is an error, not
 /// a guess.
 fn rustdoc_arguments(rustc: &[OsString]) -> Result<Vec<OsString>> {
-    /// Flags whose value is the next argument.
-    const WITH_VALUE: &[&str] = &[
+    /// Flags whose value is the next argument, and which rustdoc is given too.
+    const KEPT: &[&str] = &[
         "--crate-name",
         "--crate-type",
         "--cfg",
@@ -169,6 +169,9 @@ fn rustdoc_arguments(rustc: &[OsString]) -> Result<Vec<OsString>> {
         "--target",
         "--edition",
         "--sysroot",
+    ];
+    /// Flags whose value is the next argument, and which are the compiler's business alone.
+    const LEFT_OUT: &[&str] = &[
         "-C",
         "--codegen",
         "-l",
@@ -197,18 +200,6 @@ fn rustdoc_arguments(rustc: &[OsString]) -> Result<Vec<OsString>> {
         "--env-set",
         "--explain",
     ];
-    /// Of those, the ones rustdoc is given too.
-    const KEPT: &[&str] = &[
-        "--crate-name",
-        "--crate-type",
-        "--cfg",
-        "--check-cfg",
-        "-L",
-        "--extern",
-        "--target",
-        "--edition",
-        "--sysroot",
-    ];
     /// Short flags that may carry their value joined (`-Ldependency=…`, `-Cdebuginfo=0`).
     const SHORT: &[&str] = &["-L", "-l", "-C", "-W", "-A", "-D", "-F", "-Z", "-o"];
     let mut kept = Vec::new();
@@ -217,7 +208,7 @@ fn rustdoc_arguments(rustc: &[OsString]) -> Result<Vec<OsString>> {
     let mut arguments = rustc.iter().skip(1);
     while let Some(argument) = arguments.next() {
         let text = argument.to_string_lossy();
-        if WITH_VALUE.contains(&text.as_ref()) {
+        if KEPT.contains(&text.as_ref()) || LEFT_OUT.contains(&text.as_ref()) {
             let value = arguments.next();
             if KEPT.contains(&text.as_ref()) {
                 kept.push(argument.clone());
