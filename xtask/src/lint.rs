@@ -133,22 +133,14 @@ fn library_built(message: &serde_json::Value) -> Option<(String, String)> {
         .filter_map(|f| f.as_str())
         .find(|f| f.ends_with(".rlib") || f.ends_with(".rmeta"))?;
     let stem = Path::new(file).file_stem()?.to_str()?.strip_prefix("lib")?;
-    let package = message["manifest_path"]
-        .as_str()
-        .and_then(|manifest| Path::new(manifest).parent()?.file_name()?.to_str())?;
-    // The package's name, as `cargo metadata` gives it, is in its id after the path.
-    let name =
-        message["package_id"]
-            .as_str()?
-            .rsplit_once('#')
-            .map(|(path, version)| match version.split_once('@') {
-                Some((name, _)) => name.to_string(),
-                None => Path::new(path)
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or(package)
-                    .to_string(),
-            })?;
+    // The package's name is in its id: `path+file:///w/crates/odd#extract-api@0.1.0`, or
+    // `path+file:///w/crates/extract-api#0.1.0` when it is the folder's name.
+    let (path, version) = message["package_id"].as_str()?.rsplit_once('#')?;
+    let name = match version.split_once('@') {
+        Some((name, _)) => name,
+        None => path.rsplit('/').next()?,
+    };
+    let name = name.to_string();
     Some((name, stem.to_string()))
 }
 
