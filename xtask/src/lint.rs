@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use crate::Result;
+use crate::record::Record;
+use crate::variants::{Target, VARIANTS};
 
 /// The workspace compiler wrapper this build uses, relative to the workspace.
 const WRAPPER: &str = "scripts/clippy-rustc";
@@ -39,19 +41,23 @@ pub fn run(root: &Path) -> Result {
     };
     let work = target_dir(root)?.join("xtask");
     let records = work.join("rustc-args");
-    let mut libraries = build(root, &wrapper, wrapped, &records)?;
-    // A library compiled by another build (as another package's dependency, say: not linted,
-    // not recorded) and reused as it is: compiled again here, so that it is linted and its
-    // record is this build's.
-    let unrecorded: Vec<&str> = crate::public_api::LIBRARIES
+    let mut built = build(root, &wrapper, wrapped, &records)?;
+    // A crate compiled by another build (as another package's dependency, say: not linted, not
+    // recorded) and reused as it is: compiled again here, so that it is linted and its record
+    // is this build's.
+    let mut unrecorded: Vec<&str> = crate::public_api::LIBRARIES
         .iter()
         .copied()
-        .filter(|library| {
-            !libraries
-                .get(*library)
-                .is_some_and(|stem| recorded(&records, stem))
-        })
+        .filter(|library| !built.recorded(&records, library, Target::Library))
+        .chain(
+            VARIANTS
+                .iter()
+                .filter(|v| !built.recorded(&records, v.package, v.target))
+                .map(|v| v.package),
+        )
         .collect();
+    unrecorded.sort_unstable();
+    unrecorded.dedup();
     if !unrecorded.is_empty() {
         for package in &unrecorded {
             let status = crate::cargo()
@@ -62,20 +68,43 @@ pub fn run(root: &Path) -> Result {
                 return Err(format!("cargo clean --package {package} failed").into());
             }
         }
-        libraries = build(root, &wrapper, wrapped, &records)?;
+        built = build(root, &wrapper, wrapped, &records)?;
     }
-    crate::public_api::run(root, &records, &libraries, &work.join("public-api"))
+    crate::public_api::run(root, &records, &built.libraries, &work.join("public-api"))?;
+    crate::variants::check(
+        &records,
+        |variant| built.stem(variant.package, variant.target).cloned(),
+        &work.join("variants"),
+    )
 }
 
-/// The lint build; each workspace library's record name (its crate name and cargo's
-/// `-C extra-filename`), by package, from cargo's report of what it built.
-fn build(
-    root: &Path,
-    wrapper: &Path,
-    wrapped: bool,
-    records: &Path,
-) -> Result<BTreeMap<String, String>> {
-    let mut libraries = BTreeMap::new();
+/// What the lint build compiled of the workspace: each crate's record name (its crate name and
+/// cargo's `-C extra-filename`), from cargo's report.
+#[derive(Debug, Default)]
+struct Built {
+    /// By package.
+    libraries: BTreeMap<String, String>,
+    /// By package and binary.
+    binaries: BTreeMap<(String, String), String>,
+}
+
+impl Built {
+    fn stem(&self, package: &str, target: Target) -> Option<&String> {
+        match target {
+            Target::Library => self.libraries.get(package),
+            Target::Binary(name) => self.binaries.get(&(package.to_string(), name.to_string())),
+        }
+    }
+
+    fn recorded(&self, records: &Path, package: &str, target: Target) -> bool {
+        self.stem(package, target)
+            .is_some_and(|stem| Record::exists(records, stem))
+    }
+}
+
+/// The lint build, and what it compiled.
+fn build(root: &Path, wrapper: &Path, wrapped: bool, records: &Path) -> Result<Built> {
+    let mut built = Built::default();
     // Every target, as `cargo clippy --all-targets` lints them (benches, and examples as
     // tests); then what `cargo test --workspace` builds besides (its examples, built as
     // examples), so that the test run that follows compiles nothing.
@@ -103,7 +132,9 @@ fn build(
                 Err(_) => continue,
             };
             if let Some((package, stem)) = library_built(&message) {
-                libraries.insert(package, stem);
+                built.libraries.insert(package, stem);
+            } else if let Some((package, name, stem)) = binary_built(&message) {
+                built.binaries.insert((package, name), stem);
             }
         }
         if !child.wait()?.success() {
@@ -112,7 +143,7 @@ fn build(
             );
         }
     }
-    Ok(libraries)
+    Ok(built)
 }
 
 /// From one of cargo's JSON messages: a workspace library built (not its tests), as its package
@@ -133,19 +164,48 @@ fn library_built(message: &serde_json::Value) -> Option<(String, String)> {
         .filter_map(|f| f.as_str())
         .find(|f| f.ends_with(".rlib") || f.ends_with(".rmeta"))?;
     let stem = Path::new(file).file_stem()?.to_str()?.strip_prefix("lib")?;
-    // The package's name is in its id: `path+file:///w/crates/odd#extract-api@0.1.0`, or
-    // `path+file:///w/crates/extract-api#0.1.0` when it is the folder's name.
-    let (path, version) = message["package_id"].as_str()?.rsplit_once('#')?;
-    let name = match version.split_once('@') {
-        Some((name, _)) => name,
-        None => path.rsplit('/').next()?,
-    };
-    let name = name.to_string();
+    let name = crate::workspace_hack::package_name(message["package_id"].as_str()?)?.to_string();
     Some((name, stem.to_string()))
 }
 
-fn recorded(records: &Path, stem: &str) -> bool {
-    records.join(format!("{stem}.args")).is_file() && records.join(format!("{stem}.env")).is_file()
+/// From one of cargo's JSON messages: a workspace binary built (not a test), as its package,
+/// its name and the name of its record. Cargo reports the binary it copied out of `deps/`
+/// (`target/debug/kensho-extract`), a hard link to the file the compiler wrote
+/// (`deps/kensho_extract-0123abcd`): that file's name is the record's. (Where cargo copied it
+/// instead, the binary is not found, and a variant of it says so.)
+fn binary_built(message: &serde_json::Value) -> Option<(String, String, String)> {
+    if message["reason"] != "compiler-artifact"
+        || message["profile"]["test"] != false
+        || !message["package_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("path+file://"))
+        || message["target"]["kind"] != serde_json::json!(["bin"])
+    {
+        return None;
+    }
+    let package = crate::workspace_hack::package_name(message["package_id"].as_str()?)?;
+    let name = message["target"]["name"].as_str()?;
+    let executable = Path::new(message["executable"].as_str()?);
+    let stem = compiled_as(executable, &name.replace('-', "_"))?;
+    Some((package.to_string(), name.to_string(), stem))
+}
+
+/// The name of the file in `deps/` beside `executable` that is the same file
+/// (`<crate>-<hash>`).
+fn compiled_as(executable: &Path, krate: &str) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let wanted = std::fs::metadata(executable).ok()?;
+    let deps = executable.parent()?.join("deps");
+    std::fs::read_dir(deps).ok()?.flatten().find_map(|entry| {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rest = name.strip_prefix(krate)?;
+        let found = entry.metadata().ok()?;
+        (rest.starts_with('-')
+            && !rest.contains('.')
+            && found.ino() == wanted.ino()
+            && found.dev() == wanted.dev())
+        .then_some(name)
+    })
 }
 
 /// Two paths to one file (a checkout reached through a symbolic link names it twice).
@@ -254,7 +314,7 @@ mod tests {
     }
 
     #[test]
-    fn the_wrapper_denies_warnings_and_records_a_primary_library_only() {
+    fn the_wrapper_denies_warnings_and_records_a_primary_crate_not_its_tests() {
         let dir = tempfile::tempdir().expect("tempdir");
         let library = [
             "/toolchain/rustc",
@@ -301,6 +361,15 @@ mod tests {
             Some("warnings")
         );
         assert!(!records.exists());
+
+        // A binary: recorded too (the production binary's variant is compiled from it).
+        let binary: Vec<&str> = library
+            .iter()
+            .map(|a| if *a == "lib" { "bin" } else { a })
+            .collect();
+        wrap(dir.path(), true, &binary);
+        assert_eq!(nul_separated(&records.join("probe-0123abcd.args")), binary);
+        std::fs::remove_dir_all(&records).expect("clear");
 
         // Compiled only as another crate's dependency: its warnings stay warnings, no record.
         let called = wrap(dir.path(), false, &library);

@@ -14,7 +14,10 @@ mod image;
 mod lint;
 mod msrv;
 mod public_api;
+mod record;
 mod release;
+mod variants;
+mod workspace_hack;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,7 +41,8 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Generate `extract-api`'s types from `docs/openapi/extract-v3.yaml`.
+    /// Generate `extract-api`'s types from `docs/openapi/extract-v3.yaml`, and
+    /// `workspace-hack/Cargo.toml` from cargo's unit graphs.
     Codegen {
         /// Fail if the checked-in code differs from what the contract gives (for CI).
         #[arg(long)]
@@ -62,8 +66,9 @@ enum Command {
     },
     /// Check that every crate's `rust-version` is the toolchain CI builds with.
     Msrv,
-    /// Build the tests with clippy as the compiler (warnings denied), then check that each
-    /// library's public API shows only the other crates `docs/stability.md` lists.
+    /// Build the tests with clippy as the compiler (warnings denied), check that each library's
+    /// public API shows only the other crates `docs/stability.md` lists, and check the feature
+    /// sets the test build does not compile (the production binary, each TLS stack alone).
     Lint,
     /// Run a benchmark against its baseline in the same run and print the ratio.
     Bench {
@@ -78,7 +83,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Release { version, dry_run } => release::run(&workspace_root(), &version, dry_run),
-        Command::Codegen { check } => codegen::run(&workspace_root(), check),
+        Command::Codegen { check } => codegen::run(&workspace_root(), check)
+            .and_then(|()| workspace_hack::run(&workspace_root(), check)),
         Command::Dist { binary } => dist::run(&workspace_root(), binary),
         Command::Image { binary, out } => image::run(&workspace_root(), binary, out),
         Command::Msrv => msrv::run(&workspace_root()),

@@ -18,7 +18,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::ffi::OsString;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -58,7 +57,7 @@ pub fn run(
         let record = libraries
             .get(*library)
             .ok_or_else(|| "the lint build did not build it".to_string())?;
-        document(root, &records.join(record), out).map_err(|e| e.to_string())
+        document(root, records, record, out).map_err(|e| e.to_string())
     });
     for (library, result) in LIBRARIES.iter().zip(documented) {
         result.map_err(|e| format!("{library}: {e}"))?;
@@ -94,33 +93,13 @@ pub fn run(
 }
 
 /// rustdoc's JSON for one library in `out`, from the arguments and cargo variables
-/// `scripts/clippy-rustc` recorded (`record`.args, `record`.env) when the lint build compiled it.
-fn document(root: &Path, record: &Path, out: &Path) -> Result {
-    let read = |extension: &str| -> Result<Vec<OsString>> {
-        let file = record.with_extension(extension);
-        let bytes = std::fs::read(&file).map_err(|e| {
-            format!(
-                "no record of its compilation ({}: {e}); `cargo xtask lint` makes it",
-                file.display()
-            )
-        })?;
-        Ok(split_nul(&bytes))
-    };
-    let arguments = rustdoc_arguments(&read("args")?)?;
-    let variables = read("env")?;
-    let mut command = Command::new(std::env::var_os("RUSTDOC").unwrap_or_else(|| "rustdoc".into()));
-    // The crate's own cargo variables (its `env!`s), none of this process's.
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("CARGO_") {
-            command.env_remove(name);
-        }
-    }
-    for variable in &variables {
-        let variable = variable.to_string_lossy();
-        if let Some((name, value)) = variable.split_once('=') {
-            command.env(name, value);
-        }
-    }
+/// `scripts/clippy-rustc` recorded (the record `stem` in `records`) when the lint build compiled
+/// it.
+fn document(root: &Path, records: &Path, stem: &str, out: &Path) -> Result {
+    let record = crate::record::Record::read(records, stem)?;
+    let arguments = rustdoc_arguments(&record.arguments)?;
+    let mut command =
+        record.command(std::env::var_os("RUSTDOC").unwrap_or_else(|| "rustdoc".into()));
     let status = command
         .current_dir(root)
         .args(arguments)
@@ -141,15 +120,6 @@ fn document(root: &Path, record: &Path, out: &Path) -> Result {
     } else {
         Err(format!("rustdoc failed ({status})").into())
     }
-}
-
-fn split_nul(bytes: &[u8]) -> Vec<OsString> {
-    use std::os::unix::ffi::OsStrExt;
-    bytes
-        .split(|b| *b == 0)
-        .filter(|part| !part.is_empty())
-        .map(|part| std::ffi::OsStr::from_bytes(part).to_os_string())
-        .collect()
 }
 
 /// rustc's arguments for a library (as cargo gave them, after the rustc path) turned into
@@ -487,15 +457,6 @@ mod tests {
         let mut unknown = rustc.clone();
         unknown.extend(["--new-flag", "value"].map(OsString::from));
         assert!(rustdoc_arguments(&unknown).is_err());
-    }
-
-    #[test]
-    fn records_split_on_nul() {
-        assert_eq!(
-            split_nul(b"a=1\0b=two words\0"),
-            [OsString::from("a=1"), OsString::from("b=two words")]
-        );
-        assert!(split_nul(b"").is_empty());
     }
 
     #[test]
