@@ -146,14 +146,19 @@ fn build(root: &Path, wrapper: &Path, wrapped: bool, records: &Path) -> Result<B
     Ok(built)
 }
 
+/// A workspace crate's compiled target (not a test harness), as cargo's JSON reports it.
+fn workspace_artifact(message: &serde_json::Value) -> bool {
+    message["reason"] == "compiler-artifact"
+        && message["profile"]["test"] == false
+        && message["package_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("path+file://"))
+}
+
 /// From one of cargo's JSON messages: a workspace library built (not its tests), as its package
 /// name and the name of its record (`libextract_api-0123abcd.rlib` → `extract_api-0123abcd`).
 fn library_built(message: &serde_json::Value) -> Option<(String, String)> {
-    if message["reason"] != "compiler-artifact"
-        || message["profile"]["test"] != false
-        || !message["package_id"]
-            .as_str()
-            .is_some_and(|id| id.starts_with("path+file://"))
+    if !workspace_artifact(message)
         || message["target"]["crate_types"] != serde_json::json!(["lib"])
     {
         return None;
@@ -174,13 +179,7 @@ fn library_built(message: &serde_json::Value) -> Option<(String, String)> {
 /// (`deps/kensho_extract-0123abcd`): that file's name is the record's. (Where cargo copied it
 /// instead, the binary is not found, and a variant of it says so.)
 fn binary_built(message: &serde_json::Value) -> Option<(String, String, String)> {
-    if message["reason"] != "compiler-artifact"
-        || message["profile"]["test"] != false
-        || !message["package_id"]
-            .as_str()
-            .is_some_and(|id| id.starts_with("path+file://"))
-        || message["target"]["kind"] != serde_json::json!(["bin"])
-    {
+    if !workspace_artifact(message) || message["target"]["kind"] != serde_json::json!(["bin"]) {
         return None;
     }
     let package = crate::workspace_hack::package_name(message["package_id"].as_str()?)?;
@@ -409,6 +408,43 @@ mod tests {
             library_built(&named).map(|(name, _)| name),
             Some("extract-api".to_string())
         );
+    }
+
+    #[test]
+    fn a_workspace_binary_is_found_as_the_file_cargo_linked_out_of_deps() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let deps = dir.path().join("deps");
+        std::fs::create_dir_all(&deps).expect("deps");
+        for name in [
+            "kensho_extract-1111",
+            "kensho_extract-2222",
+            "kensho_extract-2222.d",
+        ] {
+            std::fs::write(deps.join(name), name).expect("file");
+        }
+        let executable = dir.path().join("kensho-extract");
+        std::fs::hard_link(deps.join("kensho_extract-2222"), &executable).expect("link");
+        let mut message = serde_json::json!({
+            "reason": "compiler-artifact",
+            "package_id": "path+file:///w/crates/extract-cli#0.1.0",
+            "target": {"kind": ["bin"], "crate_types": ["bin"], "name": "kensho-extract"},
+            "profile": {"test": false},
+            "executable": executable.to_str().expect("utf-8"),
+        });
+        assert_eq!(
+            binary_built(&message),
+            Some((
+                "extract-cli".to_string(),
+                "kensho-extract".to_string(),
+                "kensho_extract-2222".to_string()
+            ))
+        );
+        // A copy, not a link: not taken for the compiler's output.
+        std::fs::remove_file(&executable).expect("unlink");
+        std::fs::copy(deps.join("kensho_extract-2222"), &executable).expect("copy");
+        assert_eq!(binary_built(&message), None);
+        message["profile"]["test"] = true.into();
+        assert_eq!(binary_built(&message), None);
     }
 
     #[test]
