@@ -68,7 +68,7 @@ enum Command {
     Msrv,
     /// Build the tests with clippy as the compiler (warnings denied), check that each library's
     /// public API shows only the other crates `docs/stability.md` lists, and check the feature
-    /// sets the test build does not compile (the production binary, a TLS stack alone).
+    /// sets the test build does not compile (the production binary, each TLS stack alone).
     Lint,
     /// Run a benchmark against its baseline in the same run and print the ratio.
     Bench {

@@ -13,9 +13,7 @@
 //! binary is checked against extract-review without its `pdf` feature).
 //!
 //! What this does not see: a dependency with fewer features than the test build gave it, other
-//! than through a variant listed here, and code behind a feature the test build does not turn
-//! on at all (rustls on aws-lc-rs: its C library would add about 50 core-seconds to every cold
-//! test build, so CI checks it with `cargo clippy` beside the tests instead).
+//! than through a variant listed here.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -47,6 +45,13 @@ pub const VARIANTS: &[Variant] = &[
         package: "extract-review",
         target: Target::Library,
         features: &[],
+        using: &[],
+    },
+    Variant {
+        name: "extract-auth with rustls on aws-lc-rs alone",
+        package: "extract-auth",
+        target: Target::Library,
+        features: &["rustls-aws-lc"],
         using: &[],
     },
     Variant {

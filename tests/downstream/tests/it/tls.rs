@@ -1,7 +1,8 @@
-//! Both TLS stacks built in at once (this crate turns on `rustls-ring` and `native-tls`): the
-//! features only add, the default is documented (rustls on ring), and a client gets the stack
-//! it asks for. Which stack spoke is read from its ClientHello on a loopback socket: OpenSSL
-//! offers CBC cipher suites, rustls never does.
+//! Every TLS stack built in at once (this crate turns on `rustls-ring`, `rustls-aws-lc` and
+//! `native-tls`): the features only add, the default is documented (rustls on ring), and a
+//! client gets the stack it asks for. Which stack spoke is read from its ClientHello on a
+//! loopback socket: OpenSSL offers CBC cipher suites, rustls never does; rustls on aws-lc-rs
+//! offers the post-quantum X25519MLKEM768 key exchange, rustls on ring has none.
 
 use std::time::Duration;
 
@@ -9,8 +10,16 @@ use extract_auth::http::{Tls, client_builder, client_builder_with};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 
-/// The cipher suites a client offers in its first TLS message.
-async fn offered_suites(builder: reqwest::ClientBuilder) -> Vec<u16> {
+/// What a client offers in its first TLS message.
+#[derive(Debug)]
+struct Hello {
+    suites: Vec<u16>,
+    /// The `supported_groups` extension: the key exchanges it can do.
+    groups: Vec<u16>,
+}
+
+/// The ClientHello of a client built by `builder`.
+async fn hello(builder: reqwest::ClientBuilder) -> Hello {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let port = listener.local_addr().expect("address").port();
     let client = builder.build().expect("a client");
@@ -47,7 +56,27 @@ async fn offered_suites(builder: reqwest::ClientBuilder) -> Vec<u16> {
     let mut at = 1 + 3 + 2 + 32;
     at += 1 + usize::from(body[at]);
     let length = usize::from(u16::from_be_bytes([body[at], body[at + 1]]));
-    body[at + 2..at + 2 + length]
+    let suites = pairs(&body[at + 2..at + 2 + length]);
+    at += 2 + length;
+    // compression methods (1 + n), then the extensions (2 + n): type (2), length (2), data.
+    at += 1 + usize::from(body[at]);
+    let end = at + 2 + usize::from(u16::from_be_bytes([body[at], body[at + 1]]));
+    at += 2;
+    let mut groups = Vec::new();
+    while at + 4 <= end {
+        let kind = u16::from_be_bytes([body[at], body[at + 1]]);
+        let length = usize::from(u16::from_be_bytes([body[at + 2], body[at + 3]]));
+        let data = &body[at + 4..at + 4 + length];
+        if kind == 0x000a {
+            groups = pairs(&data[2..]);
+        }
+        at += 4 + length;
+    }
+    Hello { suites, groups }
+}
+
+fn pairs(bytes: &[u8]) -> Vec<u16> {
+    bytes
         .chunks(2)
         .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
         .collect()
@@ -60,18 +89,40 @@ fn offers_cbc(suites: &[u16]) -> bool {
         .any(|s| matches!(s, 0xC009 | 0xC00A | 0xC013 | 0xC014 | 0x002F | 0x0035))
 }
 
+/// X25519MLKEM768: aws-lc-rs has it, ring does not.
+const X25519_MLKEM768: u16 = 0x11ec;
+
 #[tokio::test]
-async fn with_two_stacks_built_in_a_client_gets_the_one_it_asks_for() {
-    assert_eq!(Tls::AVAILABLE, &[Tls::RustlsRing, Tls::Native]);
+async fn with_every_stack_built_in_a_client_gets_the_one_it_asks_for() {
+    assert_eq!(
+        Tls::AVAILABLE,
+        &[Tls::RustlsRing, Tls::RustlsAwsLc, Tls::Native]
+    );
     assert_eq!(
         Tls::preferred(),
         Some(Tls::RustlsRing),
         "the documented default"
     );
-    let rustls = offered_suites(client_builder_with(Tls::RustlsRing)).await;
-    let native = offered_suites(client_builder_with(Tls::Native)).await;
-    let default = offered_suites(client_builder()).await;
-    assert!(!offers_cbc(&rustls), "rustls offered {rustls:04x?}");
-    assert!(offers_cbc(&native), "OpenSSL offered {native:04x?}");
-    assert!(!offers_cbc(&default), "the default offered {default:04x?}");
+    let ring = hello(client_builder_with(Tls::RustlsRing)).await;
+    let aws_lc = hello(client_builder_with(Tls::RustlsAwsLc)).await;
+    let native = hello(client_builder_with(Tls::Native)).await;
+    let default = hello(client_builder()).await;
+    assert!(!offers_cbc(&ring.suites), "rustls on ring: {ring:04x?}");
+    assert!(
+        !ring.groups.contains(&X25519_MLKEM768),
+        "rustls on ring: {ring:04x?}"
+    );
+    assert!(
+        !offers_cbc(&aws_lc.suites),
+        "rustls on aws-lc-rs: {aws_lc:04x?}"
+    );
+    assert!(
+        aws_lc.groups.contains(&X25519_MLKEM768),
+        "rustls on aws-lc-rs: {aws_lc:04x?}"
+    );
+    assert!(offers_cbc(&native.suites), "OpenSSL: {native:04x?}");
+    assert!(
+        !offers_cbc(&default.suites) && !default.groups.contains(&X25519_MLKEM768),
+        "the default is rustls on ring: {default:04x?}"
+    );
 }
