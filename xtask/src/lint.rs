@@ -72,6 +72,7 @@ pub fn run(root: &Path) -> Result {
     }
     crate::public_api::run(root, &records, &built.libraries, &work.join("public-api"))?;
     crate::variants::check(
+        root,
         &records,
         |variant| built.stem(variant.package, variant.target).cloned(),
         &work.join("variants"),

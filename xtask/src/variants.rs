@@ -48,6 +48,13 @@ pub const VARIANTS: &[Variant] = &[
         using: &[],
     },
     Variant {
+        name: "extract-auth as a dependency gets it by default (rustls on ring alone)",
+        package: "extract-auth",
+        target: Target::Library,
+        features: &["default", "rustls-ring"],
+        using: &[],
+    },
+    Variant {
         name: "extract-auth with rustls on aws-lc-rs alone",
         package: "extract-auth",
         target: Target::Library,
@@ -81,7 +88,12 @@ pub const VARIANTS: &[Variant] = &[
 
 /// Compiles each variant into `out`, from the record `stem(variant)` names, in order (a variant
 /// may use an earlier one's output).
-pub fn check(records: &Path, stem: impl Fn(&Variant) -> Option<String>, out: &Path) -> Result {
+pub fn check(
+    root: &Path,
+    records: &Path,
+    stem: impl Fn(&Variant) -> Option<String>,
+    out: &Path,
+) -> Result {
     // Each variant's crate name and the metadata it wrote, for the variants after it.
     let mut compiled: Vec<(&str, String, std::path::PathBuf)> = Vec::new();
     for variant in VARIANTS {
@@ -108,8 +120,10 @@ pub fn check(records: &Path, stem: impl Fn(&Variant) -> Option<String>, out: &Pa
             using.push((krate.clone(), metadata.clone()));
         }
         let arguments = arguments(&record.arguments, variant.features, &folder, &using)?;
+        // Cargo names the sources relative to the workspace.
         let status = record
             .command(record.clippy_driver())
+            .current_dir(root)
             .args(&arguments)
             .args(["-D", "warnings"])
             .status()?;
@@ -154,6 +168,7 @@ fn arguments(
 ) -> Result<Vec<OsString>> {
     let mut out: Vec<OsString> = Vec::with_capacity(recorded.len());
     let mut arguments = recorded.iter();
+    let mut replaced = std::collections::BTreeSet::new();
     while let Some(argument) = arguments.next() {
         let text = argument.to_string_lossy();
         match text.as_ref() {
@@ -170,13 +185,16 @@ fn arguments(
                         out.push(folder.as_os_str().to_owned());
                     }
                     "--extern" => {
-                        let name = value_text.split('=').next().unwrap_or_default();
+                        // `[options:]name[=path]` (options such as `priv`, `noprelude`).
+                        let spec = value_text.split('=').next().unwrap_or_default();
+                        let name = spec.rsplit(':').next().unwrap_or(spec);
                         out.push(argument.clone());
                         match using.iter().find(|(krate, _)| krate == name) {
                             Some((krate, file)) => {
-                                let mut replaced = OsString::from(format!("{krate}="));
-                                replaced.push(file);
-                                out.push(replaced);
+                                let mut with_file = OsString::from(format!("{spec}="));
+                                with_file.push(file);
+                                out.push(with_file);
+                                replaced.insert(krate.as_str());
                             }
                             None => out.push(value.clone()),
                         }
@@ -191,6 +209,9 @@ fn arguments(
             _ if text.starts_with("--error-format=") || text.starts_with("--json=") => {}
             _ => out.push(argument.clone()),
         }
+    }
+    if let Some((krate, _)) = using.iter().find(|(k, _)| !replaced.contains(k.as_str())) {
+        return Err(format!("the record has no dependency named {krate} to replace").into());
     }
     for feature in features {
         out.push("--cfg".into());
@@ -271,6 +292,13 @@ mod tests {
             Some("kensho_extract")
         );
         assert!(arguments(&os(&["/t/rustc", "--cfg"]), &[], folder, &[]).is_err());
+        // A dependency to replace that the crate does not name (renamed, say): refused, not
+        // checked against the test build's copy.
+        let missing = (
+            "extract_emulator".to_string(),
+            folder.join("libextract_emulator.rmeta"),
+        );
+        assert!(arguments(&recorded, &[], folder, &[missing]).is_err());
     }
 
     #[test]

@@ -24,6 +24,8 @@ use crate::Result;
 
 const MANIFEST: &str = "workspace-hack/Cargo.toml";
 const PACKAGE: &str = "workspace-hack";
+/// The one registry an entry may name by version alone.
+const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
 
 /// A build that names one package: the feature of this crate it turns on, and its cargo command
 /// (without the `workspace-hack` feature, which is added when the package has one).
@@ -67,6 +69,10 @@ struct Library {
     /// Cargo's package id: `registry+…#serde@1.0.0`, `path+file:///w/crates/extract-api#0.1.0`.
     id: String,
     features: BTreeSet<String>,
+    /// How it is compiled (opt-level, debug info, ...; not the profile's name, `dev` in a
+    /// build and `test` in a test build for the same compiled crate). A build script's
+    /// dependency of an optimised package is compiled unoptimised: another unit.
+    profile: String,
     /// Compiled for a build script or a procedural macro (a `[build-dependencies]` entry).
     host: bool,
 }
@@ -80,51 +86,35 @@ struct Entry {
 
 pub fn run(root: &Path, check: bool) -> Result {
     let path = root.join(MANIFEST);
+    let lock = root.join("Cargo.lock");
     let current = std::fs::read_to_string(&path).map_err(|e| format!("{MANIFEST}: {e}"))?;
-    let test_build: Vec<Library> = TEST_BUILDS
-        .iter()
-        .map(|args| unit_graph(root, args))
-        .collect::<Result<Vec<_>>>()?
-        .concat();
+    let current_lock = std::fs::read(&lock).map_err(|e| format!("Cargo.lock: {e}"))?;
+    // Generated from nothing, writing the manifest (and, through cargo, Cargo.lock) as it goes;
+    // both are put back as they were after a check, or after a failure.
+    let generated = generate(root, &path);
+    let restore = || -> Result {
+        std::fs::write(&path, &current)?;
+        std::fs::write(&lock, &current_lock)?;
+        Ok(())
+    };
+    let generated = match generated {
+        Ok(text) => text,
+        Err(e) => {
+            restore()?;
+            return Err(e);
+        }
+    };
     if check {
-        let missing = missing(root, &test_build)?;
-        if !missing.is_empty() {
+        restore()?;
+        if generated != current {
             return Err(format!(
-                "{MANIFEST} is out of date: {} would compile {} again with other features than \
-                 the test build's; run `cargo xtask codegen` and commit the result",
-                missing.keys().cloned().collect::<Vec<_>>().join(" and "),
-                missing
-                    .values()
-                    .flatten()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                "{MANIFEST} is out of date with the workspace's dependencies: run `cargo xtask \
+                 codegen` and commit the result"
             )
             .into());
         }
         println!("{MANIFEST} gives xtask and the wheel the test build's features");
-        return Ok(());
-    }
-    // From nothing, until no build needs another entry: an entry can bring in a dependency of
-    // its own (reqwest's native-tls brings openssl), which then needs one too.
-    let mut entries: BTreeMap<Entry, BTreeSet<&'static str>> = BTreeMap::new();
-    for round in 0.. {
-        std::fs::write(&path, manifest(root, &entries, &test_build)?)?;
-        let missing = needed(root, &test_build)?;
-        if missing.is_empty() {
-            break;
-        }
-        if round == 8 {
-            return Err(format!("{MANIFEST}: still short of entries after 8 rounds").into());
-        }
-        for (consumer, needs) in missing {
-            for entry in needs {
-                entries.entry(entry).or_default().insert(consumer);
-            }
-        }
-    }
-    let written = std::fs::read_to_string(&path)?;
-    if written == current {
+    } else if generated == current {
         println!("{MANIFEST} is already up to date");
     } else {
         println!("wrote {MANIFEST}");
@@ -132,13 +122,40 @@ pub fn run(root: &Path, check: bool) -> Result {
     Ok(())
 }
 
-/// For each consumer, the libraries its build would compile with other features than the
-/// test build (their package ids).
-fn missing(root: &Path, test_build: &[Library]) -> Result<BTreeMap<&'static str, Vec<String>>> {
-    Ok(needed(root, test_build)?
-        .into_iter()
-        .map(|(consumer, entries)| (consumer, entries.iter().map(|e| short(&e.id)).collect()))
-        .collect())
+/// The manifest, made from nothing: the test build is read with a manifest that asks for no
+/// dependency (xtask is a workspace member, so what this crate asks for would otherwise be
+/// part of the test build it is compared with), then entries are added until no build needs
+/// another (an entry can bring in a dependency of its own: reqwest's native-tls brings openssl).
+fn generate(root: &Path, path: &Path) -> Result<String> {
+    let mut entries: BTreeMap<Entry, BTreeSet<&'static str>> = BTreeMap::new();
+    std::fs::write(path, manifest(root, &entries, &[])?)?;
+    let test_build: Vec<Library> = TEST_BUILDS
+        .iter()
+        .map(|args| unit_graph(root, args))
+        .collect::<Result<Vec<_>>>()?
+        .concat();
+    for round in 0.. {
+        let text = manifest(root, &entries, &test_build)?;
+        std::fs::write(path, &text)?;
+        let missing = needed(root, &test_build)?;
+        if missing.is_empty() {
+            return Ok(text);
+        }
+        if round == 8 {
+            let names: Vec<String> = missing.values().flatten().map(|e| short(&e.id)).collect();
+            return Err(format!(
+                "{MANIFEST}: after 8 rounds, still compiled with other features: {}",
+                names.join(", ")
+            )
+            .into());
+        }
+        for (consumer, needs) in missing {
+            for entry in needs {
+                entries.entry(entry).or_default().insert(consumer);
+            }
+        }
+    }
+    unreachable!("the loop returns")
 }
 
 fn needed(root: &Path, test_build: &[Library]) -> Result<BTreeMap<&'static str, Vec<Entry>>> {
@@ -162,9 +179,9 @@ fn needs(graph: &[Library], test_build: &[Library], consumer: &str) -> Vec<Entry
             name != Some(consumer) && name != Some(PACKAGE)
         })
         .filter(|library| {
-            !test_build
-                .iter()
-                .any(|t| t.id == library.id && t.features == library.features)
+            !test_build.iter().any(|t| {
+                t.id == library.id && t.features == library.features && t.profile == library.profile
+            })
         })
         .map(|library| Entry {
             host: library.host,
@@ -240,7 +257,7 @@ fn manifest(
                 .strip_prefix(root)
                 .map_err(|_| format!("{path} is outside the workspace"))?;
             write!(line, "path = \"../{}\", ", relative.display())?;
-        } else if source.starts_with("registry+") {
+        } else if source == CRATES_IO {
             // A caret requirement (the lockfile pins); build metadata is not part of one.
             let version = version.rsplit('@').next().unwrap_or(version);
             let version = version.split('+').next().unwrap_or(version);
@@ -359,9 +376,14 @@ fn libraries(graph: &serde_json::Value) -> Result<Vec<Library>> {
             .flatten()
             .filter_map(|f| f.as_str().map(str::to_string))
             .collect();
+        let mut profile = unit["profile"].clone();
+        if let Some(fields) = profile.as_object_mut() {
+            fields.remove("name");
+        }
         libraries.push(Library {
             id: id.to_string(),
             features,
+            profile: profile.to_string(),
             host: host[i],
         });
     }
@@ -393,6 +415,7 @@ mod tests {
         Library {
             id: id.to_string(),
             features: features.iter().map(|f| f.to_string()).collect(),
+            profile: "null".to_string(),
             host,
         }
     }
@@ -444,9 +467,9 @@ mod tests {
             library("r#cfg-if@1.0.0", &[], false),
             library("path+file:///w/xtask#0.0.0", &[], false),
         ];
-        let needs = needs(&graph, &test_build, "xtask");
+        let needed = needs(&graph, &test_build, "xtask");
         assert_eq!(
-            needs,
+            needed,
             [
                 Entry {
                     host: false,
@@ -458,8 +481,14 @@ mod tests {
                 },
             ]
         );
-        let features = features_in(&test_build, &needs[0]).expect("in the test build");
+        let features = features_in(&test_build, &needed[0]).expect("in the test build");
         assert!(features.contains("test-util"));
+        // The same features, compiled another way (a build script's unoptimised copy of an
+        // optimised crate): another unit, needed too.
+        let mut optimised = library("r#ring@0.17.0", &["alloc"], false);
+        optimised.profile = "{\"opt_level\":\"2\"}".to_string();
+        let unoptimised = library("r#ring@0.17.0", &["alloc"], true);
+        assert_eq!(needs(&[optimised], &[unoptimised], "xtask").len(), 1);
     }
 
     #[test]
@@ -467,13 +496,25 @@ mod tests {
         let root = Path::new("/w");
         let test_build = [
             library(
-                "registry+https://x#toml_datetime@1.1.3+spec-1.1.0",
+                "registry+https://github.com/rust-lang/crates.io-index#toml_datetime@1.1.3+spec-1.1.0",
                 &["serde", "std"],
                 false,
             ),
-            library("registry+https://x#syn@2.0.0", &["full"], true),
-            library("registry+https://x#rand@0.8.5", &["std"], false),
-            library("registry+https://x#rand@0.10.4", &["default"], false),
+            library(
+                "registry+https://github.com/rust-lang/crates.io-index#syn@2.0.0",
+                &["full"],
+                true,
+            ),
+            library(
+                "registry+https://github.com/rust-lang/crates.io-index#rand@0.8.5",
+                &["std"],
+                false,
+            ),
+            library(
+                "registry+https://github.com/rust-lang/crates.io-index#rand@0.10.4",
+                &["default"],
+                false,
+            ),
             library("path+file:///w/crates/extract-api#0.1.0", &["mock"], false),
         ];
         let mut entries = BTreeMap::new();
@@ -521,7 +562,22 @@ mod tests {
             .collect();
         assert_eq!(xtask, ["dep:host-syn", "dep:toml_datetime"]);
         assert!(!text.contains("\"="), "caret requirements only");
-        assert_eq!(short("registry+https://x#rand@0.8.5"), "rand 0.8.5");
+        // A crate from another registry is not named by version alone (crates.io would serve
+        // another crate of that name).
+        let elsewhere = library("registry+https://example.com/index#serde@1.0.0", &[], false);
+        let mut other = BTreeMap::new();
+        other.insert(
+            Entry {
+                host: false,
+                id: elsewhere.id.clone(),
+            },
+            BTreeSet::from(["xtask"]),
+        );
+        assert!(manifest(root, &other, &[elsewhere]).is_err());
+        assert_eq!(
+            short("registry+https://github.com/rust-lang/crates.io-index#rand@0.8.5"),
+            "rand 0.8.5"
+        );
         assert_eq!(
             short("path+file:///w/crates/extract-api#0.1.0"),
             "extract-api 0.1.0"

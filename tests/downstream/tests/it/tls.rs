@@ -51,33 +51,45 @@ async fn hello(builder: reqwest::ClientBuilder) -> Hello {
     let _ = request.await;
     assert_eq!(hello[0], 0x16, "a TLS handshake record");
     let body = &hello[5..];
-    assert_eq!(body[0], 0x01, "a ClientHello");
+    assert_eq!(body.first(), Some(&0x01), "a ClientHello");
+    // A short or malformed hello fails the test saying so, not with an index out of range.
+    let byte = |at: usize| *body.get(at).expect("the ClientHello ends early");
+    let u16_at = |at: usize| u16::from_be_bytes([byte(at), byte(at + 1)]);
+    let slice = |at: usize, length: usize| {
+        body.get(at..at + length)
+            .expect("the ClientHello ends early")
+    };
     // type (1), length (3), version (2), random (32), session id (1 + n).
     let mut at = 1 + 3 + 2 + 32;
-    at += 1 + usize::from(body[at]);
-    let length = usize::from(u16::from_be_bytes([body[at], body[at + 1]]));
-    let suites = pairs(&body[at + 2..at + 2 + length]);
+    at += 1 + usize::from(byte(at));
+    let length = usize::from(u16_at(at));
+    let suites = pairs(slice(at + 2, length));
     at += 2 + length;
     // compression methods (1 + n), then the extensions (2 + n): type (2), length (2), data.
-    at += 1 + usize::from(body[at]);
-    let end = at + 2 + usize::from(u16::from_be_bytes([body[at], body[at + 1]]));
+    at += 1 + usize::from(byte(at));
+    let end = at + 2 + usize::from(u16_at(at));
     at += 2;
     let mut groups = Vec::new();
     while at + 4 <= end {
-        let kind = u16::from_be_bytes([body[at], body[at + 1]]);
-        let length = usize::from(u16::from_be_bytes([body[at + 2], body[at + 3]]));
-        let data = &body[at + 4..at + 4 + length];
+        let kind = u16_at(at);
+        let length = usize::from(u16_at(at + 2));
+        let data = slice(at + 4, length);
         if kind == 0x000a {
-            groups = pairs(&data[2..]);
+            groups = pairs(data.get(2..).expect("supported_groups has its length"));
         }
         at += 4 + length;
     }
     Hello { suites, groups }
 }
 
+/// Big-endian 16-bit values.
 fn pairs(bytes: &[u8]) -> Vec<u16> {
+    assert!(
+        bytes.len().is_multiple_of(2),
+        "a list of 16-bit values of odd length"
+    );
     bytes
-        .chunks(2)
+        .chunks_exact(2)
         .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
         .collect()
 }
