@@ -63,7 +63,14 @@ impl Batch {
             runner = runner.render(extension, render);
         }
         if let Some(callback) = settings.on_event {
-            runner = runner.on_event(move |event| deliver(&callback, &event));
+            // One call at a time: the engine's workers report from several threads, and a
+            // callback such as `print` interleaves its output when two calls overlap (each
+            // lets the GIL go while it writes).
+            let one_at_a_time = std::sync::Mutex::new(());
+            runner = runner.on_event(move |event| {
+                let _turn = one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
+                deliver(&callback, &event);
+            });
         }
         Ok(Batch { runner, inputs })
     }

@@ -162,7 +162,9 @@ RUN_SCRIPT = """
 import json, sys
 from kensho_extract import Client
 def on_event(event):
-    print(json.dumps({k: str(v) for k, v in event.items()}), flush=True)
+    # One write a line: print's text and its newline are two writes.
+    sys.stdout.write(json.dumps({k: str(v) for k, v in event.items()}) + "\\n")
+    sys.stdout.flush()
 report = Client.from_env().run(sys.argv[1], sys.argv[2], concurrency=2, formats=["markdown"], on_event=on_event)
 print(json.dumps({"summary": report.summary}), flush=True)
 """
